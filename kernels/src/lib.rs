@@ -1,0 +1,117 @@
+//! # pcct-kernels
+//!
+//! Hand-vectorized squared-Euclidean, dot-product and squared-norm kernels for
+//! `f32` and `f64`, with the ISA level chosen at run time.
+//!
+//! Three shapes per operation:
+//! - one-to-one: [`Kernels::sq_dist`], [`Kernels::dot`], [`Kernels::sq_norm`];
+//! - one query against a block of rows: [`Kernels::sq_dist_block`],
+//!   [`Kernels::dot_block`], [`Kernels::sq_norm_block`] (four rows per step);
+//! - a many-to-many tile: [`Kernels::sq_dist_tile`], [`Kernels::dot_tile`].
+//!
+//! ```
+//! use pcct_kernels::Kernels;
+//! let k = Kernels::<f32>::active().expect("PCCT_ISA names a level this CPU has");
+//! let q = [0.0f32, 0.0, 0.0];
+//! let rows = [1.0f32, 0.0, 0.0, /* pad */ 0.0, 0.0, 2.0, 0.0, /* pad */ 0.0];
+//! let mut out = [0.0f32; 2];
+//! k.sq_dist_block(&q, &rows, 4, &mut out);
+//! assert_eq!(out, [1.0, 4.0]);
+//! ```
+//!
+//! ## ISA levels and dispatch
+//!
+//! | level | `PCCT_ISA` | vectors | how |
+//! |---|---|---|---|
+//! | [`Isa::Scalar`] | `scalar` | none; accumulates in `f64` | the reference |
+//! | [`Isa::Portable`] | `portable` | `wide` f32x8 / f64x4 (SSE2, NEON) | always available |
+//! | [`Isa::Avx2Fma`] | `avx2` | 256-bit | `std::arch`, `#[target_feature]` |
+//! | [`Isa::Avx512`] | `avx512` | 512-bit, masked tails | `std::arch`, `#[target_feature]` |
+//!
+//! The CPU is probed once ([`isa::available`]); `PCCT_ISA` forces a level, and
+//! forcing one the CPU lacks is an error ([`IsaError::Unavailable`]), never a
+//! silent fallback. A [`Kernels`] value is a table of function pointers for one
+//! (level, element type): pick it once at a call boundary and reuse it.
+//!
+//! ## Safety
+//!
+//! `unsafe` appears in two places only:
+//! - `x86.rs`: intrinsic calls. Each [`simd`](crate) method takes a token
+//!   ([`isa::Avx2Fma`], [`isa::Avx512`]) that exists only if the CPU has the
+//!   features; loads are from slices whose length is asserted, or masked so that
+//!   no lane past the slice is read.
+//! - `dispatch.rs`: calls into `#[target_feature]` functions from the kernel table,
+//!   whose constructor demanded the token.
+//!
+//! ## Adding an ISA
+//!
+//! 1. A token type in `isa.rs` with `try_new` (cached detection) and `unsafe new_unchecked`.
+//! 2. `impl Lanes<f32>` and `impl Lanes<f64>` for it (zero, load, masked tail load, sub,
+//!    add, mul_add, reduce, optionally a faster `reduce4`).
+//! 3. One `kernel_set!` line per element type in `dispatch.rs` with its feature list.
+//! 4. The tests in `tests/against_reference.rs` pick it up through [`isa::available`].
+//!
+//! Adding an operation means one more [`Op`](crate) step (`SqL2`, `Dot`, `SqNorm` are ~3 lines each).
+
+mod dispatch;
+pub mod isa;
+mod portable;
+pub mod reference;
+mod simd;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+pub use dispatch::{Kernels, Rows};
+pub use isa::{Isa, IsaChoice, IsaError};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// An element type the kernels support: `f32` or `f64`.
+pub trait Element: Copy + Send + Sync + PartialOrd + std::fmt::Debug + 'static + sealed::Sealed {
+    /// Machine epsilon of the type (`2^-23` for `f32`, `2^-52` for `f64`).
+    const EPSILON: f64;
+    /// Bytes per element.
+    const BYTES: usize;
+    /// Widening conversion, exact.
+    fn to_f64(self) -> f64;
+    /// Narrowing conversion, round to nearest.
+    fn from_f64(x: f64) -> Self;
+    #[doc(hidden)]
+    fn kernel_set(isa: Isa) -> Kernels<Self>;
+}
+
+impl Element for f32 {
+    const EPSILON: f64 = f32::EPSILON as f64;
+    const BYTES: usize = 4;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    fn kernel_set(isa: Isa) -> Kernels<Self> {
+        dispatch::f32_kernels(isa)
+    }
+}
+
+impl Element for f64 {
+    const EPSILON: f64 = f64::EPSILON;
+    const BYTES: usize = 8;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    fn kernel_set(isa: Isa) -> Kernels<Self> {
+        dispatch::f64_kernels(isa)
+    }
+}

@@ -1,0 +1,226 @@
+//! The one generic body of every kernel, and the small vector schema each ISA implements.
+//!
+//! A kernel is `init → accumulate (per chunk of W lanes) → combine → finish`:
+//! [`Op::step`] is the accumulate step, [`Lanes::reduce`] / [`Lanes::reduce4`] the
+//! combine. Each ISA implements [`Lanes`] for `f32` and `f64` on its token type; the
+//! bodies below are instantiated once per ISA inside a `#[target_feature]` function,
+//! so they compile to that ISA's instructions.
+//!
+//! Block layout (one query against `n` rows, row-major, `stride ≥ dim`):
+//!
+//! ```text
+//! rows: | r0[0..dim] pad | r1[0..dim] pad | r2 ... |      out: [op(q,r0), op(q,r1), ...]
+//!        <---- stride --->
+//! ```
+//!
+//! Rows are taken four at a time: four independent accumulators hide the FMA
+//! latency, and one query chunk load serves all four rows. The last `dim % W`
+//! columns go through a masked (or zero-filled) tail load, so padding is never read.
+
+/// The vector operations one ISA offers for element type `T`.
+///
+/// Implemented on the ISA's token type: holding `self` proves the CPU supports
+/// the instructions.
+pub(crate) trait Lanes<T: Copy>: Copy {
+    /// The vector register type.
+    type V: Copy;
+    /// Lanes per vector.
+    const W: usize;
+    /// All lanes zero.
+    fn zero(self) -> Self::V;
+    /// Loads the first `W` elements of `s`. Panics if `s.len() < W`.
+    fn load(self, s: &[T]) -> Self::V;
+    /// Loads `s` (`s.len() < W`) into the low lanes and zeroes the rest; reads nothing past `s`.
+    fn load_tail(self, s: &[T]) -> Self::V;
+    /// `a - b`.
+    fn sub(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a + b`.
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b + c` (fused where the ISA has FMA).
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// The sum of all lanes.
+    fn reduce(self, a: Self::V) -> T;
+    /// The lane sums of four vectors at once (ISAs override this with a transpose-add).
+    #[inline(always)]
+    fn reduce4(self, a: [Self::V; 4]) -> [T; 4] {
+        [
+            self.reduce(a[0]),
+            self.reduce(a[1]),
+            self.reduce(a[2]),
+            self.reduce(a[3]),
+        ]
+    }
+    /// The lane sums of eight vectors at once.
+    #[inline(always)]
+    fn reduce8(self, a: [Self::V; 8]) -> [T; 8] {
+        let [a0, a1, a2, a3, a4, a5, a6, a7] = a;
+        let [s0, s1, s2, s3] = self.reduce4([a0, a1, a2, a3]);
+        let [s4, s5, s6, s7] = self.reduce4([a4, a5, a6, a7]);
+        [s0, s1, s2, s3, s4, s5, s6, s7]
+    }
+}
+
+/// The accumulate step of a kernel.
+pub(crate) trait Op {
+    /// Folds one chunk of the query `q` and a row `r` into `acc`.
+    fn step<T: Copy, S: Lanes<T>>(s: S, q: S::V, r: S::V, acc: S::V) -> S::V;
+}
+
+/// Squared Euclidean distance: `Σ (q - r)²`.
+pub(crate) struct SqL2;
+/// Dot product: `Σ q·r`.
+pub(crate) struct Dot;
+/// Squared norm of the row: `Σ r²` (the query is ignored; its loads are dead code).
+pub(crate) struct SqNorm;
+
+impl Op for SqL2 {
+    #[inline(always)]
+    fn step<T: Copy, S: Lanes<T>>(s: S, q: S::V, r: S::V, acc: S::V) -> S::V {
+        let d = s.sub(q, r);
+        s.mul_add(d, d, acc)
+    }
+}
+
+impl Op for Dot {
+    #[inline(always)]
+    fn step<T: Copy, S: Lanes<T>>(s: S, q: S::V, r: S::V, acc: S::V) -> S::V {
+        s.mul_add(q, r, acc)
+    }
+}
+
+impl Op for SqNorm {
+    #[inline(always)]
+    fn step<T: Copy, S: Lanes<T>>(s: S, _q: S::V, r: S::V, acc: S::V) -> S::V {
+        s.mul_add(r, r, acc)
+    }
+}
+
+/// `op(a, b)` for two equal-length slices. Two accumulators for latency hiding.
+#[inline(always)]
+pub(crate) fn one<T: Copy, S: Lanes<T>, O: Op>(s: S, a: &[T], b: &[T]) -> T {
+    assert_eq!(a.len(), b.len(), "pcct-kernels: operands differ in length");
+    let d = a.len();
+    let w = S::W;
+    let mut acc0 = s.zero();
+    let mut acc1 = s.zero();
+    let mut j = 0;
+    while j + 2 * w <= d {
+        acc0 = O::step(s, s.load(&a[j..]), s.load(&b[j..]), acc0);
+        acc1 = O::step(s, s.load(&a[j + w..]), s.load(&b[j + w..]), acc1);
+        j += 2 * w;
+    }
+    if j + w <= d {
+        acc0 = O::step(s, s.load(&a[j..]), s.load(&b[j..]), acc0);
+        j += w;
+    }
+    if j < d {
+        acc1 = O::step(s, s.load_tail(&a[j..]), s.load_tail(&b[j..]), acc1);
+    }
+    s.reduce(s.add(acc0, acc1))
+}
+
+/// Panics unless `rows` holds `n` rows of `dim` elements `stride` apart.
+#[inline(always)]
+pub(crate) fn check_block(dim: usize, rows_len: usize, stride: usize, n: usize) {
+    if n == 0 {
+        return;
+    }
+    assert!(
+        n == 1 || stride >= dim,
+        "pcct-kernels: stride {stride} is smaller than the dimension {dim}"
+    );
+    let need = (n - 1)
+        .checked_mul(stride)
+        .and_then(|x| x.checked_add(dim))
+        .expect("pcct-kernels: block size overflows usize");
+    assert!(
+        rows_len >= need,
+        "pcct-kernels: {n} rows of dimension {dim} with stride {stride} need {need} elements, got {rows_len}"
+    );
+}
+
+/// The accumulators of `R` consecutive rows starting at row `i` (all in bounds).
+#[inline(always)]
+fn accumulate<T: Copy, S: Lanes<T>, O: Op, const R: usize>(
+    s: S,
+    q: &[T],
+    rows: &[T],
+    stride: usize,
+    i: usize,
+) -> [S::V; R] {
+    let d = q.len();
+    let w = S::W;
+    let full = d - d % w;
+    let r: [&[T]; R] = std::array::from_fn(|k| {
+        let b = (i + k) * stride;
+        &rows[b..b + d]
+    });
+    let mut acc = [s.zero(); R];
+    let mut j = 0;
+    while j < full {
+        let qv = s.load(&q[j..]);
+        for k in 0..R {
+            acc[k] = O::step(s, qv, s.load(&r[k][j..]), acc[k]);
+        }
+        j += w;
+    }
+    if j < d {
+        let qv = s.load_tail(&q[j..]);
+        for k in 0..R {
+            acc[k] = O::step(s, qv, s.load_tail(&r[k][j..]), acc[k]);
+        }
+    }
+    acc
+}
+
+/// `out[i] = op(q, row i)` for the `out.len()` rows of `rows`, `stride` elements apart.
+///
+/// Eight rows per step (one query chunk load serves all eight, eight independent
+/// FMA chains, one transpose-reduce for the eight sums), then a four-row step,
+/// then single rows.
+#[inline(always)]
+pub(crate) fn block<T: Copy, S: Lanes<T>, O: Op>(s: S, q: &[T], rows: &[T], stride: usize, out: &mut [T]) {
+    let d = q.len();
+    let n = out.len();
+    check_block(d, rows.len(), stride, n);
+    let mut i = 0;
+    while i + 8 <= n {
+        let acc = accumulate::<T, S, O, 8>(s, q, rows, stride, i);
+        out[i..i + 8].copy_from_slice(&s.reduce8(acc));
+        i += 8;
+    }
+    if i + 4 <= n {
+        let acc = accumulate::<T, S, O, 4>(s, q, rows, stride, i);
+        out[i..i + 4].copy_from_slice(&s.reduce4(acc));
+        i += 4;
+    }
+    while i < n {
+        let b = i * stride;
+        out[i] = one::<T, S, O>(s, q, &rows[b..b + d]);
+        i += 1;
+    }
+}
+
+/// A token that implies a narrower one (AVX-512 implies AVX2).
+pub(crate) trait Implies<N> {
+    /// The narrower token.
+    fn narrow(self) -> N;
+}
+
+/// [`block`] on the narrower vectors of `N` when the whole row fits in one of
+/// them: at d ≤ 8 (f32) a 512-bit vector would be mostly masked-off lanes, and
+/// every reduction would move twice the data. Decided once per block.
+#[inline(always)]
+pub(crate) fn block_narrowing<T: Copy, S: Lanes<T> + Implies<N>, N: Lanes<T>, O: Op>(
+    s: S,
+    q: &[T],
+    rows: &[T],
+    stride: usize,
+    out: &mut [T],
+) {
+    if q.len() <= N::W && N::W < S::W {
+        block::<T, N, O>(s.narrow(), q, rows, stride, out)
+    } else {
+        block::<T, S, O>(s, q, rows, stride, out)
+    }
+}

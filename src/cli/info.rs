@@ -1,0 +1,49 @@
+//! `pcct info`: one fact per line about this CPU and how pcct will run on it.
+
+use crate::kernels::{isa, IsaChoice};
+use crate::{Error, Result};
+use std::io::Write;
+
+/// The CPU model name from `/proc/cpuinfo`, where there is one.
+fn cpu_model() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    text.lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+}
+
+/// Writes the facts to `out`. Fails if `PCCT_ISA` names an unknown or unavailable level.
+pub fn run(out: &mut impl Write) -> Result<()> {
+    let choice = isa::active()?;
+    let names: Vec<&str> = isa::available().iter().map(|i| i.name()).collect();
+    let why = match choice {
+        IsaChoice::Detected(_) => "best detected".to_string(),
+        IsaChoice::Forced(_) => format!(
+            "forced by {}={}",
+            isa::ISA_ENV,
+            std::env::var(isa::ISA_ENV).unwrap_or_default()
+        ),
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let lines = [
+        format!("pcct version: {}", env!("CARGO_PKG_VERSION")),
+        format!(
+            "cpu: {}",
+            cpu_model().unwrap_or_else(|| std::env::consts::ARCH.to_string())
+        ),
+        format!("arch: {}", std::env::consts::ARCH),
+        format!("logical cores: {cores}"),
+        format!("isa available: {}", names.join(", ")),
+        format!("isa active: {} ({why})", choice.isa()),
+        format!("f32 lanes: {}", choice.isa().f32_lanes()),
+        format!("f64 lanes: {}", choice.isa().f64_lanes()),
+    ];
+    for line in lines {
+        writeln!(out, "{line}").map_err(|source| Error::Io {
+            path: "<stdout>".into(),
+            source,
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! # pcct
+//!
+//! Exact k-nearest-neighbour search with a parallel compressed cover tree (PCCT),
+//! for Euclidean data and the residual-correlation metric of Vecchia GP models.
+//! Every answer is exact: the set brute force would give, ties broken by id.
+//!
+//! The crate is layered (DESIGN.md §1): [`kernels`] (SIMD distance kernels with
+//! run-time CPU dispatch) and the arenas crate sit below; this crate holds the
+//! metrics, tree, build pipeline, queries and the `pcct` CLI.
+
+pub use pcct_kernels as kernels;
+
+pub mod cli;
+pub mod error;
+
+pub use error::{Error, Result};
