@@ -11,11 +11,24 @@ fn info_prints_one_fact_per_line() {
     let out = pcct().arg("info").env_remove("PCCT_ISA").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
-    for key in ["pcct version:", "cpu:", "logical cores:", "isa available:", "isa active:"] {
-        assert_eq!(text.lines().filter(|l| l.starts_with(key)).count(), 1, "{key} in\n{text}");
+    for key in [
+        "pcct version:",
+        "cpu:",
+        "logical cores:",
+        "isa available:",
+        "isa active:",
+    ] {
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with(key)).count(),
+            1,
+            "{key} in\n{text}"
+        );
     }
     let best = pcct::kernels::isa::best();
-    assert!(text.contains(&format!("isa active: {best} (best detected)")), "{text}");
+    assert!(
+        text.contains(&format!("isa active: {best} (best detected)")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -23,7 +36,10 @@ fn info_reports_forced_level() {
     let out = pcct().arg("info").env("PCCT_ISA", "scalar").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("isa active: scalar (forced by PCCT_ISA=scalar)"), "{text}");
+    assert!(
+        text.contains("isa active: scalar (forced by PCCT_ISA=scalar)"),
+        "{text}"
+    );
 }
 
 #[test]
