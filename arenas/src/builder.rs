@@ -1,0 +1,546 @@
+//! The parallel, stable counting-sort CSR builder.
+//!
+//! Input: `n_items` items, each emitting any number of `(key, value)` pairs with
+//! `key < num_keys` — a slice of pairs (one pair per item) or a producer closure
+//! that is called twice per item (count, then scatter), so pairs never need to be
+//! materialized. Output: the CSR with one row per key, values in input order.
+//!
+//! ```text
+//! items:  [ chunk 0 | chunk 1 | … ]        one chunk per pool worker
+//! pass 1: hist[c][key] += 1                per-chunk histograms, no sharing
+//! pass 2: offsets[key] = Σ totals < key;   per key blocks, in parallel:
+//!         start[c][key] = offsets[key] + Σ_{c' < c} hist[c'][key]
+//! pass 3: values[start[c][key]++] = v      each (chunk, key) owns its slot
+//! ```
+//!
+//! Within a key, chunk 0's values precede chunk 1's and each chunk keeps input
+//! order, so the output is the stable order whatever the number of threads.
+//! The `Atomic` strategy (a shared atomic histogram and atomic cursors, then a
+//! per-row sort by input rank to restore stability) is kept for comparison; the
+//! criterion bench `csr_builder` measures both.
+
+use crate::csr::{Csr, CsrError};
+use crate::shared::SharedSlice;
+use allocator_api2::alloc::Allocator;
+use allocator_api2::vec::Vec as AVec;
+use rayon::prelude::*;
+use rayon::ThreadPool;
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// How pass 1 and 3 share their counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Counting {
+    /// One histogram per chunk (`chunks × num_keys` counters); no atomics. The default.
+    #[default]
+    PerThread,
+    /// One shared atomic histogram and atomic cursors, then a per-row sort by input rank.
+    Atomic,
+}
+
+/// Builds CSRs by counting sort. Configure once, build many times.
+///
+/// ```
+/// use pcct_arenas::CsrBuilder;
+/// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+/// let pairs = [(2u32, 10u32), (0, 11), (2, 12), (0, 11)];
+/// let csr = CsrBuilder::new(3).dedupe(true).from_pairs(&pool, &pairs).unwrap();
+/// assert_eq!(csr.offsets(), &[0, 1, 1, 3]);
+/// assert_eq!(csr.values(), &[11, 10, 12]);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct CsrBuilder {
+    num_keys: usize,
+    dedupe: bool,
+    counting: Counting,
+}
+
+/// The sink a producer emits its pairs into (see [`CsrBuilder::build_in`]).
+pub struct Emit<'a, V> {
+    mode: Mode<'a, V>,
+    num_keys: usize,
+    emitted: u64,
+    bad_key: Option<u32>,
+    overrun: bool,
+    rank: u64,
+}
+
+enum Mode<'a, V> {
+    Count(&'a mut [u32]),
+    Scatter {
+        cursor: &'a mut [u32],
+        end: &'a [u32],
+        out: &'a SharedSlice<'a, MaybeUninit<V>>,
+    },
+    AtomicCount(&'a [AtomicU32]),
+    AtomicScatter {
+        cursor: &'a [AtomicU32],
+        end: &'a [u32],
+        out: &'a SharedSlice<'a, MaybeUninit<(u64, V)>>,
+    },
+}
+
+impl<'a, V> Emit<'a, V> {
+    fn new(mode: Mode<'a, V>, num_keys: usize) -> Self {
+        Emit {
+            mode,
+            num_keys,
+            emitted: 0,
+            bad_key: None,
+            overrun: false,
+            rank: 0,
+        }
+    }
+
+    /// Emits one pair. A key outside `0..num_keys` makes the build fail with
+    /// [`CsrError::KeyOutOfRange`].
+    #[inline]
+    pub fn emit(&mut self, key: u32, value: V) {
+        let k = key as usize;
+        if k >= self.num_keys {
+            self.bad_key.get_or_insert(key);
+            return;
+        }
+        self.emitted += 1;
+        match &mut self.mode {
+            Mode::Count(hist) => hist[k] = hist[k].wrapping_add(1),
+            Mode::Scatter { cursor, end, out } => {
+                let p = cursor[k];
+                if p >= end[k] {
+                    self.overrun = true;
+                    return;
+                }
+                // SAFETY: p lies in [start[c][k], end[c][k]), the slot of this chunk
+                // and key, which no other worker writes in this pass.
+                unsafe { out.write(p as usize, MaybeUninit::new(value)) };
+                cursor[k] = p + 1;
+            }
+            Mode::AtomicCount(hist) => {
+                hist[k].fetch_add(1, Ordering::Relaxed);
+            }
+            Mode::AtomicScatter { cursor, end, out } => {
+                let p = cursor[k].fetch_add(1, Ordering::Relaxed);
+                if p >= end[k] {
+                    self.overrun = true;
+                    return;
+                }
+                // SAFETY: fetch_add hands every position out once, so no other
+                // worker writes p in this pass; p < end[k] ≤ len.
+                unsafe { out.write(p as usize, MaybeUninit::new((self.rank, value))) };
+                self.rank += 1;
+            }
+        }
+    }
+}
+
+/// A CSR's offsets and values before the final check.
+type Parts<V, A> = (AVec<u32, A>, AVec<V, A>);
+
+/// `n` zeroed `u32` in `alloc`.
+fn zeroed_in<A: Allocator>(n: usize, alloc: A) -> AVec<u32, A> {
+    let mut v = AVec::with_capacity_in(n, alloc);
+    v.resize(n, 0);
+    v
+}
+
+/// Key-block size for the per-key passes.
+fn key_block(num_keys: usize, threads: usize) -> usize {
+    num_keys.div_ceil(threads * 4).max(1 << 14)
+}
+
+impl CsrBuilder {
+    /// A builder for keys in `0..num_keys` (the CSR gets `num_keys` rows).
+    pub fn new(num_keys: usize) -> Self {
+        CsrBuilder {
+            num_keys,
+            dedupe: false,
+            counting: Counting::default(),
+        }
+    }
+
+    /// Drop repeated values within a key, keeping the first occurrence (default off).
+    pub fn dedupe(mut self, on: bool) -> Self {
+        self.dedupe = on;
+        self
+    }
+
+    /// The counting strategy (default [`Counting::PerThread`]).
+    pub fn counting(mut self, counting: Counting) -> Self {
+        self.counting = counting;
+        self
+    }
+
+    /// The CSR of a slice of `(key, value)` pairs, on the global heap.
+    pub fn from_pairs<V>(&self, pool: &ThreadPool, pairs: &[(u32, V)]) -> Result<Csr<V>, CsrError>
+    where
+        V: Copy + Ord + Send + Sync,
+    {
+        self.from_pairs_in(pool, pairs, allocator_api2::alloc::Global)
+    }
+
+    /// The CSR of a slice of `(key, value)` pairs, its buffers (and temporaries) in `alloc`.
+    pub fn from_pairs_in<V, A>(
+        &self,
+        pool: &ThreadPool,
+        pairs: &[(u32, V)],
+        alloc: A,
+    ) -> Result<Csr<V, A>, CsrError>
+    where
+        V: Copy + Ord + Send + Sync,
+        A: Allocator + Clone,
+    {
+        self.build_in(pool, pairs.len(), |i, e| e.emit(pairs[i].0, pairs[i].1), alloc)
+    }
+
+    /// The CSR of the pairs that `produce(i, emit)` emits for items `i` in `0..n_items`.
+    ///
+    /// `produce` is called twice per item (count pass, scatter pass) and must emit the
+    /// same pairs both times; if it does not, the build fails with
+    /// [`CsrError::ProducerNotDeterministic`] (never a wrong or partly written CSR).
+    /// Buffers and temporaries are allocated in `alloc` on the calling thread.
+    pub fn build_in<V, A, F>(
+        &self,
+        pool: &ThreadPool,
+        n_items: usize,
+        produce: F,
+        alloc: A,
+    ) -> Result<Csr<V, A>, CsrError>
+    where
+        V: Copy + Ord + Send + Sync,
+        A: Allocator + Clone,
+        F: Fn(usize, &mut Emit<'_, V>) + Sync,
+    {
+        let (offsets, values) = match self.counting {
+            Counting::PerThread => self.per_thread(pool, n_items, &produce, alloc.clone())?,
+            Counting::Atomic => self.atomic(pool, n_items, &produce, alloc.clone())?,
+        };
+        let (offsets, values) = if self.dedupe {
+            dedupe_rows(pool, offsets, values, alloc)
+        } else {
+            (offsets, values)
+        };
+        Csr::new_in(offsets, values)
+    }
+
+    fn per_thread<V, A, F>(
+        &self,
+        pool: &ThreadPool,
+        n_items: usize,
+        produce: &F,
+        alloc: A,
+    ) -> Result<Parts<V, A>, CsrError>
+    where
+        V: Copy + Send + Sync,
+        A: Allocator + Clone,
+        F: Fn(usize, &mut Emit<'_, V>) + Sync,
+    {
+        let k = self.num_keys;
+        let kw = k.max(1);
+        let threads = pool.current_num_threads().max(1);
+        let nchunks = threads.min(n_items).max(1);
+        let items = |c: usize| (c * n_items / nchunks)..((c + 1) * n_items / nchunks);
+
+        // Pass 1: per-chunk histograms.
+        let mut hist_buf = zeroed_in(nchunks * kw, alloc.clone());
+        let hist: &mut [u32] = &mut hist_buf;
+        let counted: Vec<(u64, Option<u32>)> = pool.install(|| {
+            hist.par_chunks_mut(kw)
+                .enumerate()
+                .map(|(c, h)| {
+                    let mut e = Emit::new(Mode::Count(h), k);
+                    for i in items(c) {
+                        produce(i, &mut e);
+                    }
+                    (e.emitted, e.bad_key)
+                })
+                .collect()
+        });
+        if let Some(key) = counted.iter().find_map(|c| c.1) {
+            return Err(CsrError::KeyOutOfRange { key, num_keys: k });
+        }
+        let total: u64 = counted.iter().map(|c| c.0).sum();
+        let total = u32::try_from(total).map_err(|_| CsrError::TooManyValues(total))?;
+
+        // Pass 2: offsets, and per (chunk, key) slot starts (cursor) and ends (hist).
+        let mut offsets_buf = zeroed_in(k + 1, alloc.clone());
+        let mut cursor_buf = zeroed_in(nchunks * kw, alloc.clone());
+        let (offsets, cursor): (&mut [u32], &mut [u32]) = (&mut offsets_buf, &mut cursor_buf);
+        let bs = key_block(k, threads);
+        pool.install(|| {
+            let block_totals: Vec<u64> = (0..k.div_ceil(bs))
+                .into_par_iter()
+                .map(|b| {
+                    let keys = b * bs..((b + 1) * bs).min(k);
+                    (0..nchunks)
+                        .map(|c| {
+                            hist[c * kw + keys.start..c * kw + keys.end]
+                                .iter()
+                                .map(|&x| x as u64)
+                                .sum::<u64>()
+                        })
+                        .sum()
+                })
+                .collect();
+            let mut base = 0u64;
+            let bases: Vec<u32> = block_totals
+                .iter()
+                .map(|t| {
+                    let b = base as u32;
+                    base += t;
+                    b
+                })
+                .collect();
+            let hist_w = SharedSlice::new(hist);
+            let cursor_w = SharedSlice::new(cursor);
+            offsets[..k].par_chunks_mut(bs).enumerate().for_each(|(b, offs)| {
+                let mut run = bases[b];
+                for (j, o) in offs.iter_mut().enumerate() {
+                    let key = b * bs + j;
+                    *o = run;
+                    for c in 0..nchunks {
+                        let at = c * kw + key;
+                        // SAFETY: position (c, key) belongs to key block b, which only
+                        // this worker touches in this pass; hist[at] was written by pass 1.
+                        unsafe {
+                            let n = hist_w.read(at);
+                            cursor_w.write(at, run);
+                            hist_w.write(at, run + n);
+                            run += n;
+                        }
+                    }
+                }
+            });
+        });
+        offsets[k] = total;
+
+        // Pass 3: scatter; each (chunk, key) writes only its own slot.
+        let mut values: AVec<V, A> = AVec::with_capacity_in(total as usize, alloc);
+        let out = SharedSlice::uninit(&mut values.spare_capacity_mut()[..total as usize]);
+        let ends: &[u32] = hist;
+        let ok = pool.install(|| {
+            cursor.par_chunks_mut(kw).enumerate().all(|(c, cur)| {
+                let mut e = Emit::new(
+                    Mode::Scatter {
+                        cursor: cur,
+                        end: &ends[c * kw..(c + 1) * kw],
+                        out: &out,
+                    },
+                    k,
+                );
+                for i in items(c) {
+                    produce(i, &mut e);
+                }
+                e.bad_key.is_none() && !e.overrun && e.emitted == counted[c].0
+            }) && cursor
+                .par_chunks(kw)
+                .zip(ends.par_chunks(kw))
+                .all(|(a, b)| a == b)
+        });
+        if !ok {
+            return Err(CsrError::ProducerNotDeterministic);
+        }
+        // SAFETY: the slots [start, end) of all (chunk, key) partition 0..total (pass 2
+        // built them by a running sum); every cursor started at its slot's start, moved
+        // one past each write, never past its end (checked per write) and finished at
+        // its end (checked above): every position in 0..total was written exactly once.
+        unsafe { values.set_len(total as usize) };
+        Ok((offsets_buf, values))
+    }
+
+    fn atomic<V, A, F>(
+        &self,
+        pool: &ThreadPool,
+        n_items: usize,
+        produce: &F,
+        alloc: A,
+    ) -> Result<Parts<V, A>, CsrError>
+    where
+        V: Copy + Send + Sync,
+        A: Allocator + Clone,
+        F: Fn(usize, &mut Emit<'_, V>) + Sync,
+    {
+        let k = self.num_keys;
+        let threads = pool.current_num_threads().max(1);
+        let nchunks = threads.min(n_items).max(1);
+        let items = |c: usize| (c * n_items / nchunks)..((c + 1) * n_items / nchunks);
+        let mut hist_buf: AVec<AtomicU32, A> = AVec::with_capacity_in(k, alloc.clone());
+        hist_buf.extend((0..k).map(|_| AtomicU32::new(0)));
+        let hist: &mut [AtomicU32] = &mut hist_buf;
+
+        let counted: Vec<(u64, Option<u32>)> = pool.install(|| {
+            (0..nchunks)
+                .into_par_iter()
+                .map(|c| {
+                    let mut e = Emit::new(Mode::AtomicCount(hist), k);
+                    for i in items(c) {
+                        produce(i, &mut e);
+                    }
+                    (e.emitted, e.bad_key)
+                })
+                .collect()
+        });
+        if let Some(key) = counted.iter().find_map(|c| c.1) {
+            return Err(CsrError::KeyOutOfRange { key, num_keys: k });
+        }
+        let total: u64 = counted.iter().map(|c| c.0).sum();
+        let total = u32::try_from(total).map_err(|_| CsrError::TooManyValues(total))?;
+        if n_items as u64 > u32::MAX as u64 {
+            return Err(CsrError::TooManyValues(n_items as u64));
+        }
+
+        let mut offsets = zeroed_in(k + 1, alloc.clone());
+        let mut run = 0u32;
+        for (key, h) in hist.iter_mut().enumerate() {
+            offsets[key] = run;
+            run += *h.get_mut();
+            *h.get_mut() = offsets[key];
+        }
+        offsets[k] = run;
+        let cursor: &[AtomicU32] = hist;
+
+        let mut ranked: AVec<(u64, V), A> = AVec::with_capacity_in(total as usize, alloc.clone());
+        let out = SharedSlice::uninit(&mut ranked.spare_capacity_mut()[..total as usize]);
+        let ends: &[u32] = &offsets[1..];
+        let ok = pool.install(|| {
+            (0..nchunks).into_par_iter().all(|c| {
+                let mut e = Emit::new(
+                    Mode::AtomicScatter {
+                        cursor,
+                        end: ends,
+                        out: &out,
+                    },
+                    k,
+                );
+                for i in items(c) {
+                    e.rank = (i as u64) << 32;
+                    produce(i, &mut e);
+                }
+                e.bad_key.is_none() && !e.overrun && e.emitted == counted[c].0
+            })
+        }) && cursor
+            .iter()
+            .zip(ends)
+            .all(|(c, &e)| c.load(Ordering::Relaxed) == e);
+        if !ok {
+            return Err(CsrError::ProducerNotDeterministic);
+        }
+        // SAFETY: fetch_add gave every position of 0..total to exactly one write
+        // (cursors started at offsets[key], never passed offsets[key+1], and all ended
+        // there, checked above), so all of 0..total is initialized.
+        unsafe { ranked.set_len(total as usize) };
+
+        // Restore input order within each row: sort by rank (item, emission), per key block.
+        let bs = key_block(k, threads);
+        let blocks = split_blocks(&mut ranked, &offsets, bs);
+        let offs: &[u32] = &offsets;
+        pool.install(|| {
+            blocks.into_par_iter().for_each(|(first, slice)| {
+                let base = offs[first] as usize;
+                let last = (first + bs).min(k);
+                for key in first..last {
+                    let r = offs[key] as usize - base..offs[key + 1] as usize - base;
+                    slice[r].sort_unstable_by_key(|p| p.0);
+                }
+            })
+        });
+        let mut values = AVec::with_capacity_in(total as usize, alloc);
+        values.extend(ranked.iter().map(|p| p.1));
+        Ok((offsets, values))
+    }
+}
+
+/// Splits `values` into the slices of consecutive key blocks of `bs` keys:
+/// `(first key, values of keys first..first+bs)`.
+fn split_blocks<'v, T>(values: &'v mut [T], offsets: &[u32], bs: usize) -> Vec<(usize, &'v mut [T])> {
+    let k = offsets.len() - 1;
+    let mut rest = values;
+    let mut out = Vec::with_capacity(k.div_ceil(bs));
+    let mut first = 0;
+    while first < k {
+        let last = (first + bs).min(k);
+        let len = (offsets[last] - offsets[first]) as usize;
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        out.push((first, head));
+        rest = tail;
+        first = last;
+    }
+    out
+}
+
+/// Removes repeated values within each row, keeping first occurrences in order.
+/// Returns the row's new length.
+fn dedupe_row<V: Copy + Ord>(row: &mut [V], scratch: &mut Vec<(V, u32)>) -> usize {
+    if row.len() <= 32 {
+        let mut w = 0;
+        for i in 0..row.len() {
+            if !row[..w].contains(&row[i]) {
+                row[w] = row[i];
+                w += 1;
+            }
+        }
+        return w;
+    }
+    scratch.clear();
+    scratch.extend(row.iter().enumerate().map(|(i, &v)| (v, i as u32)));
+    scratch.sort_unstable();
+    // keep[i]: position i holds the first occurrence of its value.
+    let mut keep = vec![false; row.len()];
+    for (j, &(v, i)) in scratch.iter().enumerate() {
+        if j == 0 || scratch[j - 1].0 != v {
+            keep[i as usize] = true;
+        }
+    }
+    let mut w = 0;
+    for i in 0..row.len() {
+        if keep[i] {
+            row[w] = row[i];
+            w += 1;
+        }
+    }
+    w
+}
+
+fn dedupe_rows<V, A>(
+    pool: &ThreadPool,
+    mut offsets: AVec<u32, A>,
+    mut values: AVec<V, A>,
+    alloc: A,
+) -> Parts<V, A>
+where
+    V: Copy + Ord + Send + Sync,
+    A: Allocator + Clone,
+{
+    let k = offsets.len() - 1;
+    let bs = key_block(k, pool.current_num_threads().max(1));
+    let mut lens = zeroed_in(k, alloc);
+    {
+        let blocks = split_blocks(&mut values, &offsets, bs);
+        let offs: &[u32] = &offsets;
+        let lens: &mut [u32] = &mut lens;
+        pool.install(|| {
+            blocks
+                .into_par_iter()
+                .zip(lens.par_chunks_mut(bs))
+                .for_each(|((first, slice), lens)| {
+                    let base = offs[first] as usize;
+                    let mut scratch = Vec::new();
+                    for (j, len) in lens.iter_mut().enumerate() {
+                        let key = first + j;
+                        let r = offs[key] as usize - base..offs[key + 1] as usize - base;
+                        *len = dedupe_row(&mut slice[r], &mut scratch) as u32;
+                    }
+                })
+        });
+    }
+    // Compact rows to the front, in order (each row moves left or stays).
+    let mut w = 0u32;
+    for key in 0..k {
+        let start = offsets[key] as usize;
+        values.copy_within(start..start + lens[key] as usize, w as usize);
+        offsets[key] = w;
+        w += lens[key];
+    }
+    offsets[k] = w;
+    values.truncate(w as usize);
+    (offsets, values)
+}
