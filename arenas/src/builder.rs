@@ -26,6 +26,7 @@ use allocator_api2::vec::Vec as AVec;
 use rayon::prelude::*;
 use rayon::ThreadPool;
 use std::mem::MaybeUninit;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// How pass 1 and 3 share their counters.
@@ -133,6 +134,114 @@ impl<'a, V> Emit<'a, V> {
     }
 }
 
+/// Where the pairs of a per-thread build come from: two passes over the same items.
+trait Source<V>: Sync {
+    /// Whether pass 3 may see other pairs than pass 1 (then every write is held to its
+    /// slot and the slots are checked to be exactly full).
+    const MAY_DIFFER: bool;
+    fn n_items(&self) -> usize;
+    /// Pass 1: histogram `items` into `hist`; returns (pairs, first bad key).
+    fn count(&self, items: Range<usize>, hist: &mut [u32], num_keys: usize) -> (u64, Option<u32>);
+    /// Pass 3: write each value at its key's cursor; false if the pairs differ from pass 1.
+    fn scatter(
+        &self,
+        items: Range<usize>,
+        cursor: &mut [u32],
+        ends: &[u32],
+        out: &SharedSlice<'_, MaybeUninit<V>>,
+        expected: u64,
+        num_keys: usize,
+    ) -> bool;
+}
+
+/// An immutable slice of pairs: both passes see the same pairs by construction.
+struct Pairs<'a, V>(&'a [(u32, V)]);
+
+impl<V: Copy + Sync + Send> Source<V> for Pairs<'_, V> {
+    const MAY_DIFFER: bool = false;
+    fn n_items(&self) -> usize {
+        self.0.len()
+    }
+    fn count(&self, items: Range<usize>, hist: &mut [u32], num_keys: usize) -> (u64, Option<u32>) {
+        let mut bad = None;
+        for &(key, _) in &self.0[items.clone()] {
+            match hist.get_mut(key as usize) {
+                Some(h) if (key as usize) < num_keys => *h += 1,
+                _ => {
+                    bad.get_or_insert(key);
+                }
+            }
+        }
+        (items.len() as u64, bad)
+    }
+    #[inline]
+    fn scatter(
+        &self,
+        items: Range<usize>,
+        cursor: &mut [u32],
+        _ends: &[u32],
+        out: &SharedSlice<'_, MaybeUninit<V>>,
+        _expected: u64,
+        _num_keys: usize,
+    ) -> bool {
+        for &(key, v) in &self.0[items] {
+            let p = &mut cursor[key as usize];
+            // SAFETY: pass 1 counted exactly these pairs (the slice is immutable), so
+            // this chunk writes count[c][key] values from start[c][key]: its own slot,
+            // which no other worker writes.
+            unsafe { out.write(*p as usize, MaybeUninit::new(v)) };
+            *p += 1;
+        }
+        true
+    }
+}
+
+/// A producer closure, called once per item and pass.
+struct Producer<F> {
+    n_items: usize,
+    produce: F,
+}
+
+impl<V, F> Source<V> for Producer<F>
+where
+    V: Copy + Send + Sync,
+    F: Fn(usize, &mut Emit<'_, V>) + Sync,
+{
+    const MAY_DIFFER: bool = true;
+    fn n_items(&self) -> usize {
+        self.n_items
+    }
+    fn count(&self, items: Range<usize>, hist: &mut [u32], num_keys: usize) -> (u64, Option<u32>) {
+        let mut e = Emit::new(Mode::Count(hist), num_keys);
+        for i in items {
+            (self.produce)(i, &mut e);
+        }
+        (e.emitted, e.bad_key)
+    }
+    fn scatter(
+        &self,
+        items: Range<usize>,
+        cursor: &mut [u32],
+        ends: &[u32],
+        out: &SharedSlice<'_, MaybeUninit<V>>,
+        expected: u64,
+        num_keys: usize,
+    ) -> bool {
+        let mut e = Emit::new(
+            Mode::Scatter {
+                cursor,
+                end: ends,
+                out,
+            },
+            num_keys,
+        );
+        for i in items {
+            (self.produce)(i, &mut e);
+        }
+        e.bad_key.is_none() && !e.overrun && e.emitted == expected
+    }
+}
+
 /// A CSR's offsets and values before the final check.
 type Parts<V, A> = (AVec<u32, A>, AVec<V, A>);
 
@@ -189,7 +298,15 @@ impl CsrBuilder {
         V: Copy + Ord + Send + Sync,
         A: Allocator + Clone,
     {
-        self.build_in(pool, pairs.len(), |i, e| e.emit(pairs[i].0, pairs[i].1), alloc)
+        match self.counting {
+            Counting::PerThread => {
+                let (offsets, values) = self.per_thread(pool, &Pairs(pairs), alloc.clone())?;
+                self.finish(pool, offsets, values, alloc)
+            }
+            Counting::Atomic => {
+                self.build_in(pool, pairs.len(), |i, e| e.emit(pairs[i].0, pairs[i].1), alloc)
+            }
+        }
     }
 
     /// The CSR of the pairs that `produce(i, emit)` emits for items `i` in `0..n_items`.
@@ -211,9 +328,23 @@ impl CsrBuilder {
         F: Fn(usize, &mut Emit<'_, V>) + Sync,
     {
         let (offsets, values) = match self.counting {
-            Counting::PerThread => self.per_thread(pool, n_items, &produce, alloc.clone())?,
+            Counting::PerThread => self.per_thread(pool, &Producer { n_items, produce }, alloc.clone())?,
             Counting::Atomic => self.atomic(pool, n_items, &produce, alloc.clone())?,
         };
+        self.finish(pool, offsets, values, alloc)
+    }
+
+    fn finish<V, A>(
+        &self,
+        pool: &ThreadPool,
+        offsets: AVec<u32, A>,
+        values: AVec<V, A>,
+        alloc: A,
+    ) -> Result<Csr<V, A>, CsrError>
+    where
+        V: Copy + Ord + Send + Sync,
+        A: Allocator + Clone,
+    {
         let (offsets, values) = if self.dedupe {
             dedupe_rows(pool, offsets, values, alloc)
         } else {
@@ -222,18 +353,13 @@ impl CsrBuilder {
         Csr::new_in(offsets, values)
     }
 
-    fn per_thread<V, A, F>(
-        &self,
-        pool: &ThreadPool,
-        n_items: usize,
-        produce: &F,
-        alloc: A,
-    ) -> Result<Parts<V, A>, CsrError>
+    fn per_thread<V, A, S>(&self, pool: &ThreadPool, source: &S, alloc: A) -> Result<Parts<V, A>, CsrError>
     where
         V: Copy + Send + Sync,
         A: Allocator + Clone,
-        F: Fn(usize, &mut Emit<'_, V>) + Sync,
+        S: Source<V>,
     {
+        let n_items = source.n_items();
         let k = self.num_keys;
         let kw = k.max(1);
         let threads = pool.current_num_threads().max(1);
@@ -246,13 +372,7 @@ impl CsrBuilder {
         let counted: Vec<(u64, Option<u32>)> = pool.install(|| {
             hist.par_chunks_mut(kw)
                 .enumerate()
-                .map(|(c, h)| {
-                    let mut e = Emit::new(Mode::Count(h), k);
-                    for i in items(c) {
-                        produce(i, &mut e);
-                    }
-                    (e.emitted, e.bad_key)
-                })
+                .map(|(c, h)| source.count(items(c), h, k))
                 .collect()
         });
         if let Some(key) = counted.iter().find_map(|c| c.1) {
@@ -319,30 +439,22 @@ impl CsrBuilder {
         let ends: &[u32] = hist;
         let ok = pool.install(|| {
             cursor.par_chunks_mut(kw).enumerate().all(|(c, cur)| {
-                let mut e = Emit::new(
-                    Mode::Scatter {
-                        cursor: cur,
-                        end: &ends[c * kw..(c + 1) * kw],
-                        out: &out,
-                    },
-                    k,
-                );
-                for i in items(c) {
-                    produce(i, &mut e);
-                }
-                e.bad_key.is_none() && !e.overrun && e.emitted == counted[c].0
-            }) && cursor
-                .par_chunks(kw)
-                .zip(ends.par_chunks(kw))
-                .all(|(a, b)| a == b)
+                source.scatter(items(c), cur, &ends[c * kw..(c + 1) * kw], &out, counted[c].0, k)
+            }) && (!S::MAY_DIFFER
+                || cursor
+                    .par_chunks(kw)
+                    .zip(ends.par_chunks(kw))
+                    .all(|(a, b)| a == b))
         });
         if !ok {
             return Err(CsrError::ProducerNotDeterministic);
         }
         // SAFETY: the slots [start, end) of all (chunk, key) partition 0..total (pass 2
-        // built them by a running sum); every cursor started at its slot's start, moved
-        // one past each write, never past its end (checked per write) and finished at
-        // its end (checked above): every position in 0..total was written exactly once.
+        // built them by a running sum); every cursor started at its slot's start and
+        // moved one past each write. A source that may differ between passes was held
+        // to its slot on every write and checked to end exactly at each slot's end; an
+        // immutable pair slice writes exactly what pass 1 counted. Either way every
+        // position in 0..total was written exactly once.
         unsafe { values.set_len(total as usize) };
         Ok((offsets_buf, values))
     }
