@@ -26,6 +26,13 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// An [`Error::InvalidArgument`] for parameter `name`.
+    pub fn invalid(name: &'static str, reason: String) -> Self {
+        Error::InvalidArgument { name, reason }
+    }
+}
+
 /// `Result` with pcct's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -11,6 +11,15 @@
 pub use pcct_kernels as kernels;
 
 pub mod cli;
+pub mod datagen;
 pub mod error;
+pub mod metric;
+pub mod pool;
+pub mod query;
+pub mod tree;
 
 pub use error::{Error, Result};
+pub use metric::{Dataset, Euclidean, Metric};
+pub use pool::Pool;
+pub use query::{Neighbors, QueryPath, QueryStats, RangeNeighbors};
+pub use tree::Tree;

@@ -1,0 +1,127 @@
+//! The Euclidean metric over `f32` or `f64` rows.
+
+use super::{Dataset, Metric};
+use crate::kernels::{reference, Element, Kernels};
+use crate::{Error, Result};
+
+/// Euclidean distance over a [`Dataset`].
+///
+/// Canonical distance: `sqrt(Σ (x_j − y_j)²)` summed in `f64` in column order over
+/// the stored values (for `f32` storage, the exact widened values). Block distances
+/// come from the SIMD kernels of the active ISA in the storage type and are only
+/// used to discard candidates, with the error bound of [`Metric::approx_error`].
+#[derive(Clone, Debug)]
+pub struct Euclidean<T: Element> {
+    data: Dataset<T>,
+    kernels: Kernels<T>,
+}
+
+/// Coordinates beyond this could overflow squared sums of `dim` terms in `T`:
+/// `(2m)²·dim` must stay below a quarter of `T`'s largest value.
+fn max_coordinate<T: Element>(dim: usize) -> f64 {
+    let max = if T::BYTES == 4 { f32::MAX as f64 } else { f64::MAX };
+    (max / (16.0 * dim.max(1) as f64)).sqrt()
+}
+
+impl<T: Element> Euclidean<T> {
+    /// The metric over `data`, with the active kernel set (`PCCT_ISA` or the best).
+    /// Errors if `PCCT_ISA` is invalid or coordinates are so large that squared
+    /// distances could overflow (about 1e18 for f32 and 1e153 for f64 at d = 8).
+    pub fn new(data: Dataset<T>) -> Result<Self> {
+        let kernels = Kernels::<T>::active()?;
+        Self::with_kernels(data, kernels)
+    }
+
+    /// The metric with an explicit kernel set.
+    pub fn with_kernels(data: Dataset<T>, kernels: Kernels<T>) -> Result<Self> {
+        let m = data.max_abs();
+        let cap = max_coordinate::<T>(data.dim());
+        if m > cap {
+            return Err(Error::invalid(
+                "data",
+                format!(
+                    "coordinate magnitude {m:e} exceeds {cap:e}: squared distances would overflow {}",
+                    std::any::type_name::<T>()
+                ),
+            ));
+        }
+        Ok(Euclidean { data, kernels })
+    }
+
+    /// The points.
+    pub fn dataset(&self) -> &Dataset<T> {
+        &self.data
+    }
+
+    /// The kernel set in use.
+    pub fn kernels(&self) -> &Kernels<T> {
+        &self.kernels
+    }
+}
+
+impl<T: Element> Metric for Euclidean<T> {
+    fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    #[inline]
+    fn distance(&self, queries: &Self, i: u32, j: u32) -> f64 {
+        reference::sq_dist_f64(queries.data.row(i as usize), self.data.row(j as usize)).sqrt()
+    }
+
+    fn approx_block(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {
+        const CHUNK: usize = 64;
+        let q = queries.data.row(i as usize);
+        let mut tmp = [T::from_f64(0.0); CHUNK];
+        let mut start = first as usize;
+        for o in out.chunks_mut(CHUNK) {
+            let t = &mut tmp[..o.len()];
+            self.kernels
+                .sq_dist_block(q, self.data.rows_from(start), self.data.stride(), t);
+            for (d, s) in o.iter_mut().zip(t.iter()) {
+                *d = s.to_f64().sqrt();
+            }
+            start += o.len();
+        }
+    }
+
+    fn approx_error(&self) -> (f64, f64) {
+        // Squared sums of `dim` positive terms in T: relative error ≤ (dim + 2)·ε_T,
+        // the canonical f64 sum likewise with ε_64; the square root halves relative
+        // errors. Doubled for headroom. Underflow adds at most (dim + 2)·min_positive_T
+        // to a squared sum, i.e. its square root to a distance.
+        let d = self.data.dim() as f64 + 2.0;
+        let rel = 2.0 * d * (T::EPSILON + f64::EPSILON);
+        let min_pos = if T::BYTES == 4 {
+            f32::MIN_POSITIVE as f64
+        } else {
+            f64::MIN_POSITIVE
+        };
+        (rel, (4.0 * d * min_pos).sqrt())
+    }
+
+    fn distance_rel_error(&self) -> f64 {
+        2.0 * (self.data.dim() as f64 + 2.0) * f64::EPSILON
+    }
+
+    fn permuted(&self, order: &[u32]) -> Self {
+        Euclidean {
+            data: self.data.permuted(order),
+            kernels: self.kernels,
+        }
+    }
+
+    fn check_queries(&self, queries: &Self) -> Result<()> {
+        if queries.data.dim() != self.data.dim() {
+            return Err(Error::invalid(
+                "queries",
+                format!(
+                    "dimension {} differs from the data's dimension {}",
+                    queries.data.dim(),
+                    self.data.dim()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

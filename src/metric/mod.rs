@@ -1,0 +1,71 @@
+//! Metrics over the points of a dataset they own, addressed by `u32` ids.
+//!
+//! Every metric has a **canonical distance** ([`Metric::distance`]): a deterministic
+//! `f64` function of the two points, the value pcct reports and ranks by (ties by
+//! id). Fast paths ([`Metric::approx_block`], SIMD kernels in lower precision or
+//! another summation order) only filter candidates, with a stated error bound; every
+//! answer is decided on canonical values. That is what makes the tree, the brute
+//! force and any thread count agree to the last bit.
+
+mod dataset;
+mod euclidean;
+
+pub use dataset::{Dataset, MAX_POINTS};
+pub use euclidean::Euclidean;
+
+use crate::Result;
+
+/// A metric space over points `0..len()`.
+///
+/// Queries are points of a second value of the same type (built the same way from
+/// query rows): `queries.len()` points addressed by their own ids.
+///
+/// # Implementing a metric
+/// Implement [`Metric::len`], [`Metric::distance`] and [`Metric::permuted`]; the
+/// defaults make [`Metric::approx_block`] exact (one `distance` per point). Set
+/// [`Metric::distance_rel_error`] to the relative error of your `distance` against
+/// the true metric (it inflates cover radii so that pruning stays exact).
+pub trait Metric: Send + Sync + Sized {
+    /// Number of points.
+    fn len(&self) -> usize;
+
+    /// Whether there are no points.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The canonical distance between point `i` of `queries` and point `j` of `self`.
+    fn distance(&self, queries: &Self, i: u32, j: u32) -> f64;
+
+    /// Approximate distances from point `i` of `queries` to points `first..first + out.len()`
+    /// of `self`, within [`Metric::approx_error`] of the canonical ones.
+    fn approx_block(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {
+        for (j, o) in (first..).zip(out.iter_mut()) {
+            *o = self.distance(queries, i, j);
+        }
+    }
+
+    /// `(rel, abs)`: `|approx − canonical| ≤ rel·canonical + abs` for [`Metric::approx_block`].
+    fn approx_error(&self) -> (f64, f64) {
+        (0.0, 0.0)
+    }
+
+    /// Relative error of [`Metric::distance`] against the true metric (used to keep
+    /// triangle-inequality pruning conservative).
+    fn distance_rel_error(&self) -> f64 {
+        4.0 * f64::EPSILON
+    }
+
+    /// Whether point `i` of `queries` lies within `r` of point `j` (canonical).
+    fn within(&self, queries: &Self, i: u32, j: u32, r: f64) -> bool {
+        self.distance(queries, i, j) <= r
+    }
+
+    /// A copy whose point `k` is point `order[k]` of `self`.
+    fn permuted(&self, order: &[u32]) -> Self;
+
+    /// Checks that `queries` can be measured against `self` (e.g. same dimension).
+    fn check_queries(&self, _queries: &Self) -> Result<()> {
+        Ok(())
+    }
+}

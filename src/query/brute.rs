@@ -1,0 +1,127 @@
+//! Brute force over a metric: the oracle, and a baseline users ask for.
+//!
+//! Blocked: approximate distances for 256 points at a time from the kernels, then
+//! canonical distances only for candidates whose lower error bound could enter the
+//! answer. Parallel over queries on the given pool; ties by id.
+
+use super::search::{Collector, Within};
+use super::topk::TopK;
+use super::{check_k, Neighbors, RangeNeighbors};
+use crate::metric::Metric;
+use crate::pool::Pool;
+use crate::tree::NONE;
+use crate::{Error, Result};
+use rayon::prelude::*;
+
+/// Scans ids `0..end` of `m` for query `q` of `qm`, skipping `skip`.
+fn scan_ids<M: Metric, C: Collector>(
+    m: &M,
+    qm: &M,
+    q: u32,
+    end: u32,
+    skip: u32,
+    col: &mut C,
+    buf: &mut Vec<f64>,
+) {
+    const BLOCK: u32 = 256;
+    let (rel, abs) = m.approx_error();
+    let mut start = 0;
+    while start < end {
+        let stop = (start + BLOCK).min(end);
+        buf.resize((stop - start) as usize, 0.0);
+        m.approx_block(qm, q, start, buf);
+        for (j, &a) in (start..stop).zip(buf.iter()) {
+            if j != skip && ((a - abs) / (1.0 + rel)).max(0.0) <= col.threshold() {
+                col.offer(m.distance(qm, q, j), j);
+            }
+        }
+        start = stop;
+    }
+}
+
+fn run<M: Metric>(
+    m: &M,
+    qm: &M,
+    nq: usize,
+    k: usize,
+    pool: &Pool,
+    map: impl Fn(usize) -> (u32, u32) + Sync,
+) -> Neighbors {
+    let mut ids = vec![NONE; nq * k];
+    let mut dists = vec![f64::INFINITY; nq * k];
+    pool.install(|| {
+        ids.par_chunks_mut(k)
+            .zip(dists.par_chunks_mut(k))
+            .enumerate()
+            .for_each_init(
+                || (TopK::default(), Vec::new()),
+                |(top, buf), (i, (ri, rd))| {
+                    let (end, skip) = map(i);
+                    top.reset(k);
+                    scan_ids(m, qm, i as u32, end, skip, top, buf);
+                    top.write(ri, rd);
+                },
+            )
+    });
+    Neighbors::new(k, ids, dists)
+}
+
+/// The exact `k` nearest points of `data` to each point of `queries` (`1 ≤ k ≤ n`).
+pub fn brute_force_knn<M: Metric>(data: &M, queries: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
+    check_k(k, data.len(), "k-NN")?;
+    data.check_queries(queries)?;
+    let n = data.len() as u32;
+    Ok(run(data, queries, queries.len(), k, pool, |_| (n, NONE)))
+}
+
+/// For each point, its exact `k` nearest other points (`1 ≤ k ≤ n`, padded).
+pub fn brute_force_self_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
+    check_k(k, data.len(), "self-kNN")?;
+    let n = data.len() as u32;
+    Ok(run(data, data, data.len(), k, pool, |i| (n, i as u32)))
+}
+
+/// For each point `i`, its exact `k` nearest points among ids `< i` (padded).
+pub fn brute_force_predecessor_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
+    check_k(k, usize::MAX, "predecessor")?;
+    Ok(run(data, data, data.len(), k, pool, |i| (i as u32, NONE)))
+}
+
+/// All points of `data` within `r` of each point of `queries`, sorted by (distance, id).
+pub fn brute_force_range<M: Metric>(data: &M, queries: &M, r: f64, pool: &Pool) -> Result<RangeNeighbors> {
+    if !(r >= 0.0 && r.is_finite()) {
+        return Err(Error::invalid(
+            "radius",
+            format!("{r} is not a finite radius ≥ 0"),
+        ));
+    }
+    data.check_queries(queries)?;
+    let n = data.len() as u32;
+    let rows: Vec<Vec<(f64, u32)>> = pool.install(|| {
+        (0..queries.len())
+            .into_par_iter()
+            .map_init(Vec::new, |buf, i| {
+                let mut hits = Vec::new();
+                scan_ids(
+                    data,
+                    queries,
+                    i as u32,
+                    n,
+                    NONE,
+                    &mut Within { r, hits: &mut hits },
+                    buf,
+                );
+                hits.sort_unstable_by(|a, b| a.partial_cmp(b).expect("finite distances"));
+                hits
+            })
+            .collect()
+    });
+    let mut offsets = vec![0];
+    let (mut ids, mut dists) = (Vec::new(), Vec::new());
+    for h in rows {
+        ids.extend(h.iter().map(|x| x.1));
+        dists.extend(h.iter().map(|x| x.0));
+        offsets.push(ids.len());
+    }
+    Ok(RangeNeighbors { offsets, ids, dists })
+}

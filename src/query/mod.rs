@@ -1,0 +1,272 @@
+//! Exact queries: k-NN, range, self-kNN and predecessor-constrained k-NN (DESIGN.md §4).
+//!
+//! Results are sorted by (distance, id); rows with fewer than `k` candidates are
+//! padded with id [`NONE`](crate::tree::NONE) and distance `+∞`. Every query runs in
+//! parallel on the [`Pool`] it is given, with per-worker scratch (no allocation per
+//! query once warm), and the answers do not depend on the number of threads.
+//!
+//! **Never slower than brute force.** The first [`PROBE_QUERIES`] queries always go
+//! through the tree; if they needed more than half as many distance evaluations as
+//! a scan of every node, the rest are answered by a blocked scan with the same
+//! kernels and the same canonical decisions — identical answers, and
+//! [`QueryStats::path`] says which path ran.
+
+mod brute;
+mod search;
+mod topk;
+
+pub use brute::{brute_force_knn, brute_force_predecessor_knn, brute_force_range, brute_force_self_knn};
+
+use crate::metric::Metric;
+use crate::pool::Pool;
+use crate::tree::{Tree, NONE};
+use crate::{Error, Result};
+use rayon::prelude::*;
+use search::{row_of, Evals, Filter, Scratch};
+
+/// Queries answered through the tree before the engine decides on the path.
+pub const PROBE_QUERIES: usize = 64;
+
+/// The k nearest neighbours of each query: `queries × k`, row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Neighbors {
+    k: usize,
+    ids: Vec<u32>,
+    dists: Vec<f64>,
+}
+
+impl Neighbors {
+    pub(crate) fn new(k: usize, ids: Vec<u32>, dists: Vec<f64>) -> Self {
+        Neighbors { k, ids, dists }
+    }
+
+    /// Neighbours per query.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Number of queries.
+    pub fn len(&self) -> usize {
+        self.ids.len().checked_div(self.k).unwrap_or(0)
+    }
+
+    /// Whether there are no queries.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// All ids, row-major (`NONE` pads short rows).
+    pub fn ids(&self) -> &[u32] {
+        &self.ids
+    }
+
+    /// All distances, row-major (`+∞` pads short rows).
+    pub fn dists(&self) -> &[f64] {
+        &self.dists
+    }
+
+    /// The ids and distances of query `i`.
+    pub fn row(&self, i: usize) -> (&[u32], &[f64]) {
+        (
+            &self.ids[i * self.k..(i + 1) * self.k],
+            &self.dists[i * self.k..(i + 1) * self.k],
+        )
+    }
+}
+
+/// All neighbours within a radius of each query, sorted by (distance, id).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RangeNeighbors {
+    offsets: Vec<usize>,
+    ids: Vec<u32>,
+    dists: Vec<f64>,
+}
+
+impl RangeNeighbors {
+    /// Number of queries.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Whether there are no queries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The ids and distances of query `i`.
+    pub fn row(&self, i: usize) -> (&[u32], &[f64]) {
+        let r = self.offsets[i]..self.offsets[i + 1];
+        (&self.ids[r.clone()], &self.dists[r])
+    }
+}
+
+/// Which path answered the queries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryPath {
+    /// Every query went through the tree.
+    Tree,
+    /// The first queries probed the tree, which could not prune; the rest were scanned.
+    Scan {
+        /// Queries answered through the tree before switching.
+        probed: usize,
+    },
+}
+
+impl QueryPath {
+    /// `"tree"` or `"scan"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            QueryPath::Tree => "tree",
+            QueryPath::Scan { .. } => "scan",
+        }
+    }
+}
+
+/// Counters of a query batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueryStats {
+    /// The path taken.
+    pub path: QueryPath,
+    /// Number of queries.
+    pub queries: usize,
+    /// Distance evaluations, all kinds (block approximations and canonical ones).
+    pub distance_evals: u64,
+    /// Of which canonical (exact, f64) evaluations.
+    pub exact_evals: u64,
+}
+
+impl QueryStats {
+    /// Mean distance evaluations per query.
+    pub fn evals_per_query(&self) -> f64 {
+        self.distance_evals as f64 / self.queries.max(1) as f64
+    }
+}
+
+fn check_k(k: usize, max: usize, mode: &str) -> Result<()> {
+    if k == 0 {
+        return Err(Error::invalid("k", "k must be at least 1".into()));
+    }
+    if k > max {
+        return Err(Error::invalid(
+            "k",
+            format!("k = {k} exceeds the {max} points available to {mode} queries"),
+        ));
+    }
+    Ok(())
+}
+
+impl<M: Metric> Tree<M> {
+    /// The `k` nearest points of the tree to each point of `queries` (`1 ≤ k ≤ len()`).
+    pub fn knn(&self, queries: &M, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
+        check_k(k, self.len(), "k-NN")?;
+        self.metric.check_queries(queries)?;
+        Ok(self.run_knn(queries, queries.len(), k, pool, |i| (i as u32, Filter::All)))
+    }
+
+    /// For each point, its `k` nearest other points (`1 ≤ k ≤ len()`; its duplicates
+    /// count as other points; with `k = len()` the last entry is padding).
+    pub fn self_knn(&self, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
+        check_k(k, self.len(), "self-kNN")?;
+        let n = self.len();
+        Ok(self.run_knn(&self.metric, n, k, pool, |i| {
+            (row_of(self, i as u32), Filter::Except(i as u32))
+        }))
+    }
+
+    /// For each point `i`, its `k` nearest points among ids `< i` (the Vecchia
+    /// conditioning sets); rows with fewer than `k` predecessors are padded.
+    pub fn predecessor_knn(&self, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
+        check_k(k, usize::MAX, "predecessor")?;
+        let n = self.len();
+        Ok(self.run_knn(&self.metric, n, k, pool, |i| {
+            (row_of(self, i as u32), Filter::Below(i as u32))
+        }))
+    }
+
+    /// All points within `r` (canonical distance `≤ r`) of each point of `queries`.
+    pub fn range(&self, queries: &M, r: f64, pool: &Pool) -> Result<(RangeNeighbors, QueryStats)> {
+        if !(r >= 0.0 && r.is_finite()) {
+            return Err(Error::invalid(
+                "radius",
+                format!("{r} is not a finite radius ≥ 0"),
+            ));
+        }
+        self.metric.check_queries(queries)?;
+        let nq = queries.len();
+        let per_query: Vec<(Vec<(f64, u32)>, Evals)> = pool.install(|| {
+            (0..nq)
+                .into_par_iter()
+                .map_init(Scratch::default, |sc, i| {
+                    let ev = sc.range(self, queries, i as u32, r, false);
+                    (sc.hits.clone(), ev)
+                })
+                .collect()
+        });
+        let mut offsets = Vec::with_capacity(nq + 1);
+        offsets.push(0);
+        let (mut ids, mut dists) = (Vec::new(), Vec::new());
+        let (mut approx, mut exact) = (0, 0);
+        for (hits, ev) in per_query {
+            ids.extend(hits.iter().map(|h| h.1));
+            dists.extend(hits.iter().map(|h| h.0));
+            offsets.push(ids.len());
+            approx += ev.approx;
+            exact += ev.exact;
+        }
+        let stats = QueryStats {
+            path: QueryPath::Tree,
+            queries: nq,
+            distance_evals: approx + exact,
+            exact_evals: exact,
+        };
+        Ok((RangeNeighbors { offsets, ids, dists }, stats))
+    }
+
+    /// Runs `nq` k-NN queries; `map(i)` gives query i's row in `qm` and its filter.
+    fn run_knn(
+        &self,
+        qm: &M,
+        nq: usize,
+        k: usize,
+        pool: &Pool,
+        map: impl Fn(usize) -> (u32, Filter) + Sync,
+    ) -> (Neighbors, QueryStats) {
+        let mut ids = vec![NONE; nq * k];
+        let mut dists = vec![f64::INFINITY; nq * k];
+        let run = |first: usize, ids: &mut [u32], dists: &mut [f64], use_scan: bool| -> Evals {
+            pool.install(|| {
+                ids.par_chunks_mut(k)
+                    .zip(dists.par_chunks_mut(k))
+                    .enumerate()
+                    .map_init(Scratch::default, |sc, (j, (ri, rd))| {
+                        let (q, filter) = map(first + j);
+                        let ev = sc.knn(self, qm, q, k, filter, use_scan);
+                        sc.topk.write(ri, rd);
+                        ev
+                    })
+                    .reduce(Evals::default, |a, b| Evals {
+                        approx: a.approx + b.approx,
+                        exact: a.exact + b.exact,
+                    })
+            })
+        };
+        let probe = nq.min(PROBE_QUERIES);
+        let (ids_a, ids_b) = ids.split_at_mut(probe * k);
+        let (dists_a, dists_b) = dists.split_at_mut(probe * k);
+        let first = run(0, ids_a, dists_a, false);
+        let per_query = (first.approx + first.exact) as f64 / probe.max(1) as f64;
+        let use_scan = nq > probe && per_query > 0.5 * self.num_nodes() as f64;
+        let rest = run(probe, ids_b, dists_b, use_scan);
+        let stats = QueryStats {
+            path: if use_scan {
+                QueryPath::Scan { probed: probe }
+            } else {
+                QueryPath::Tree
+            },
+            queries: nq,
+            distance_evals: first.approx + first.exact + rest.approx + rest.exact,
+            exact_evals: first.exact + rest.exact,
+        };
+        (Neighbors::new(k, ids, dists), stats)
+    }
+}

@@ -1,0 +1,92 @@
+//! The compressed cover tree (DESIGN.md §2) in its frozen, query-ready layout.
+//!
+//! Every node is one inserted point; exact duplicates are not nodes but sit in a
+//! duplicate list of their twin. Nodes are numbered by *position* in a depth-first
+//! layout where the children of a node are contiguous, and the metric's rows are
+//! stored in the same order, so the children of a node form one block for the
+//! distance kernels:
+//!
+//! ```text
+//! pos:      0 | 1  2  3 | 4  5 | 6 | 7  8 ...     children(0) = 1..4, children(1) = 4..6, …
+//! rows:     r0| r1 r2 r3| r4 r5| r6| …            rows in position order
+//! id[pos]:  original point ids (what queries return)
+//! ```
+//!
+//! Invariants ([`Tree::validate`] checks them all): levels strictly decrease from
+//! parent to child; covering `d(p, parent) ≤ 2^(ℓ(p)+1)`; separation `d(p, q) > 2^i`
+//! for distinct nodes of level ≥ i; `radius(p)` bounds the distance to every
+//! descendant; `min_id(p)` is the smallest id in the subtree (duplicates included).
+
+mod level;
+mod sequential;
+mod validate;
+
+pub use level::{ceil_log2, pow2};
+pub use validate::Violation;
+
+use crate::metric::Metric;
+use pcct_arenas::Csr;
+
+/// "No node / no point": the parent of the root, a missing neighbour.
+pub const NONE: u32 = u32::MAX;
+
+/// A built, immutable compressed cover tree over a metric's points.
+#[derive(Debug)]
+pub struct Tree<M> {
+    pub(crate) metric: M,
+    pub(crate) n_points: usize,
+    pub(crate) id: Vec<u32>,
+    pub(crate) level: Vec<i32>,
+    pub(crate) parent: Vec<u32>,
+    pub(crate) dist_parent: Vec<f64>,
+    pub(crate) radius: Vec<f64>,
+    pub(crate) min_id: Vec<u32>,
+    pub(crate) child_first: Vec<u32>,
+    pub(crate) child_count: Vec<u32>,
+    pub(crate) dups: Csr<u32>,
+    pub(crate) pos_of_id: Vec<u32>,
+}
+
+impl<M: Metric> Tree<M> {
+    /// Builds the tree by inserting points one at a time in id order with the
+    /// lowest-feasible-level rule of DESIGN.md §2: the reference builder.
+    pub fn build_sequential(metric: M) -> crate::Result<Self> {
+        sequential::build(metric)
+    }
+
+    /// Number of points (nodes and duplicates).
+    pub fn len(&self) -> usize {
+        self.n_points
+    }
+
+    /// Whether the tree holds no point (never true for a built tree).
+    pub fn is_empty(&self) -> bool {
+        self.n_points == 0
+    }
+
+    /// Number of nodes (points that are not duplicates of another).
+    pub fn num_nodes(&self) -> usize {
+        self.id.len()
+    }
+
+    /// The metric, with its rows in node-position order.
+    pub fn metric(&self) -> &M {
+        &self.metric
+    }
+
+    /// The level of the root (`i32::MIN` for a one-node tree).
+    pub fn root_level(&self) -> i32 {
+        self.level[0]
+    }
+
+    /// The position range of the children of node `pos`.
+    pub(crate) fn children(&self, pos: u32) -> std::ops::Range<u32> {
+        let f = self.child_first[pos as usize];
+        f..f + self.child_count[pos as usize]
+    }
+
+    /// The original ids of the duplicates of node `pos`, ascending.
+    pub(crate) fn dups_of(&self, pos: u32) -> &[u32] {
+        self.dups.row(pos as usize)
+    }
+}

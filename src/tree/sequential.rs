@@ -1,0 +1,197 @@
+//! The reference builder: one point at a time, lowest feasible level (DESIGN.md §2).
+
+use super::{ceil_log2, pow2, Tree, NONE};
+use crate::metric::Metric;
+use crate::{Error, Result};
+use pcct_arenas::Csr;
+
+/// Pruning tests allow this much relative slack, so rounding in the triangle
+/// inequality can only make the search look further, never miss a node.
+const SLACK: f64 = 1.0 + 1e-9;
+
+/// The tree while it grows: indexed by point id.
+pub(crate) struct Growing {
+    pub(crate) level: Vec<i32>,
+    pub(crate) parent: Vec<u32>,
+    pub(crate) dist_parent: Vec<f64>,
+    /// Children of each node, sorted by (level descending, id ascending).
+    pub(crate) children: Vec<Vec<u32>>,
+    pub(crate) dups: Vec<Vec<u32>>,
+    pub(crate) twin: Vec<u32>,
+    pub(crate) root: u32,
+}
+
+impl Growing {
+    pub(crate) fn new(n: usize) -> Self {
+        Growing {
+            level: vec![i32::MIN; n],
+            parent: vec![NONE; n],
+            dist_parent: vec![0.0; n],
+            children: vec![Vec::new(); n],
+            dups: vec![Vec::new(); n],
+            twin: vec![NONE; n],
+            root: NONE,
+        }
+    }
+
+    fn attach(&mut self, x: u32, parent: u32, level: i32, dist: f64) {
+        let xi = x as usize;
+        self.level[xi] = level;
+        self.parent[xi] = parent;
+        self.dist_parent[xi] = dist;
+        let lv = &self.level;
+        let ch = &mut self.children[parent as usize];
+        let at =
+            ch.partition_point(|&c| (std::cmp::Reverse(lv[c as usize]), c) < (std::cmp::Reverse(level), x));
+        ch.insert(at, x);
+    }
+
+    fn make_dup(&mut self, twin: u32, x: u32) {
+        self.twin[x as usize] = twin;
+        self.dups[twin as usize].push(x);
+    }
+
+    /// Inserts point `x` at its lowest feasible level, or as a duplicate of a node
+    /// at distance 0. `stack` is scratch.
+    pub(crate) fn insert<M: Metric>(&mut self, m: &M, x: u32, stack: &mut Vec<(u32, f64)>) {
+        if self.root == NONE {
+            self.root = x;
+            return;
+        }
+        let r = self.root;
+        let d0 = m.distance(m, x, r);
+        if d0 == 0.0 {
+            return self.make_dup(r, x);
+        }
+        let l0 = ceil_log2(d0) - 1;
+        if self.level[r as usize] == i32::MIN || l0 >= self.level[r as usize] {
+            self.level[r as usize] = l0 + 1; // raise the root: it stays feasible for x
+        }
+        // best = (level, distance, parent): the lowest level, then the nearest, then the smallest id.
+        let mut best = (l0, d0, r);
+        stack.clear();
+        stack.push((r, d0));
+        while let Some((y, dy)) = stack.pop() {
+            for &c in &self.children[y as usize] {
+                let lc = self.level[c as usize];
+                // A node of c's subtree (c included) that could improve on or tie `best`
+                // is within min(2^lc, 2^(best+1)) of x and within 2^(lc+1) of c, and c
+                // is within 2^(lc+1) of y. Children come by descending level, so the
+                // first one out of reach ends the loop.
+                let reach = pow2(lc).min(pow2(best.0 + 1)) + pow2(lc + 2);
+                if dy > reach * SLACK {
+                    break;
+                }
+                let dc = m.distance(m, x, c);
+                if dc == 0.0 {
+                    return self.make_dup(c, x);
+                }
+                if dc <= pow2(lc) {
+                    let lx = ceil_log2(dc) - 1;
+                    if (lx, dc, c) < best {
+                        best = (lx, dc, c);
+                    }
+                }
+                // Descendants of c have levels < lc, sit within 2^(lc+1) of c, and a
+                // feasible one is within 2^(lc-1) of x.
+                if dc - pow2(lc + 1) <= pow2(lc - 1).min(pow2(best.0 + 1)) * SLACK {
+                    stack.push((c, dc));
+                }
+            }
+        }
+        let (level, dist, parent) = best;
+        self.attach(x, parent, level, dist);
+    }
+
+    /// The frozen, query-ready tree: depth-first positions, children contiguous,
+    /// the metric's rows permuted to match, radii and minimum ids bottom-up.
+    pub(crate) fn freeze<M: Metric>(self, metric: &M, n: usize) -> Tree<M> {
+        let nodes = self.twin.iter().filter(|&&t| t == NONE).count();
+        let mut order: Vec<u32> = Vec::with_capacity(nodes);
+        let mut pos_of = vec![NONE; n];
+        let mut child_first = vec![0u32; nodes];
+        let mut child_count = vec![0u32; nodes];
+        order.push(self.root);
+        pos_of[self.root as usize] = 0;
+        let mut stack = vec![0u32];
+        while let Some(p) = stack.pop() {
+            let x = order[p as usize] as usize;
+            let first = order.len() as u32;
+            for &c in &self.children[x] {
+                pos_of[c as usize] = order.len() as u32;
+                order.push(c);
+            }
+            child_first[p as usize] = first;
+            child_count[p as usize] = self.children[x].len() as u32;
+            stack.extend((first..first + self.children[x].len() as u32).rev());
+        }
+        debug_assert_eq!(order.len(), nodes);
+
+        let level: Vec<i32> = order.iter().map(|&x| self.level[x as usize]).collect();
+        let parent: Vec<u32> = order
+            .iter()
+            .map(|&x| match self.parent[x as usize] {
+                NONE => NONE,
+                p => pos_of[p as usize],
+            })
+            .collect();
+        let dist_parent: Vec<f64> = order.iter().map(|&x| self.dist_parent[x as usize]).collect();
+        let mut dup_offsets = Vec::with_capacity(nodes + 1);
+        let mut dup_ids = Vec::new();
+        dup_offsets.push(0u32);
+        for &x in &order {
+            let mut d = self.dups[x as usize].clone();
+            d.sort_unstable();
+            dup_ids.extend_from_slice(&d);
+            dup_offsets.push(dup_ids.len() as u32);
+        }
+        let dups = Csr::new(&dup_offsets, &dup_ids).expect("offsets built by a running count");
+        for (id, &t) in self.twin.iter().enumerate() {
+            if t != NONE {
+                pos_of[id] = pos_of[t as usize];
+            }
+        }
+
+        // Children sit at larger positions than their parent: a reverse sweep is bottom-up.
+        let mut radius = vec![0.0f64; nodes];
+        let mut min_id: Vec<u32> = (0..nodes)
+            .map(|p| order[p].min(dups.row(p).first().copied().unwrap_or(NONE)))
+            .collect();
+        for p in (1..nodes).rev() {
+            let q = parent[p] as usize;
+            radius[q] = radius[q].max(dist_parent[p] + radius[p]);
+            min_id[q] = min_id[q].min(min_id[p]);
+        }
+        // Inflate so that the stored radius bounds true distances despite rounding.
+        let inflate = 1.0 + 4.0 * metric.distance_rel_error() + 1e-12;
+        radius.iter_mut().for_each(|r| *r *= inflate);
+
+        Tree {
+            metric: metric.permuted(&order),
+            n_points: n,
+            id: order,
+            level,
+            parent,
+            dist_parent,
+            radius,
+            min_id,
+            child_first,
+            child_count,
+            dups,
+            pos_of_id: pos_of,
+        }
+    }
+}
+
+pub(crate) fn build<M: Metric>(metric: M) -> Result<Tree<M>> {
+    let n = metric.len();
+    if n == 0 {
+        return Err(Error::invalid("data", "no points to build a tree from".into()));
+    }
+    let mut g = Growing::new(n);
+    let mut stack = Vec::new();
+    for x in 0..n as u32 {
+        g.insert(&metric, x, &mut stack);
+    }
+    Ok(g.freeze(&metric, n))
+}

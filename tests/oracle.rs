@@ -1,0 +1,174 @@
+//! Every query kind against the naive oracle: ids and distances exactly equal
+//! (ties by smaller id), over seeded datasets from every generator, d ∈ {1, 2, 3, 8, 32},
+//! k ∈ {1, 8, n}, f64 and f32 storage; `validate()` after every build; the public
+//! brute force checked too; answers identical for 1 and 2 threads.
+
+mod common;
+
+use common::*;
+use pcct::kernels::Element;
+use pcct::query::{brute_force_knn, brute_force_predecessor_knn, brute_force_range, brute_force_self_knn};
+use pcct::{datagen, Metric, Neighbors, Tree};
+
+fn assert_rows<T: Element>(what: &str, got: &Neighbors, expect: impl Fn(usize) -> (Vec<u32>, Vec<f64>)) {
+    for i in 0..got.len() {
+        let (ids, ds) = got.row(i);
+        let (eids, eds) = expect(i);
+        assert_eq!(
+            ids,
+            &eids[..],
+            "{what}: ids of query {i} ({})",
+            std::any::type_name::<T>()
+        );
+        assert_eq!(ds, &eds[..], "{what}: distances of query {i}");
+    }
+}
+
+fn check_case<T: Element>(case: &Case, ks: &[usize]) {
+    let (n, dim) = (case.n, case.dim);
+    let m = euclidean::<T>(&case.values, n, dim);
+    let data = m.dataset().clone();
+    let tree = Tree::build_sequential(m.clone()).unwrap();
+    let violations = tree.validate();
+    assert!(
+        violations.is_empty(),
+        "{}: {:?}",
+        case.name,
+        &violations[..violations.len().min(5)]
+    );
+    assert_eq!(tree.len(), n);
+
+    // Queries: separate points at the data's scale, plus a few data points.
+    let scale = case
+        .values
+        .iter()
+        .fold(0.0f64, |a, &b| a.max(b.abs()))
+        .max(1e-300);
+    let mut qv = datagen::scaled(datagen::uniform(40, dim, 99), scale);
+    let own = 5.min(n);
+    qv.extend_from_slice(&case.values[..own * dim]);
+    let queries = euclidean::<T>(&qv, 40 + own, dim);
+    let qdata = queries.dataset().clone();
+    let (p1, p2) = (pool(1), pool(2));
+
+    for &k in ks {
+        let what = format!("{} k={k}", case.name);
+        let (got, _) = tree.knn(&queries, k, &p2).unwrap();
+        assert_rows::<T>(&format!("knn {what}"), &got, |i| {
+            naive_knn(&data, qdata.row(i), k, |_| true)
+        });
+        assert_eq!(
+            got,
+            tree.knn(&queries, k, &p1).unwrap().0,
+            "knn {what}: 1 vs 2 threads"
+        );
+        assert_eq!(
+            got,
+            brute_force_knn(&m, &queries, k, &p2).unwrap(),
+            "brute knn {what}"
+        );
+
+        let (got, _) = tree.self_knn(k, &p2).unwrap();
+        assert_rows::<T>(&format!("self {what}"), &got, |i| {
+            naive_knn(&data, data.row(i), k, |j| j != i as u32)
+        });
+        assert_eq!(
+            got,
+            tree.self_knn(k, &p1).unwrap().0,
+            "self {what}: 1 vs 2 threads"
+        );
+        assert_eq!(
+            got,
+            brute_force_self_knn(&m, k, &p2).unwrap(),
+            "brute self {what}"
+        );
+
+        let (got, _) = tree.predecessor_knn(k, &p2).unwrap();
+        assert_rows::<T>(&format!("pred {what}"), &got, |i| {
+            naive_knn(&data, data.row(i), k, |j| j < i as u32)
+        });
+        assert_eq!(
+            got,
+            tree.predecessor_knn(k, &p1).unwrap().0,
+            "pred {what}: 1 vs 2 threads"
+        );
+        assert_eq!(
+            got,
+            brute_force_predecessor_knn(&m, k, &p2).unwrap(),
+            "brute pred {what}"
+        );
+    }
+
+    // Range at the distance of each query's 5th neighbour (ties included).
+    let (five, _) = tree.knn(&queries, 5.min(n), &p1).unwrap();
+    let r = five.dists()[4.min(n - 1)];
+    let (got, _) = tree.range(&queries, r, &p2).unwrap();
+    let brute = brute_force_range(&m, &queries, r, &p2).unwrap();
+    for i in 0..queries.len() {
+        let (eids, eds) = naive_range(&data, qdata.row(i), r);
+        assert_eq!(got.row(i).0, &eids[..], "range {}: ids of query {i}", case.name);
+        assert_eq!(
+            got.row(i).1,
+            &eds[..],
+            "range {}: distances of query {i}",
+            case.name
+        );
+        assert_eq!(brute.row(i), got.row(i), "brute range {}", case.name);
+    }
+}
+
+fn check_dims<T: Element>(n: usize, seed: u64) {
+    for dim in [1, 2, 3, 8, 32] {
+        for case in cases(n, dim, seed + dim as u64) {
+            check_case::<T>(&case, &[1, 8, n]);
+        }
+    }
+}
+
+#[test]
+fn every_query_kind_matches_the_oracle_f64() {
+    check_dims::<f64>(300, 1000);
+}
+
+#[test]
+fn every_query_kind_matches_the_oracle_f32() {
+    check_dims::<f32>(300, 2000);
+}
+
+#[test]
+fn tiny_trees() {
+    for n in 1..=4 {
+        for case in cases(n, 2, 77) {
+            check_case::<f64>(&case, &[1, n]);
+        }
+    }
+}
+
+#[test]
+fn all_points_identical() {
+    let values = vec![0.25; 50 * 3];
+    let case = Case {
+        name: "identical".into(),
+        n: 50,
+        dim: 3,
+        values,
+    };
+    check_case::<f64>(&case, &[1, 8, 50]);
+}
+
+#[test]
+fn bad_arguments_are_errors() {
+    let m = euclidean::<f64>(&datagen::uniform(20, 3, 1), 20, 3);
+    let tree = Tree::build_sequential(m.clone()).unwrap();
+    let p = pool(1);
+    assert!(tree.knn(&m, 0, &p).is_err());
+    assert!(tree.knn(&m, 21, &p).is_err());
+    assert!(tree.self_knn(21, &p).is_err());
+    assert!(tree.predecessor_knn(0, &p).is_err());
+    assert!(tree.range(&m, f64::NAN, &p).is_err());
+    assert!(tree.range(&m, -1.0, &p).is_err());
+    let other_dim = euclidean::<f64>(&datagen::uniform(5, 4, 1), 5, 4);
+    let e = tree.knn(&other_dim, 1, &p).unwrap_err().to_string();
+    assert!(e.contains("dimension 4") && e.contains("dimension 3"), "{e}");
+    assert_eq!(m.len(), 20);
+}
