@@ -13,9 +13,11 @@ pub use pcct_kernels as kernels;
 pub mod cli;
 pub mod datagen;
 pub mod error;
+pub mod io;
 pub mod metric;
 pub mod pool;
 pub mod query;
+pub mod telemetry;
 pub mod tree;
 
 pub use error::{Error, Result};

@@ -3,6 +3,9 @@
 //! Every command prints one clear line and exits with status 2 on bad input.
 
 mod info;
+mod knn;
+
+pub use knn::KnnArgs;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +23,10 @@ pub struct Cli {
 pub enum Command {
     /// Print the CPU's ISA levels, the level pcct uses and why, cores and version.
     Info,
+    /// Exact k nearest neighbours: data (and queries) in, ids and distances out.
+    ///
+    /// Example: pcct knn --data X.npy --k 30 --predecessor --out-ids nn.npy --out-dists d.npy
+    Knn(KnnArgs),
 }
 
 /// Parses the process arguments, runs the command, and returns the exit status.
@@ -34,6 +41,7 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Info => info::run(&mut std::io::stdout().lock()),
+        Command::Knn(args) => knn::run(&args),
     };
     match result {
         Ok(()) => 0,

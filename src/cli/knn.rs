@@ -1,0 +1,148 @@
+//! `pcct knn`: files in, exact neighbours out.
+
+use crate::io::{read_matrix, write_all, Matrix, Output};
+use crate::kernels::{isa, Element};
+use crate::metric::{Dataset, Euclidean};
+use crate::telemetry::{Record, Value};
+use crate::tree::NONE;
+use crate::{Error, Neighbors, Pool, QueryStats, Result, Tree};
+use clap::{ArgGroup, Args};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `pcct knn`.
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("mode").required(true).args(["queries", "self_", "predecessor"])))]
+pub struct KnnArgs {
+    /// Data points: .npy (2-D float32/float64, C or Fortran order) or .csv (numeric, optional header).
+    #[arg(long, value_name = "DATA")]
+    pub data: PathBuf,
+    /// Neighbours per query (1 ≤ k ≤ n with --queries or --self).
+    #[arg(long)]
+    pub k: usize,
+    /// Query points (same dimension as the data): their k nearest data points.
+    #[arg(long, value_name = "QUERIES")]
+    pub queries: Option<PathBuf>,
+    /// Each data point's k nearest other data points (its duplicates included).
+    #[arg(long = "self")]
+    pub self_: bool,
+    /// Each data point's k nearest among the points before it (Vecchia); short rows padded with -1 / inf.
+    #[arg(long)]
+    pub predecessor: bool,
+    /// Output ids: int64 n_queries × k, .npy or .csv (-1 where a row has fewer than k).
+    #[arg(long, value_name = "IDS")]
+    pub out_ids: PathBuf,
+    /// Output distances: float64 n_queries × k (true distances, not squared).
+    #[arg(long, value_name = "DISTS")]
+    pub out_dists: Option<PathBuf>,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Write telemetry as JSON Lines (build, query and summary records).
+    #[arg(long, value_name = "STATS")]
+    pub stats: Option<PathBuf>,
+}
+
+fn values<T: Element>(m: &Matrix) -> Vec<T> {
+    match m {
+        Matrix::F32 { values, .. } if T::BYTES == 4 => {
+            values.iter().map(|&v| T::from_f64(v as f64)).collect()
+        }
+        _ => m.to_f64().into_iter().map(T::from_f64).collect(),
+    }
+}
+
+fn metric<T: Element>(m: &Matrix, what: &'static str) -> Result<Euclidean<T>> {
+    let (n, d) = m.shape();
+    let data = Dataset::from_rows(&values::<T>(m), n, d).map_err(|e| match e {
+        Error::InvalidArgument { reason, .. } => Error::invalid(what, reason),
+        e => e,
+    })?;
+    Euclidean::new(data)
+}
+
+/// Runs `pcct knn`.
+pub fn run(args: &KnnArgs) -> Result<()> {
+    let data = read_matrix(&args.data)?;
+    let queries = args.queries.as_deref().map(read_matrix).transpose()?;
+    let all_f32 = matches!(data, Matrix::F32 { .. })
+        && queries.as_ref().is_none_or(|q| matches!(q, Matrix::F32 { .. }));
+    if all_f32 {
+        run_typed::<f32>(args, &data, queries.as_ref())
+    } else {
+        run_typed::<f64>(args, &data, queries.as_ref())
+    }
+}
+
+fn run_typed<T: Element>(args: &KnnArgs, data: &Matrix, queries: Option<&Matrix>) -> Result<()> {
+    let pool = Pool::new(args.threads)?;
+    let (n, dim) = data.shape();
+    let m = metric::<T>(data, "data")?;
+    let q = queries.map(|q| metric::<T>(q, "queries")).transpose()?;
+    if let Some(q) = &q {
+        crate::Metric::check_queries(&m, q)?;
+    }
+    let k = args.k;
+    if k == 0 {
+        return Err(Error::invalid("k", "k must be at least 1".into()));
+    }
+
+    let t0 = Instant::now();
+    let tree = Tree::build_sequential(m)?;
+    let build_s = t0.elapsed().as_secs_f64();
+
+    let t1 = Instant::now();
+    let (mode, (nb, qs)): (&str, (Neighbors, QueryStats)) = match &q {
+        Some(q) => ("knn", tree.knn(q, k, &pool)?),
+        None if args.self_ => ("self", tree.self_knn(k, &pool)?),
+        None => ("predecessor", tree.predecessor_knn(k, &pool)?),
+    };
+    let query_s = t1.elapsed().as_secs_f64();
+
+    let ids: Vec<i64> = nb
+        .ids()
+        .iter()
+        .map(|&i| if i == NONE { -1 } else { i as i64 })
+        .collect();
+    let rows = nb.len();
+    let mut outputs = vec![(args.out_ids.as_path(), Output::I64(&ids), rows, k)];
+    if let Some(p) = &args.out_dists {
+        outputs.push((p.as_path(), Output::F64(nb.dists()), rows, k));
+    }
+    let stats_text;
+    if let Some(p) = &args.stats {
+        let isa_name = isa::active().map(|c| c.isa().name()).unwrap_or("unknown");
+        let records = [
+            Record::new("build")
+                .with("build_s", Value::Num(build_s))
+                .with("points", Value::Int(n as u64))
+                .with("nodes", Value::Int(tree.num_nodes() as u64))
+                .with("root_level", Value::Num(tree.root_level() as f64))
+                .with("builder", Value::Str("sequential".into())),
+            Record::new("query")
+                .with("mode", Value::Str(mode.into()))
+                .with("path", Value::Str(qs.path.name().into()))
+                .with("queries", Value::Int(qs.queries as u64))
+                .with("k", Value::Int(k as u64))
+                .with("query_s", Value::Num(query_s))
+                .with("distance_evals", Value::Int(qs.distance_evals))
+                .with("exact_evals", Value::Int(qs.exact_evals))
+                .with("evals_per_query", Value::Num(qs.evals_per_query())),
+            Record::new("summary")
+                .with("build_s", Value::Num(build_s))
+                .with("query_s", Value::Num(query_s))
+                .with("distance_evals", Value::Int(qs.distance_evals))
+                .with("path", Value::Str(qs.path.name().into()))
+                .with("n", Value::Int(n as u64))
+                .with("dim", Value::Int(dim as u64))
+                .with("queries", Value::Int(qs.queries as u64))
+                .with("k", Value::Int(k as u64))
+                .with("threads", Value::Int(pool.threads() as u64))
+                .with("isa", Value::Str(isa_name.into()))
+                .with("dtype", Value::Str(std::any::type_name::<T>().into())),
+        ];
+        stats_text = records.iter().map(|r| r.to_json() + "\n").collect::<String>();
+        outputs.push((p.as_path(), Output::Text(&stats_text), 0, 0));
+    }
+    write_all(&outputs)
+}

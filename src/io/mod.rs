@@ -1,0 +1,154 @@
+//! Reading and writing matrices: `.npy` (2-D, f32 or f64 in; int64 or f64 out, C or
+//! Fortran order) and `.csv` (numeric, an optional header line), chosen by extension.
+//!
+//! Outputs are written to a temporary file beside the target and renamed into place
+//! only when every output of a command succeeded, so a failed command never leaves a
+//! half-written file.
+
+mod csv;
+mod npy;
+
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// A dense row-major matrix read from a file, in its stored precision.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Matrix {
+    /// 32-bit floats.
+    F32 {
+        /// Rows.
+        n: usize,
+        /// Columns.
+        d: usize,
+        /// Row-major values.
+        values: Vec<f32>,
+    },
+    /// 64-bit floats.
+    F64 {
+        /// Rows.
+        n: usize,
+        /// Columns.
+        d: usize,
+        /// Row-major values.
+        values: Vec<f64>,
+    },
+}
+
+impl Matrix {
+    /// `(rows, columns)`.
+    pub fn shape(&self) -> (usize, usize) {
+        match self {
+            Matrix::F32 { n, d, .. } | Matrix::F64 { n, d, .. } => (*n, *d),
+        }
+    }
+
+    /// The values widened to f64.
+    pub fn to_f64(&self) -> Vec<f64> {
+        match self {
+            Matrix::F32 { values, .. } => values.iter().map(|&v| v as f64).collect(),
+            Matrix::F64 { values, .. } => values.clone(),
+        }
+    }
+}
+
+/// A matrix to write.
+#[derive(Clone, Copy, Debug)]
+pub enum Output<'a> {
+    /// int64 values (ids; −1 for none).
+    I64(&'a [i64]),
+    /// f64 values.
+    F64(&'a [f64]),
+    /// Text written as is, whatever the extension (e.g. JSON Lines telemetry).
+    Text(&'a str),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Npy,
+    Csv,
+}
+
+fn format_of(path: &Path) -> Result<Format> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+    {
+        Some(e) if e == "npy" => Ok(Format::Npy),
+        Some(e) if e == "csv" => Ok(Format::Csv),
+        _ => Err(Error::invalid(
+            "file",
+            format!("{}: unknown extension (expected .npy or .csv)", path.display()),
+        )),
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Reads a 2-D matrix from `.npy` or `.csv`.
+pub fn read_matrix(path: &Path) -> Result<Matrix> {
+    let format = format_of(path)?;
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let m = match format {
+        Format::Npy => npy::parse(&bytes),
+        Format::Csv => csv::parse(&bytes),
+    }
+    .map_err(|reason| Error::invalid("file", format!("{}: {reason}", path.display())))?;
+    let (n, d) = m.shape();
+    if n == 0 || d == 0 {
+        return Err(Error::invalid(
+            "file",
+            format!("{}: empty matrix ({n} × {d})", path.display()),
+        ));
+    }
+    Ok(m)
+}
+
+/// Writes several `rows × cols` matrices, all or none: each goes to a temporary file
+/// first, and only when all are written are they renamed into place.
+pub fn write_all(outputs: &[(&Path, Output<'_>, usize, usize)]) -> Result<()> {
+    let mut temps: Vec<(PathBuf, &Path)> = Vec::new();
+    let cleanup = |temps: &[(PathBuf, &Path)]| {
+        for (t, _) in temps {
+            let _ = std::fs::remove_file(t);
+        }
+    };
+    for &(path, data, rows, cols) in outputs {
+        let bytes = match (data, format_of(path)) {
+            (Output::Text(t), _) => t.as_bytes().to_vec(),
+            (_, Ok(Format::Npy)) => npy::encode(data, rows, cols),
+            (_, Ok(Format::Csv)) => csv::encode(data, cols),
+            (_, Err(e)) => {
+                cleanup(&temps);
+                return Err(e);
+            }
+        };
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".pcct-tmp");
+        let tmp = PathBuf::from(tmp);
+        if let Err(e) = std::fs::write(&tmp, bytes) {
+            cleanup(&temps);
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source: e,
+            });
+        }
+        temps.push((tmp, path));
+    }
+    for (i, (tmp, path)) in temps.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, path) {
+            cleanup(&temps[i..]);
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source: e,
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! `pcct knn` end to end: answers equal the library's brute force, formats, padding,
+//! telemetry, and every bad input is exit status 2 with one line and no output file.
+
+mod common;
+
+use common::*;
+use pcct::query::{brute_force_knn, brute_force_predecessor_knn, brute_force_self_knn};
+use pcct::{datagen, Neighbors};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pcct-cli-knn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn write_csv(path: &Path, values: &[f64], dim: usize, header: bool) {
+    let mut s = String::new();
+    if header {
+        s.push_str(&(0..dim).map(|j| format!("x{j}")).collect::<Vec<_>>().join(","));
+        s.push('\n');
+    }
+    for r in values.chunks(dim) {
+        s.push_str(&r.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(","));
+        s.push('\n');
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+/// A float32 .npy file, C order.
+fn write_npy_f32(path: &Path, values: &[f32], n: usize, dim: usize) {
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, {dim}), }}\n");
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    values
+        .iter()
+        .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    std::fs::write(path, out).unwrap();
+}
+
+fn read_npy_body<const W: usize>(path: &Path) -> Vec<[u8; W]> {
+    let b = std::fs::read(path).unwrap();
+    let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
+    b[10 + hlen..]
+        .chunks_exact(W)
+        .map(|c| c.try_into().unwrap())
+        .collect()
+}
+
+fn pcct(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pcct"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn check_ids_csv(path: &Path, expect: &Neighbors) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let got: Vec<i64> = text
+        .lines()
+        .flat_map(|l| l.split(',').map(|v| v.parse::<i64>().unwrap()))
+        .collect();
+    let want: Vec<i64> = expect
+        .ids()
+        .iter()
+        .map(|&i| if i == u32::MAX { -1 } else { i as i64 })
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn knn_self_and_predecessor_match_brute_force() {
+    let (n, dim) = (400, 3);
+    let values = datagen::with_duplicates(n, dim, 0.3, 11);
+    let qvalues = datagen::uniform(50, dim, 12);
+    let (data, queries) = (tmp("data.csv"), tmp("queries.csv"));
+    write_csv(&data, &values, dim, true);
+    write_csv(&queries, &qvalues, dim, false);
+    let m = euclidean::<f64>(&values, n, dim);
+    let q = euclidean::<f64>(&qvalues, 50, dim);
+    let p = pool(2);
+    let (ids, dists, stats) = (tmp("ids.csv"), tmp("dists.npy"), tmp("stats.jsonl"));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+
+    let out = pcct(&[
+        "knn",
+        "--data",
+        &s(&data),
+        "--k",
+        "7",
+        "--queries",
+        &s(&queries),
+        "--out-ids",
+        &s(&ids),
+        "--out-dists",
+        &s(&dists),
+        "--threads",
+        "2",
+        "--stats",
+        &s(&stats),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let expect = brute_force_knn(&m, &q, 7, &p).unwrap();
+    check_ids_csv(&ids, &expect);
+    let d: Vec<f64> = read_npy_body::<8>(&dists)
+        .into_iter()
+        .map(f64::from_le_bytes)
+        .collect();
+    assert_eq!(d, expect.dists());
+    let text = std::fs::read_to_string(&stats).unwrap();
+    let summary = text
+        .lines()
+        .find(|l| l.contains("\"record\":\"summary\""))
+        .expect("summary record");
+    for key in ["\"build_s\":", "\"query_s\":", "\"distance_evals\":", "\"path\":"] {
+        assert!(summary.contains(key), "{key} missing in {summary}");
+    }
+
+    let out = pcct(&[
+        "knn",
+        "--data",
+        &s(&data),
+        "--k",
+        "5",
+        "--self",
+        "--out-ids",
+        &s(&ids),
+    ]);
+    assert!(out.status.success());
+    check_ids_csv(&ids, &brute_force_self_knn(&m, 5, &p).unwrap());
+
+    let out = pcct(&[
+        "knn",
+        "--data",
+        &s(&data),
+        "--k",
+        "9",
+        "--predecessor",
+        "--out-ids",
+        &s(&ids),
+    ]);
+    assert!(out.status.success());
+    let expect = brute_force_predecessor_knn(&m, 9, &p).unwrap();
+    check_ids_csv(&ids, &expect);
+    assert!(std::fs::read_to_string(&ids)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .starts_with("-1,-1"));
+}
+
+#[test]
+fn float32_npy_input_gives_f32_answers() {
+    let (n, dim) = (300, 8);
+    let values: Vec<f32> = datagen::clusters(n, dim, 5, 0.05, 3)
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    let data = tmp("data32.npy");
+    write_npy_f32(&data, &values, n, dim);
+    let ids = tmp("ids32.npy");
+    let out = pcct(&[
+        "knn",
+        "--data",
+        data.to_str().unwrap(),
+        "--k",
+        "4",
+        "--self",
+        "--out-ids",
+        ids.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Vec<i64> = read_npy_body::<8>(&ids)
+        .into_iter()
+        .map(i64::from_le_bytes)
+        .collect();
+    let m = pcct::Euclidean::new(pcct::Dataset::from_rows(&values, n, dim).unwrap()).unwrap();
+    let expect = brute_force_self_knn(&m, 4, &pool(1)).unwrap();
+    assert_eq!(got, expect.ids().iter().map(|&i| i as i64).collect::<Vec<_>>());
+}
+
+#[test]
+fn bad_input_is_exit_2_one_line_and_no_output() {
+    let good = tmp("good.csv");
+    write_csv(&good, &datagen::uniform(20, 2, 1), 2, false);
+    let three = tmp("three.csv");
+    write_csv(&three, &datagen::uniform(5, 3, 1), 3, false);
+    let (nan, ragged, empty, text) = (
+        tmp("nan.csv"),
+        tmp("ragged.csv"),
+        tmp("empty.csv"),
+        tmp("text.csv"),
+    );
+    std::fs::write(&nan, "1,2\n3,NaN\n").unwrap();
+    std::fs::write(&ragged, "1,2\n3\n").unwrap();
+    std::fs::write(&empty, "").unwrap();
+    std::fs::write(&text, "1,2\n3,abc\n").unwrap();
+    let g = good.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--data", "/nonexistent/x.csv", "--k", "1", "--self"],
+            "No such file",
+        ),
+        (vec!["--data", nan.to_str().unwrap(), "--k", "1", "--self"], "NaN"),
+        (
+            vec!["--data", ragged.to_str().unwrap(), "--k", "1", "--self"],
+            "ragged",
+        ),
+        (
+            vec!["--data", empty.to_str().unwrap(), "--k", "1", "--self"],
+            "empty",
+        ),
+        (
+            vec!["--data", text.to_str().unwrap(), "--k", "1", "--self"],
+            "not a number",
+        ),
+        (vec!["--data", g, "--k", "0", "--self"], "k must be at least 1"),
+        (vec!["--data", g, "--k", "21", "--self"], "exceeds"),
+        (vec!["--data", g, "--k", "21", "--queries", g], "exceeds"),
+        (
+            vec!["--data", g, "--k", "1", "--queries", three.to_str().unwrap()],
+            "dimension",
+        ),
+        (vec!["--data", "data.txt", "--k", "1", "--self"], "extension"),
+    ];
+    for (args, needle) in cases {
+        let out_ids = tmp("never.npy");
+        let mut all = vec!["knn"];
+        all.extend(&args);
+        all.extend(["--out-ids", out_ids.to_str().unwrap()]);
+        let out = pcct(&all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
+        assert!(!out_ids.exists(), "{args:?} left an output file");
+    }
+}
