@@ -6,8 +6,8 @@
 //! query once warm), and the answers do not depend on the number of threads.
 //!
 //! **Never slower than brute force.** The first [`PROBE_QUERIES`] queries always go
-//! through the tree; if they needed more than half as many distance evaluations as
-//! a scan of every node, the rest are answered by a blocked scan with the same
+//! through the tree; if they needed more than [`SCAN_FRACTION`] of the distance
+//! evaluations of a scan of every node, the rest are answered by a blocked scan with the same
 //! kernels and the same canonical decisions — identical answers, and
 //! [`QueryStats::path`] says which path ran.
 
@@ -25,7 +25,12 @@ use rayon::prelude::*;
 use search::{row_of, Evals, Filter, Scratch};
 
 /// Queries answered through the tree before the engine decides on the path.
-pub const PROBE_QUERIES: usize = 64;
+pub const PROBE_QUERIES: usize = 16;
+
+/// Switch to the scan when probe queries needed more than this fraction of a full
+/// scan's distance evaluations: a tree evaluation costs about four scan evaluations
+/// (heap, short blocks, scattered rows), measured on W1–W3 (BENCHMARKS.md).
+pub const SCAN_FRACTION: f64 = 0.25;
 
 /// The k nearest neighbours of each query: `queries × k`, row-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -255,7 +260,7 @@ impl<M: Metric> Tree<M> {
         let (dists_a, dists_b) = dists.split_at_mut(probe * k);
         let first = run(0, ids_a, dists_a, false);
         let per_query = (first.approx + first.exact) as f64 / probe.max(1) as f64;
-        let use_scan = nq > probe && per_query > 0.5 * self.num_nodes() as f64;
+        let use_scan = nq > probe && per_query > SCAN_FRACTION * self.num_nodes() as f64;
         let rest = run(probe, ids_b, dists_b, use_scan);
         let stats = QueryStats {
             path: if use_scan {

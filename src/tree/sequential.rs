@@ -14,6 +14,8 @@ pub(crate) struct Growing {
     pub(crate) level: Vec<i32>,
     pub(crate) parent: Vec<u32>,
     pub(crate) dist_parent: Vec<f64>,
+    /// Largest distance from each node to any of its descendants (maintained exactly).
+    pub(crate) radius: Vec<f64>,
     /// Children of each node, sorted by (level descending, id ascending).
     pub(crate) children: Vec<Vec<u32>>,
     pub(crate) dups: Vec<Vec<u32>>,
@@ -27,6 +29,7 @@ impl Growing {
             level: vec![i32::MIN; n],
             parent: vec![NONE; n],
             dist_parent: vec![0.0; n],
+            radius: vec![0.0; n],
             children: vec![Vec::new(); n],
             dups: vec![Vec::new(); n],
             twin: vec![NONE; n],
@@ -44,6 +47,20 @@ impl Growing {
         let at =
             ch.partition_point(|&c| (std::cmp::Reverse(lv[c as usize]), c) < (std::cmp::Reverse(level), x));
         ch.insert(at, x);
+    }
+
+    /// Raises the radius of every ancestor of the new node `x` to cover it.
+    fn cover<M: Metric>(&mut self, m: &M, x: u32) {
+        let mut a = self.parent[x as usize];
+        let mut d = self.dist_parent[x as usize];
+        while a != NONE {
+            let r = &mut self.radius[a as usize];
+            *r = r.max(d);
+            a = self.parent[a as usize];
+            if a != NONE {
+                d = m.distance(m, x, a);
+            }
+        }
     }
 
     fn make_dup(&mut self, twin: u32, x: u32) {
@@ -73,14 +90,17 @@ impl Growing {
         stack.push((r, d0));
         while let Some((y, dy)) = stack.pop() {
             for &c in &self.children[y as usize] {
-                let lc = self.level[c as usize];
-                // A node of c's subtree (c included) that could improve on or tie `best`
-                // is within min(2^lc, 2^(best+1)) of x and within 2^(lc+1) of c, and c
-                // is within 2^(lc+1) of y. Children come by descending level, so the
-                // first one out of reach ends the loop.
-                let reach = pow2(lc).min(pow2(best.0 + 1)) + pow2(lc + 2);
-                if dy > reach * SLACK {
-                    break;
+                let ci = c as usize;
+                let lc = self.level[ci];
+                // Useful nodes of c's subtree (c included) are within
+                // u = min(2^lc, 2^(best+1)) of x: feasible (d ≤ 2^level ≤ 2^lc) and no
+                // worse than `best`. They lie within radius(c) of c, and
+                // d(x, c) ≥ |d(x, y) − d(y, c)|: skip c without measuring it when even
+                // that lower bound is out of reach.
+                let u = pow2(lc).min(pow2(best.0 + 1));
+                let rc = self.radius[ci];
+                if (dy - self.dist_parent[ci]).abs() - rc > u * SLACK {
+                    continue;
                 }
                 let dc = m.distance(m, x, c);
                 if dc == 0.0 {
@@ -92,15 +112,15 @@ impl Growing {
                         best = (lx, dc, c);
                     }
                 }
-                // Descendants of c have levels < lc, sit within 2^(lc+1) of c, and a
-                // feasible one is within 2^(lc-1) of x.
-                if dc - pow2(lc + 1) <= pow2(lc - 1).min(pow2(best.0 + 1)) * SLACK {
+                // A feasible descendant z (level < lc) has d(x, z) ≤ 2^(lc−1).
+                if rc > 0.0 && dc - rc <= pow2(lc - 1).min(pow2(best.0 + 1)) * SLACK {
                     stack.push((c, dc));
                 }
             }
         }
         let (level, dist, parent) = best;
         self.attach(x, parent, level, dist);
+        self.cover(m, x);
     }
 
     /// The frozen, query-ready tree: depth-first positions, children contiguous,
@@ -153,16 +173,16 @@ impl Growing {
         }
 
         // Children sit at larger positions than their parent: a reverse sweep is bottom-up.
-        let mut radius = vec![0.0f64; nodes];
+        let mut radius: Vec<f64> = order.iter().map(|&x| self.radius[x as usize]).collect();
         let mut min_id: Vec<u32> = (0..nodes)
             .map(|p| order[p].min(dups.row(p).first().copied().unwrap_or(NONE)))
             .collect();
         for p in (1..nodes).rev() {
             let q = parent[p] as usize;
-            radius[q] = radius[q].max(dist_parent[p] + radius[p]);
             min_id[q] = min_id[q].min(min_id[p]);
         }
-        // Inflate so that the stored radius bounds true distances despite rounding.
+        // The radii are maxima of canonical distances; inflate them so that they bound
+        // true distances despite rounding.
         let inflate = 1.0 + 4.0 * metric.distance_rel_error() + 1e-12;
         radius.iter_mut().for_each(|r| *r *= inflate);
 

@@ -1,0 +1,157 @@
+//! The Euclidean workloads of DESIGN.md §8 that the tree issue covers (W1–W3, W6):
+//! pcct (sequential reference build) against the brute-force oracle and kiddo's
+//! `ImmutableKdTree` (f64), side by side in one run on one pool of threads.
+//!
+//! `cargo bench --bench workloads [-- THREADS REPEATS]` (default 2 threads, 5 repeats)
+//! prints the markdown table of BENCHMARKS.md: medians over the repeats.
+
+#![allow(missing_docs)]
+
+use kiddo::{ImmutableKdTree, SquaredEuclidean};
+use pcct::query::brute_force_knn;
+use pcct::{datagen, Dataset, Euclidean, Pool, Tree};
+use rayon::prelude::*;
+use std::hint::black_box;
+use std::num::NonZero;
+use std::time::Instant;
+
+struct Workload {
+    id: &'static str,
+    n: usize,
+    queries: usize,
+    k: usize,
+    dim: usize,
+    clustered: bool,
+}
+
+const WORKLOADS: [Workload; 4] = [
+    Workload {
+        id: "W1",
+        n: 2048,
+        queries: 512,
+        k: 8,
+        dim: 8,
+        clustered: false,
+    },
+    Workload {
+        id: "W2",
+        n: 8192,
+        queries: 1024,
+        k: 16,
+        dim: 8,
+        clustered: false,
+    },
+    Workload {
+        id: "W3",
+        n: 32768,
+        queries: 1024,
+        k: 8,
+        dim: 8,
+        clustered: false,
+    },
+    Workload {
+        id: "W6",
+        n: 32768,
+        queries: 1024,
+        k: 8,
+        dim: 32,
+        clustered: true,
+    },
+];
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn time<R>(f: impl FnOnce() -> R) -> (f64, R) {
+    let t = Instant::now();
+    let r = f();
+    (t.elapsed().as_secs_f64(), r)
+}
+
+/// kiddo build and query times (median) for dimension K.
+fn kiddo_run<const K: usize>(
+    data: &[f64],
+    queries: &[f64],
+    k: usize,
+    pool: &Pool,
+    repeats: usize,
+) -> (f64, f64) {
+    let pts: Vec<[f64; K]> = data.chunks_exact(K).map(|c| c.try_into().unwrap()).collect();
+    let qs: Vec<[f64; K]> = queries.chunks_exact(K).map(|c| c.try_into().unwrap()).collect();
+    let (mut b, mut q) = (Vec::new(), Vec::new());
+    for _ in 0..repeats {
+        let (tb, tree) = time(|| ImmutableKdTree::<f64, K>::new_from_slice(&pts));
+        let (tq, out) = time(|| {
+            pool.install(|| {
+                qs.par_iter()
+                    .map(|x| {
+                        tree.nearest_n::<SquaredEuclidean>(x, NonZero::new(k).unwrap())
+                            .len()
+                    })
+                    .sum::<usize>()
+            })
+        });
+        black_box(out);
+        b.push(tb);
+        q.push(tq);
+    }
+    (median(b), median(q))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let threads: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(2);
+    let repeats: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(5);
+    let pool = Pool::new(threads).unwrap();
+    println!(
+        "threads: {threads}, repeats: {repeats} (medians), ISA: {}",
+        pcct::kernels::isa::best()
+    );
+    println!();
+    println!("| id | n | queries | k | d | pcct build ms | pcct query ms | evals/query | brute query ms | kiddo build ms | kiddo query ms | query: brute / pcct | query: kiddo / pcct | path |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for w in &WORKLOADS {
+        let data = if w.clustered {
+            datagen::clusters(w.n, w.dim, 64, 0.02, 6)
+        } else {
+            datagen::uniform(w.n, w.dim, 1)
+        };
+        // Clustered queries: same mixture (same seed, so same centres), later draws.
+        let queries = if w.clustered {
+            datagen::clusters(w.n + w.queries, w.dim, 64, 0.02, 6).split_off(w.n * w.dim)
+        } else {
+            datagen::uniform(w.queries, w.dim, 2)
+        };
+        let m = Euclidean::new(Dataset::from_rows(&data, w.n, w.dim).unwrap()).unwrap();
+        let q = Euclidean::new(Dataset::from_rows(&queries, w.queries, w.dim).unwrap()).unwrap();
+        let (mut tb, mut tq, mut tbf) = (Vec::new(), Vec::new(), Vec::new());
+        let mut stats = None;
+        for _ in 0..repeats {
+            let (b, tree) = time(|| Tree::build_sequential(m.clone()).unwrap());
+            let (qt, (nb, st)) = time(|| tree.knn(&q, w.k, &pool).unwrap());
+            let (bt, bf) = time(|| brute_force_knn(&m, &q, w.k, &pool).unwrap());
+            assert_eq!(nb, bf, "{}: tree and brute force disagree", w.id);
+            tb.push(b);
+            tq.push(qt);
+            tbf.push(bt);
+            stats = Some(st);
+        }
+        let st = stats.unwrap();
+        let (kb, kq) = match w.dim {
+            8 => kiddo_run::<8>(&data, &queries, w.k, &pool, repeats),
+            32 => kiddo_run::<32>(&data, &queries, w.k, &pool, repeats),
+            _ => unreachable!(),
+        };
+        let (b, qt, bt) = (median(tb), median(tq), median(tbf));
+        println!(
+            "| {} | {} | {} | {} | {} | {:.1} | {:.2} | {:.0} | {:.2} | {:.1} | {:.2} | {:.1}× | {:.2}× | {} |",
+            w.id, w.n, w.queries, w.k, w.dim, b * 1e3, qt * 1e3, st.evals_per_query(), bt * 1e3,
+            kb * 1e3, kq * 1e3, bt / qt, kq / qt, st.path.name()
+        );
+    }
+}
