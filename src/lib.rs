@@ -25,3 +25,8 @@ pub use metric::{Dataset, Euclidean, Metric};
 pub use pool::Pool;
 pub use query::{Neighbors, QueryPath, QueryStats, RangeNeighbors};
 pub use tree::Tree;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

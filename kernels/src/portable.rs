@@ -4,6 +4,28 @@ use crate::isa::Portable;
 use crate::simd::Lanes;
 use wide::{f32x8, f64x4};
 
+/// `s` (shorter than `W`) in the low entries of a zeroed array. Fixed-size pieces
+/// (4, 2, 1) instead of one variable-length copy, which would become a `memcpy` call.
+#[inline(always)]
+fn fill_tail<T: Copy + Default, const W: usize>(s: &[T]) -> [T; W] {
+    let n = s.len();
+    assert!(n < W);
+    let mut a = [T::default(); W];
+    let mut i = 0;
+    if W > 4 && n >= 4 {
+        a[..4].copy_from_slice(&s[..4]);
+        i = 4;
+    }
+    if n - i >= 2 {
+        a[i..i + 2].copy_from_slice(&s[i..i + 2]);
+        i += 2;
+    }
+    if n > i {
+        a[i] = s[i];
+    }
+    a
+}
+
 impl Lanes<f32> for Portable {
     type V = f32x8;
     const W: usize = 8;
@@ -18,9 +40,17 @@ impl Lanes<f32> for Portable {
     }
     #[inline(always)]
     fn load_tail(self, s: &[f32]) -> f32x8 {
-        let mut a = [0.0f32; 8];
-        a[..s.len()].copy_from_slice(s);
-        f32x8::from(a)
+        f32x8::from(fill_tail::<f32, 8>(s))
+    }
+    #[inline(always)]
+    unsafe fn load_ptr(self, p: *const f32) -> f32x8 {
+        // SAFETY: the caller guarantees 8 readable elements at p.
+        f32x8::from(unsafe { p.cast::<[f32; 8]>().read_unaligned() })
+    }
+    #[inline(always)]
+    unsafe fn load_tail_ptr(self, p: *const f32, n: usize) -> f32x8 {
+        // SAFETY: the caller guarantees n readable elements at p.
+        self.load_tail(unsafe { std::slice::from_raw_parts(p, n) })
     }
     #[inline(always)]
     fn sub(self, a: f32x8, b: f32x8) -> f32x8 {
@@ -54,9 +84,17 @@ impl Lanes<f64> for Portable {
     }
     #[inline(always)]
     fn load_tail(self, s: &[f64]) -> f64x4 {
-        let mut a = [0.0f64; 4];
-        a[..s.len()].copy_from_slice(s);
-        f64x4::from(a)
+        f64x4::from(fill_tail::<f64, 4>(s))
+    }
+    #[inline(always)]
+    unsafe fn load_ptr(self, p: *const f64) -> f64x4 {
+        // SAFETY: the caller guarantees 4 readable elements at p.
+        f64x4::from(unsafe { p.cast::<[f64; 4]>().read_unaligned() })
+    }
+    #[inline(always)]
+    unsafe fn load_tail_ptr(self, p: *const f64, n: usize) -> f64x4 {
+        // SAFETY: the caller guarantees n readable elements at p.
+        self.load_tail(unsafe { std::slice::from_raw_parts(p, n) })
     }
     #[inline(always)]
     fn sub(self, a: f64x4, b: f64x4) -> f64x4 {

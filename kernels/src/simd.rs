@@ -32,6 +32,16 @@ pub(crate) trait Lanes<T: Copy>: Copy {
     fn load(self, s: &[T]) -> Self::V;
     /// Loads `s` (`s.len() < W`) into the low lanes and zeroes the rest; reads nothing past `s`.
     fn load_tail(self, s: &[T]) -> Self::V;
+    /// Loads `W` elements from `p`.
+    ///
+    /// # Safety
+    /// `p` must be valid for reads of `W` elements of `T`.
+    unsafe fn load_ptr(self, p: *const T) -> Self::V;
+    /// Loads `n < W` elements from `p` into the low lanes, zeroing the rest.
+    ///
+    /// # Safety
+    /// `p` must be valid for reads of `n` elements of `T`, and `n < W`.
+    unsafe fn load_tail_ptr(self, p: *const T, n: usize) -> Self::V;
     /// `a - b`.
     fn sub(self, a: Self::V, b: Self::V) -> Self::V;
     /// `a + b`.
@@ -139,9 +149,16 @@ pub(crate) fn check_block(dim: usize, rows_len: usize, stride: usize, n: usize) 
     );
 }
 
-/// The accumulators of `R` consecutive rows starting at row `i` (all in bounds).
+/// The accumulators of `R` consecutive rows starting at row `i`.
+///
+/// Pointer arithmetic instead of slicing: at d = 8 the per-row bounds checks
+/// of sliced rows cost more than the arithmetic itself.
+///
+/// # Safety
+/// Rows `i..i + R` of `rows` (row `r` = `rows[r * stride..r * stride + q.len()]`)
+/// must be in bounds, as [`check_block`] establishes for a whole block.
 #[inline(always)]
-fn accumulate<T: Copy, S: Lanes<T>, O: Op, const R: usize>(
+unsafe fn accumulate<T: Copy, S: Lanes<T>, O: Op, const R: usize>(
     s: S,
     q: &[T],
     rows: &[T],
@@ -151,23 +168,26 @@ fn accumulate<T: Copy, S: Lanes<T>, O: Op, const R: usize>(
     let d = q.len();
     let w = S::W;
     let full = d - d % w;
-    let r: [&[T]; R] = std::array::from_fn(|k| {
-        let b = (i + k) * stride;
-        &rows[b..b + d]
-    });
+    // SAFETY: row i + k starts inside `rows` (caller's contract).
+    let r: [*const T; R] = std::array::from_fn(|k| unsafe { rows.as_ptr().add((i + k) * stride) });
+    let qp = q.as_ptr();
     let mut acc = [s.zero(); R];
     let mut j = 0;
     while j < full {
-        let qv = s.load(&q[j..]);
+        // SAFETY: j + w ≤ full ≤ d: the query and every row hold elements j..j + w.
+        let qv = unsafe { s.load_ptr(qp.add(j)) };
         for k in 0..R {
-            acc[k] = O::step(s, qv, s.load(&r[k][j..]), acc[k]);
+            // SAFETY: as above, row k has d elements from r[k].
+            acc[k] = O::step(s, qv, unsafe { s.load_ptr(r[k].add(j)) }, acc[k]);
         }
         j += w;
     }
     if j < d {
-        let qv = s.load_tail(&q[j..]);
+        // SAFETY: elements j..d exist in the query and in every row, and d − j < w.
+        let qv = unsafe { s.load_tail_ptr(qp.add(j), d - j) };
         for k in 0..R {
-            acc[k] = O::step(s, qv, s.load_tail(&r[k][j..]), acc[k]);
+            // SAFETY: as above.
+            acc[k] = O::step(s, qv, unsafe { s.load_tail_ptr(r[k].add(j), d - j) }, acc[k]);
         }
     }
     acc
@@ -185,12 +205,14 @@ pub(crate) fn block<T: Copy, S: Lanes<T>, O: Op>(s: S, q: &[T], rows: &[T], stri
     check_block(d, rows.len(), stride, n);
     let mut i = 0;
     while i + 8 <= n {
-        let acc = accumulate::<T, S, O, 8>(s, q, rows, stride, i);
+        // SAFETY: check_block proved rows 0..n in bounds; i + 8 ≤ n.
+        let acc = unsafe { accumulate::<T, S, O, 8>(s, q, rows, stride, i) };
         out[i..i + 8].copy_from_slice(&s.reduce8(acc));
         i += 8;
     }
     if i + 4 <= n {
-        let acc = accumulate::<T, S, O, 4>(s, q, rows, stride, i);
+        // SAFETY: check_block proved rows 0..n in bounds; i + 4 ≤ n.
+        let acc = unsafe { accumulate::<T, S, O, 4>(s, q, rows, stride, i) };
         out[i..i + 4].copy_from_slice(&s.reduce4(acc));
         i += 4;
     }

@@ -41,6 +41,16 @@ impl Lanes<f32> for Avx2Fma {
         }
     }
     #[inline(always)]
+    unsafe fn load_ptr(self, p: *const f32) -> __m256 {
+        // SAFETY: the token proves the ISA; the caller guarantees 8 readable elements.
+        unsafe { _mm256_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_tail_ptr(self, p: *const f32, n: usize) -> __m256 {
+        // SAFETY: the caller guarantees n readable elements at p.
+        self.load_tail(unsafe { std::slice::from_raw_parts(p, n) })
+    }
+    #[inline(always)]
     fn sub(self, a: __m256, b: __m256) -> __m256 {
         // SAFETY: the token proves AVX is available.
         unsafe { _mm256_sub_ps(a, b) }
@@ -126,6 +136,16 @@ impl Lanes<f64> for Avx2Fma {
             let m = _mm256_cvtepi32_epi64(m32);
             _mm256_maskload_pd(s.as_ptr(), m)
         }
+    }
+    #[inline(always)]
+    unsafe fn load_ptr(self, p: *const f64) -> __m256d {
+        // SAFETY: the token proves the ISA; the caller guarantees 4 readable elements.
+        unsafe { _mm256_loadu_pd(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_tail_ptr(self, p: *const f64, n: usize) -> __m256d {
+        // SAFETY: the caller guarantees n readable elements at p.
+        self.load_tail(unsafe { std::slice::from_raw_parts(p, n) })
     }
     #[inline(always)]
     fn sub(self, a: __m256d, b: __m256d) -> __m256d {
@@ -215,6 +235,16 @@ impl Lanes<f32> for Avx512 {
         unsafe { _mm512_maskz_loadu_ps(m, s.as_ptr()) }
     }
     #[inline(always)]
+    unsafe fn load_ptr(self, p: *const f32) -> __m512 {
+        // SAFETY: the token proves the ISA; the caller guarantees 16 readable elements.
+        unsafe { _mm512_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_tail_ptr(self, p: *const f32, n: usize) -> __m512 {
+        // SAFETY: the caller guarantees n readable elements at p.
+        self.load_tail(unsafe { std::slice::from_raw_parts(p, n) })
+    }
+    #[inline(always)]
     fn sub(self, a: __m512, b: __m512) -> __m512 {
         // SAFETY: the token proves AVX-512F is available.
         unsafe { _mm512_sub_ps(a, b) }
@@ -299,6 +329,16 @@ impl Lanes<f64> for Avx512 {
         // SAFETY: AVX-512F proven by the token; the mask enables exactly the n
         // in-bounds lanes and masked-off lanes are never read (fault suppression).
         unsafe { _mm512_maskz_loadu_pd(m, s.as_ptr()) }
+    }
+    #[inline(always)]
+    unsafe fn load_ptr(self, p: *const f64) -> __m512d {
+        // SAFETY: the token proves the ISA; the caller guarantees 8 readable elements.
+        unsafe { _mm512_loadu_pd(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_tail_ptr(self, p: *const f64, n: usize) -> __m512d {
+        // SAFETY: the caller guarantees n readable elements at p.
+        self.load_tail(unsafe { std::slice::from_raw_parts(p, n) })
     }
     #[inline(always)]
     fn sub(self, a: __m512d, b: __m512d) -> __m512d {
