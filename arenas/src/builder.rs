@@ -245,6 +245,10 @@ where
 /// A CSR's offsets and values before the final check.
 type Parts<V, A> = (AVec<u32, A>, AVec<V, A>);
 
+/// Up to this many keys a pair slice is scattered directly (the per-chunk cursors stay
+/// in L1); beyond, it is first partitioned by the high bits of the key.
+const DIRECT_KEYS: usize = 1 << 12;
+
 /// `n` zeroed `u32` in `alloc`.
 fn zeroed_in<A: Allocator>(n: usize, alloc: A) -> AVec<u32, A> {
     let mut v = AVec::with_capacity_in(n, alloc);
@@ -300,7 +304,11 @@ impl CsrBuilder {
     {
         match self.counting {
             Counting::PerThread => {
-                let (offsets, values) = self.per_thread(pool, &Pairs(pairs), alloc.clone())?;
+                let (offsets, values) = if self.num_keys > DIRECT_KEYS {
+                    self.two_level(pool, pairs, alloc.clone())?
+                } else {
+                    self.per_thread(pool, &Pairs(pairs), alloc.clone())?
+                };
                 self.finish(pool, offsets, values, alloc)
             }
             Counting::Atomic => {
@@ -456,6 +464,138 @@ impl CsrBuilder {
         // immutable pair slice writes exactly what pass 1 counted. Either way every
         // position in 0..total was written exactly once.
         unsafe { values.set_len(total as usize) };
+        Ok((offsets_buf, values))
+    }
+
+    /// The counting sort in two levels, for pair slices with many keys: a stable
+    /// partition into at most [`DIRECT_KEYS`] buckets of consecutive keys (cursors in
+    /// L1, few write streams), then per bucket a local counting sort whose counters
+    /// and output stay in cache. Same output as the direct sort.
+    fn two_level<V, A>(
+        &self,
+        pool: &ThreadPool,
+        pairs: &[(u32, V)],
+        alloc: A,
+    ) -> Result<Parts<V, A>, CsrError>
+    where
+        V: Copy + Send + Sync,
+        A: Allocator + Clone,
+    {
+        let k = self.num_keys;
+        let n = pairs.len();
+        let threads = pool.current_num_threads().max(1);
+        let nchunks = threads.min(n).max(1);
+        let items = |c: usize| (c * n / nchunks)..((c + 1) * n / nchunks);
+        let mut shift = 0;
+        while (k - 1) >> shift >= DIRECT_KEYS {
+            shift += 1;
+        }
+        let nb = ((k - 1) >> shift) + 1;
+        if n > u32::MAX as usize {
+            return Err(CsrError::TooManyValues(n as u64));
+        }
+
+        // Pass 1: per-chunk bucket histograms; keys validated.
+        let mut hist_buf = zeroed_in(nchunks * nb, alloc.clone());
+        let hist: &mut [u32] = &mut hist_buf;
+        let bad: Option<u32> = pool.install(|| {
+            hist.par_chunks_mut(nb)
+                .enumerate()
+                .map(|(c, h)| {
+                    let mut bad = None;
+                    for &(key, _) in &pairs[items(c)] {
+                        if (key as usize) < k {
+                            h[(key >> shift) as usize] += 1;
+                        } else {
+                            bad.get_or_insert(key);
+                        }
+                    }
+                    bad
+                })
+                .reduce(|| None, |a, b| a.or(b))
+        });
+        if let Some(key) = bad {
+            return Err(CsrError::KeyOutOfRange { key, num_keys: k });
+        }
+
+        // Pass 2: bucket starts, and per (chunk, bucket) cursors, bucket-major.
+        let mut bucket_start = zeroed_in(nb + 1, alloc.clone());
+        let mut run = 0u32;
+        for b in 0..nb {
+            bucket_start[b] = run;
+            for c in 0..nchunks {
+                let h = &mut hist[c * nb + b];
+                let cnt = *h;
+                *h = run;
+                run += cnt;
+            }
+        }
+        bucket_start[nb] = run;
+        let cursor: &mut [u32] = hist;
+
+        // Pass 3: stable partition into `tmp`; each (chunk, bucket) fills its own slot.
+        let mut tmp: AVec<(u32, V), A> = AVec::with_capacity_in(n, alloc.clone());
+        {
+            let out = SharedSlice::uninit(&mut tmp.spare_capacity_mut()[..n]);
+            pool.install(|| {
+                cursor.par_chunks_mut(nb).enumerate().for_each(|(c, cur)| {
+                    for &(key, v) in &pairs[items(c)] {
+                        let p = &mut cur[(key >> shift) as usize];
+                        // SAFETY: pass 1 counted exactly these pairs (an immutable slice),
+                        // so chunk c writes count[c][b] pairs from its slot start: its own
+                        // slot, which no other worker writes.
+                        unsafe { out.write(*p as usize, MaybeUninit::new((key, v))) };
+                        *p += 1;
+                    }
+                })
+            });
+        }
+        // SAFETY: the (chunk, bucket) slots partition 0..n and each was filled exactly
+        // (the pairs written are the pairs counted).
+        unsafe { tmp.set_len(n) };
+
+        // Pass 4: per bucket, a local counting sort of its keys into the output.
+        let mut offsets_buf = zeroed_in(k + 1, alloc.clone());
+        let mut values: AVec<V, A> = AVec::with_capacity_in(n, alloc);
+        {
+            let out = SharedSlice::uninit(&mut values.spare_capacity_mut()[..n]);
+            let (tmp, starts): (&[(u32, V)], &[u32]) = (&tmp, &bucket_start);
+            let width = 1usize << shift;
+            let offs_all: &mut [u32] = &mut offsets_buf[..k];
+            pool.install(|| {
+                offs_all
+                    .par_chunks_mut(width)
+                    .enumerate()
+                    .for_each_init(Vec::new, |local, (b, offs)| {
+                        let base_key = (b << shift) as u32;
+                        let (lo, hi) = (starts[b] as usize, starts[b + 1] as usize);
+                        local.clear();
+                        local.resize(offs.len(), 0u32);
+                        for &(key, _) in &tmp[lo..hi] {
+                            local[(key - base_key) as usize] += 1;
+                        }
+                        let mut run = starts[b];
+                        for (o, l) in offs.iter_mut().zip(local.iter_mut()) {
+                            *o = run;
+                            let cnt = *l;
+                            *l = run;
+                            run += cnt;
+                        }
+                        for &(key, v) in &tmp[lo..hi] {
+                            let p = &mut local[(key - base_key) as usize];
+                            // SAFETY: positions of bucket b lie in [starts[b], starts[b+1]),
+                            // which only this worker writes; each key's cursor stays in its
+                            // own counted range.
+                            unsafe { out.write(*p as usize, MaybeUninit::new(v)) };
+                            *p += 1;
+                        }
+                    })
+            });
+        }
+        offsets_buf[k] = n as u32;
+        // SAFETY: every bucket's range was filled exactly by its local sort, and the
+        // ranges partition 0..n.
+        unsafe { values.set_len(n) };
         Ok((offsets_buf, values))
     }
 
