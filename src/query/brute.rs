@@ -4,7 +4,6 @@
 //! canonical distances only for candidates whose lower error bound could enter the
 //! answer. Parallel over queries on the given pool; ties by id.
 
-use super::search::{Collector, Within};
 use super::topk::TopK;
 use super::{check_k, Neighbors, RangeNeighbors};
 use crate::metric::Metric;
@@ -13,16 +12,42 @@ use crate::tree::NONE;
 use crate::{Error, Result};
 use rayon::prelude::*;
 
+/// Where the scan puts canonical distances.
+trait Sink {
+    /// Candidates whose lower bound exceeds this cannot enter.
+    fn threshold(&self) -> f64;
+    /// A candidate at canonical distance `d`.
+    fn offer(&mut self, d: f64, id: u32);
+}
+
+impl Sink for TopK {
+    fn threshold(&self) -> f64 {
+        TopK::threshold(self)
+    }
+    fn offer(&mut self, d: f64, id: u32) {
+        self.push(d, id)
+    }
+}
+
+/// All points within `r`.
+struct Within<'a> {
+    r: f64,
+    hits: &'a mut Vec<(f64, u32)>,
+}
+
+impl Sink for Within<'_> {
+    fn threshold(&self) -> f64 {
+        self.r
+    }
+    fn offer(&mut self, d: f64, id: u32) {
+        if d <= self.r {
+            self.hits.push((d, id));
+        }
+    }
+}
+
 /// Scans ids `0..end` of `m` for query `q` of `qm`, skipping `skip`.
-fn scan_ids<M: Metric, C: Collector>(
-    m: &M,
-    qm: &M,
-    q: u32,
-    end: u32,
-    skip: u32,
-    col: &mut C,
-    buf: &mut Vec<f64>,
-) {
+fn scan_ids<M: Metric, C: Sink>(m: &M, qm: &M, q: u32, end: u32, skip: u32, col: &mut C, buf: &mut Vec<f64>) {
     const BLOCK: u32 = 256;
     let (rel, abs) = m.approx_error();
     let mut start = 0;

@@ -1,9 +1,13 @@
 //! One query against the tree: best-first branch and bound, and the blocked scan
 //! the engine falls back to where the tree cannot prune.
 //!
-//! Every accept/reject is decided on canonical distances. Approximate block
-//! distances only discard a candidate when even their lower error bound exceeds the
-//! current threshold; subtree bounds use `true ≥ canonical/(1+δ)` and
+//! **Deferred exactness.** During the search every point is known only through an
+//! interval `[lower, upper]` around its canonical distance, from the block kernels
+//! and [`Metric::approx_error`]. The k-NN threshold is the k-th smallest *upper*
+//! bound seen, which is never below the k-th canonical distance; a point or subtree
+//! is dropped only when its lower bound exceeds it. Survivors are candidates, and
+//! only they get a canonical distance at the end, where the answer is decided by
+//! (canonical distance, id). Subtree bounds use `true ≥ canonical/(1+δ)` and
 //! `canonical ≥ true·(1−δ)` around the triangle inequality, so rounding can only
 //! make the search look further, never drop a neighbour.
 
@@ -44,11 +48,100 @@ impl Filter {
     }
 }
 
+/// Distance evaluations of one query.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Evals {
+    /// Block (approximate) evaluations.
+    pub(crate) approx: u64,
+    /// Canonical evaluations.
+    pub(crate) exact: u64,
+}
+
+/// A candidate: lower bound of its canonical distance, node position, point id.
+type Cand = (f64, u32, u32);
+
+/// What the search collects: the k best, or everything within a radius.
+pub(crate) trait Collector {
+    /// No admitted point with a lower bound above this can be in the answer.
+    fn threshold(&self) -> f64;
+    /// A point known by its interval; `pos` is the node whose row holds it.
+    fn offer(&mut self, lower: f64, upper: f64, pos: u32, id: u32);
+}
+
+/// The k nearest: k smallest upper bounds for the threshold, candidates for the end.
+#[derive(Default)]
+pub(crate) struct KnnCollector {
+    k: usize,
+    uppers: Vec<f64>,
+    cands: Vec<Cand>,
+}
+
+impl KnnCollector {
+    fn reset(&mut self, k: usize) {
+        self.k = k;
+        self.uppers.clear();
+        self.cands.clear();
+    }
+}
+
+impl Collector for KnnCollector {
+    #[inline]
+    fn threshold(&self) -> f64 {
+        if self.uppers.len() < self.k {
+            f64::INFINITY
+        } else {
+            self.uppers[self.k - 1]
+        }
+    }
+
+    #[inline]
+    fn offer(&mut self, lower: f64, upper: f64, pos: u32, id: u32) {
+        if lower > self.threshold() {
+            return;
+        }
+        self.cands.push((lower, pos, id));
+        if self.uppers.len() < self.k || upper < self.uppers[self.k - 1] {
+            if self.uppers.len() == self.k {
+                self.uppers.pop();
+            }
+            let at = self.uppers.partition_point(|&u| u <= upper);
+            self.uppers.insert(at, upper);
+        }
+        if self.cands.len() >= 4 * self.k + 64 {
+            let t = self.threshold();
+            self.cands.retain(|c| c.0 <= t);
+        }
+    }
+}
+
+/// Everything within `r`.
+#[derive(Default)]
+pub(crate) struct RangeCollector {
+    r: f64,
+    cands: Vec<Cand>,
+}
+
+impl Collector for RangeCollector {
+    #[inline]
+    fn threshold(&self) -> f64 {
+        self.r
+    }
+    #[inline]
+    fn offer(&mut self, lower: f64, _upper: f64, pos: u32, id: u32) {
+        if lower <= self.r {
+            self.cands.push((lower, pos, id));
+        }
+    }
+}
+
 /// The search's own buffers: the frontier and the block distances.
 #[derive(Default)]
 pub(crate) struct Buffers {
-    heap: BinaryHeap<Reverse<(u64, u32)>>,
+    /// Frontier: (subtree lower bound bits, position, lower and upper d(q, node) bits).
+    heap: BinaryHeap<Reverse<(u64, u32, u64, u64)>>,
     buf: Vec<f64>,
+    /// Children that survive the triangle-inequality bound.
+    keep: Vec<u32>,
 }
 
 /// Per-worker scratch, reused across queries: nothing is allocated per query once warm.
@@ -56,64 +149,27 @@ pub(crate) struct Buffers {
 pub(crate) struct Scratch {
     pub(crate) topk: TopK,
     pub(crate) hits: Vec<(f64, u32)>,
+    knn: KnnCollector,
+    range: RangeCollector,
     bufs: Buffers,
 }
 
-/// Distance evaluations of one query.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Evals {
-    pub(crate) approx: u64,
-    pub(crate) exact: u64,
-}
-
-/// What the search collects: the k best, or everything within a radius.
-pub(crate) trait Collector {
-    /// The largest distance still of interest.
-    fn threshold(&self) -> f64;
-    /// A candidate at canonical distance `d` (already admitted by the filter).
-    fn offer(&mut self, d: f64, id: u32);
-}
-
-impl Collector for TopK {
-    #[inline]
-    fn threshold(&self) -> f64 {
-        TopK::threshold(self)
-    }
-    #[inline]
-    fn offer(&mut self, d: f64, id: u32) {
-        self.push(d, id)
-    }
-}
-
-/// All points within `r`.
-pub(crate) struct Within<'a> {
-    pub(crate) r: f64,
-    pub(crate) hits: &'a mut Vec<(f64, u32)>,
-}
-
-impl Collector for Within<'_> {
-    #[inline]
-    fn threshold(&self) -> f64 {
-        self.r
-    }
-    #[inline]
-    fn offer(&mut self, d: f64, id: u32) {
-        if d <= self.r {
-            self.hits.push((d, id));
-        }
-    }
-}
-
-/// Offers node `pos` (at canonical distance `d`) and its duplicates.
+/// The interval `[lower, upper]` around a canonical distance whose approximation is `a`.
 #[inline]
-fn offer_node<M: Metric>(tree: &Tree<M>, pos: u32, d: f64, filter: Filter, c: &mut impl Collector) {
+fn interval(a: f64, (rel, abs): (f64, f64)) -> (f64, f64) {
+    (((a - abs) / (1.0 + rel)).max(0.0), (a + abs) / (1.0 - rel))
+}
+
+/// Offers node `pos` (interval `lo..hi`) and its duplicates.
+#[inline]
+fn offer_node<M: Metric>(tree: &Tree<M>, pos: u32, lo: f64, hi: f64, filter: Filter, c: &mut impl Collector) {
     let id = tree.id[pos as usize];
     if filter.admits(id) {
-        c.offer(d, id);
+        c.offer(lo, hi, pos, id);
     }
     for &dup in tree.dups_of(pos) {
         if filter.admits(dup) {
-            c.offer(d, dup);
+            c.offer(lo, hi, pos, dup);
         }
     }
 }
@@ -143,45 +199,69 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
     bufs: &mut Buffers,
     ev: &mut Evals,
 ) {
-    let Buffers { heap, buf } = bufs;
+    let Buffers { heap, buf, keep } = bufs;
     let m = &tree.metric;
-    let (rel, abs) = m.approx_error();
+    let err = m.approx_error();
     let dc = m.distance_rel_error();
     heap.clear();
     if !filter.subtree_may_admit(tree.min_id[0]) {
         return;
     }
-    let d0 = m.distance(qm, q, 0);
-    ev.exact += 1;
-    offer_node(tree, 0, d0, filter, col);
-    heap.push(Reverse((0, 0)));
-    while let Some(Reverse((lb, p))) = heap.pop() {
+    let mut one = [0.0];
+    m.approx_block(qm, q, 0, &mut one);
+    ev.approx += 1;
+    let (lo0, hi0) = interval(one[0], err);
+    offer_node(tree, 0, lo0, hi0, filter, col);
+    heap.push(Reverse((0, 0, lo0.to_bits(), hi0.to_bits())));
+    while let Some(Reverse((lb, p, plo, phi))) = heap.pop() {
         if f64::from_bits(lb) > col.threshold() {
             break;
         }
         let ch = tree.children(p);
-        if ch.is_empty() {
-            continue;
-        }
-        buf.resize(ch.len(), 0.0);
-        m.approx_block(qm, q, ch.start, buf);
-        ev.approx += ch.len() as u64;
-        for (c, &a) in ch.zip(buf.iter()) {
-            if !filter.subtree_may_admit(tree.min_id[c as usize]) {
+        // True d(q, p) lies in [plo/(1+δ), phi/(1−δ)]; with the stored d(p, c) the
+        // triangle inequality bounds d(q, c) before measuring it.
+        let (qp_lo, qp_hi) = (f64::from_bits(plo) / (1.0 + dc), f64::from_bits(phi) / (1.0 - dc));
+        keep.clear();
+        for c in ch.clone() {
+            let ci = c as usize;
+            if !filter.subtree_may_admit(tree.min_id[ci]) {
                 continue;
             }
-            let lower = ((a - abs) / (1.0 + rel)).max(0.0); // ≤ canonical d(q, c)
-            let mut base = lower;
-            if lower <= col.threshold() && node_may_admit(tree, c, filter) {
-                let d = m.distance(qm, q, c);
-                ev.exact += 1;
-                offer_node(tree, c, d, filter, col);
-                base = d;
+            let pc = tree.dist_parent[ci];
+            let lo = (qp_lo - pc / (1.0 - dc)).max(pc / (1.0 + dc) - qp_hi).max(0.0);
+            let thr = col.threshold();
+            let node = lo * (1.0 - dc) <= thr && node_may_admit(tree, c, filter);
+            let sub = tree.child_count[ci] > 0 && (lo - tree.radius[ci]) * (1.0 - dc) <= thr;
+            if node || sub {
+                keep.push(c);
+            }
+        }
+        if keep.is_empty() {
+            continue;
+        }
+        // One block over all children when most survive, else one row at a time.
+        let block = 2 * keep.len() > ch.len();
+        if block {
+            buf.resize(ch.len(), 0.0);
+            m.approx_block(qm, q, ch.start, buf);
+            ev.approx += ch.len() as u64;
+        }
+        for &c in keep.iter() {
+            let a = if block {
+                buf[(c - ch.start) as usize]
+            } else {
+                m.approx_block(qm, q, c, &mut one);
+                ev.approx += 1;
+                one[0]
+            };
+            let (lo, hi) = interval(a, err);
+            if node_may_admit(tree, c, filter) {
+                offer_node(tree, c, lo, hi, filter, col);
             }
             if tree.child_count[c as usize] > 0 {
-                let lb_sub = ((base / (1.0 + dc) - tree.radius[c as usize]) * (1.0 - dc)).max(0.0);
+                let lb_sub = ((lo / (1.0 + dc) - tree.radius[c as usize]) * (1.0 - dc)).max(0.0);
                 if lb_sub <= col.threshold() {
-                    heap.push(Reverse((key(lb_sub), c)));
+                    heap.push(Reverse((key(lb_sub), c, lo.to_bits(), hi.to_bits())));
                 }
             }
         }
@@ -189,7 +269,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
 }
 
 /// The blocked scan over all nodes (rows are contiguous), for queries the tree
-/// cannot prune. Same filter, same canonical decisions.
+/// cannot prune. Same filter, same decisions.
 pub(crate) fn scan<M: Metric, C: Collector>(
     tree: &Tree<M>,
     qm: &M,
@@ -201,7 +281,7 @@ pub(crate) fn scan<M: Metric, C: Collector>(
 ) {
     const BLOCK: u32 = 256;
     let m = &tree.metric;
-    let (rel, abs) = m.approx_error();
+    let err = m.approx_error();
     let n = tree.num_nodes() as u32;
     let mut start = 0;
     while start < n {
@@ -210,14 +290,36 @@ pub(crate) fn scan<M: Metric, C: Collector>(
         m.approx_block(qm, q, start, buf);
         ev.approx += (end - start) as u64;
         for (c, &a) in (start..end).zip(buf.iter()) {
-            let lower = ((a - abs) / (1.0 + rel)).max(0.0);
-            if lower <= col.threshold() && node_may_admit(tree, c, filter) {
-                let d = m.distance(qm, q, c);
-                ev.exact += 1;
-                offer_node(tree, c, d, filter, col);
+            let (lo, hi) = interval(a, err);
+            if lo <= col.threshold() && node_may_admit(tree, c, filter) {
+                offer_node(tree, c, lo, hi, filter, col);
             }
         }
         start = end;
+    }
+}
+
+/// Canonical distances for the candidates whose lower bound is within `threshold`,
+/// each node measured once (its duplicates share the distance).
+fn resolve<M: Metric>(
+    tree: &Tree<M>,
+    qm: &M,
+    q: u32,
+    cands: &[Cand],
+    threshold: f64,
+    ev: &mut Evals,
+    mut take: impl FnMut(f64, u32),
+) {
+    let mut last: (u32, f64) = (NONE, 0.0);
+    for &(lo, pos, id) in cands {
+        if lo > threshold {
+            continue;
+        }
+        if last.0 != pos {
+            last = (pos, tree.metric.distance(qm, q, pos));
+            ev.exact += 1;
+        }
+        take(last.1, id);
     }
 }
 
@@ -233,12 +335,16 @@ impl Scratch {
         use_scan: bool,
     ) -> Evals {
         let mut ev = Evals::default();
-        self.topk.reset(k);
+        self.knn.reset(k);
         if use_scan {
-            scan(tree, qm, q, filter, &mut self.topk, &mut self.bufs.buf, &mut ev);
+            scan(tree, qm, q, filter, &mut self.knn, &mut self.bufs.buf, &mut ev);
         } else {
-            tree_search(tree, qm, q, filter, &mut self.topk, &mut self.bufs, &mut ev);
+            tree_search(tree, qm, q, filter, &mut self.knn, &mut self.bufs, &mut ev);
         }
+        self.topk.reset(k);
+        let t = self.knn.threshold();
+        let topk = &mut self.topk;
+        resolve(tree, qm, q, &self.knn.cands, t, &mut ev, |d, id| topk.push(d, id));
         ev
     }
 
@@ -252,16 +358,28 @@ impl Scratch {
         use_scan: bool,
     ) -> Evals {
         let mut ev = Evals::default();
-        self.hits.clear();
-        let mut col = Within {
-            r,
-            hits: &mut self.hits,
-        };
+        self.range.r = r;
+        self.range.cands.clear();
         if use_scan {
-            scan(tree, qm, q, Filter::All, &mut col, &mut self.bufs.buf, &mut ev);
+            scan(
+                tree,
+                qm,
+                q,
+                Filter::All,
+                &mut self.range,
+                &mut self.bufs.buf,
+                &mut ev,
+            );
         } else {
-            tree_search(tree, qm, q, Filter::All, &mut col, &mut self.bufs, &mut ev);
+            tree_search(tree, qm, q, Filter::All, &mut self.range, &mut self.bufs, &mut ev);
         }
+        self.hits.clear();
+        let hits = &mut self.hits;
+        resolve(tree, qm, q, &self.range.cands, r, &mut ev, |d, id| {
+            if d <= r {
+                hits.push((d, id))
+            }
+        });
         self.hits
             .sort_unstable_by(|a, b| a.partial_cmp(b).expect("finite distances"));
         ev
