@@ -59,6 +59,23 @@ impl<T: Element> Euclidean<T> {
     }
 }
 
+impl<T: Element> Euclidean<T> {
+    /// Block distances through a stack buffer of `C` elements of `T`.
+    #[inline]
+    fn block_via<const C: usize>(&self, q: &[T], mut start: usize, out: &mut [f64]) {
+        let mut tmp = [T::from_f64(0.0); C];
+        for o in out.chunks_mut(C) {
+            let t = &mut tmp[..o.len()];
+            self.kernels
+                .sq_dist_block(q, self.data.rows_from(start), self.data.stride(), t);
+            for (d, s) in o.iter_mut().zip(t.iter()) {
+                *d = s.to_f64().sqrt();
+            }
+            start += o.len();
+        }
+    }
+}
+
 impl<T: Element> Metric for Euclidean<T> {
     fn len(&self) -> usize {
         self.data.len()
@@ -70,18 +87,11 @@ impl<T: Element> Metric for Euclidean<T> {
     }
 
     fn approx_block(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {
-        const CHUNK: usize = 64;
         let q = queries.data.row(i as usize);
-        let mut tmp = [T::from_f64(0.0); CHUNK];
-        let mut start = first as usize;
-        for o in out.chunks_mut(CHUNK) {
-            let t = &mut tmp[..o.len()];
-            self.kernels
-                .sq_dist_block(q, self.data.rows_from(start), self.data.stride(), t);
-            for (d, s) in o.iter_mut().zip(t.iter()) {
-                *d = s.to_f64().sqrt();
-            }
-            start += o.len();
+        if out.len() <= 8 {
+            self.block_via::<8>(q, first as usize, out)
+        } else {
+            self.block_via::<64>(q, first as usize, out)
         }
     }
 

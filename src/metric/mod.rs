@@ -45,7 +45,15 @@ pub trait Metric: Send + Sync + Sized {
         }
     }
 
-    /// `(rel, abs)`: `|approx − canonical| ≤ rel·canonical + abs` for [`Metric::approx_block`].
+    /// One approximate distance, as [`Metric::approx_block`] would give it.
+    fn approx_one(&self, queries: &Self, i: u32, j: u32) -> f64 {
+        let mut out = [0.0];
+        self.approx_block(queries, i, j, &mut out);
+        out[0]
+    }
+
+    /// `(rel, abs)`: `|approx − canonical| ≤ rel·canonical + abs` for [`Metric::approx_block`]
+    /// and [`Metric::approx_one`].
     fn approx_error(&self) -> (f64, f64) {
         (0.0, 0.0)
     }

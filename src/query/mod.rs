@@ -28,9 +28,10 @@ use search::{row_of, Evals, Filter, Scratch};
 pub const PROBE_QUERIES: usize = 16;
 
 /// Switch to the scan when probe queries needed more than this fraction of a full
-/// scan's distance evaluations: a tree evaluation costs about four scan evaluations
-/// (heap, short blocks, scattered rows), measured on W1–W3 (BENCHMARKS.md).
-pub const SCAN_FRACTION: f64 = 0.25;
+/// scan's distance evaluations: a tree evaluation costs about ten scan evaluations
+/// (child bounds, heap, single rows, scattered memory), measured on W1–W3
+/// (BENCHMARKS.md).
+pub const SCAN_FRACTION: f64 = 0.1;
 
 /// The k nearest neighbours of each query: `queries × k`, row-major.
 #[derive(Clone, Debug, PartialEq)]

@@ -207,10 +207,8 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
     if !filter.subtree_may_admit(tree.min_id[0]) {
         return;
     }
-    let mut one = [0.0];
-    m.approx_block(qm, q, 0, &mut one);
     ev.approx += 1;
-    let (lo0, hi0) = interval(one[0], err);
+    let (lo0, hi0) = interval(m.approx_one(qm, q, 0), err);
     offer_node(tree, 0, lo0, hi0, filter, col);
     heap.push(Reverse((0, 0, lo0.to_bits(), hi0.to_bits())));
     while let Some(Reverse((lb, p, plo, phi))) = heap.pop() {
@@ -221,6 +219,13 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
         // True d(q, p) lies in [plo/(1+δ), phi/(1−δ)]; with the stored d(p, c) the
         // triangle inequality bounds d(q, c) before measuring it.
         let (qp_lo, qp_hi) = (f64::from_bits(plo) / (1.0 + dc), f64::from_bits(phi) / (1.0 - dc));
+        // Children are sorted by d(p, c): only a window of them can be within the
+        // threshold plus the largest child radius of the query.
+        let reach = col.threshold() / (1.0 - dc) + tree.child_radius_max[p as usize];
+        let dps = &tree.dist_parent[ch.start as usize..ch.end as usize];
+        let from = dps.partition_point(|&pc| pc < (qp_lo - reach) * (1.0 - dc));
+        let to = dps.partition_point(|&pc| pc <= (qp_hi + reach) * (1.0 + dc));
+        let ch = ch.start + from as u32..ch.start + to as u32;
         keep.clear();
         for c in ch.clone() {
             let ci = c as usize;
@@ -250,9 +255,8 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
             let a = if block {
                 buf[(c - ch.start) as usize]
             } else {
-                m.approx_block(qm, q, c, &mut one);
                 ev.approx += 1;
-                one[0]
+                m.approx_one(qm, q, c)
             };
             let (lo, hi) = interval(a, err);
             if node_may_admit(tree, c, filter) {

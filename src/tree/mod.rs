@@ -8,6 +8,7 @@
 //!
 //! ```text
 //! pos:      0 | 1  2  3 | 4  5 | 6 | 7  8 ...     children(0) = 1..4, children(1) = 4..6, …
+//!                                                 (each block sorted by distance to the parent)
 //! rows:     r0| r1 r2 r3| r4 r5| r6| …            rows in position order
 //! id[pos]:  original point ids (what queries return)
 //! ```
@@ -43,6 +44,8 @@ pub struct Tree<M> {
     pub(crate) min_id: Vec<u32>,
     pub(crate) child_first: Vec<u32>,
     pub(crate) child_count: Vec<u32>,
+    /// The largest cover radius among each node's children (0 without children).
+    pub(crate) child_radius_max: Vec<f64>,
     pub(crate) dups: Csr<u32>,
     pub(crate) pos_of_id: Vec<u32>,
 }

@@ -134,10 +134,17 @@ impl Growing {
         order.push(self.root);
         pos_of[self.root as usize] = 0;
         let mut stack = vec![0u32];
+        let mut kids: Vec<u32> = Vec::new();
         while let Some(p) = stack.pop() {
             let x = order[p as usize] as usize;
             let first = order.len() as u32;
-            for &c in &self.children[x] {
+            // Children by distance to the parent: queries find the children worth
+            // measuring by a binary search on that distance.
+            kids.clear();
+            kids.extend_from_slice(&self.children[x]);
+            let dp = &self.dist_parent;
+            kids.sort_by(|&a, &b| dp[a as usize].total_cmp(&dp[b as usize]).then(a.cmp(&b)));
+            for &c in &kids {
                 pos_of[c as usize] = order.len() as u32;
                 order.push(c);
             }
@@ -185,6 +192,14 @@ impl Growing {
         // true distances despite rounding.
         let inflate = 1.0 + 4.0 * metric.distance_rel_error() + 1e-12;
         radius.iter_mut().for_each(|r| *r *= inflate);
+        let child_radius_max: Vec<f64> = (0..nodes)
+            .map(|p| {
+                let f = child_first[p] as usize;
+                radius[f..f + child_count[p] as usize]
+                    .iter()
+                    .fold(0.0, |a: f64, &r| a.max(r))
+            })
+            .collect();
 
         Tree {
             metric: metric.permuted(&order),
@@ -197,6 +212,7 @@ impl Growing {
             min_id,
             child_first,
             child_count,
+            child_radius_max,
             dups,
             pos_of_id: pos_of,
         }

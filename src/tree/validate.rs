@@ -85,8 +85,21 @@ impl<M: Metric> Tree<M> {
         if !v.is_empty() {
             return v; // the other checks walk the structure
         }
-        let m = &self.metric;
         let nodes = self.num_nodes();
+        // Children sorted by distance to the parent, and the largest child radius stored.
+        for p in 0..nodes {
+            let ch = self.children(p as u32);
+            let dps = &self.dist_parent[ch.start as usize..ch.end as usize];
+            let rmax = self.radius[ch.start as usize..ch.end as usize]
+                .iter()
+                .fold(0.0f64, |a, &r| a.max(r));
+            if dps.windows(2).any(|w| w[1] < w[0]) || self.child_radius_max[p] != rmax {
+                v.push(Violation::Structure(format!(
+                    "children of position {p}: unsorted or wrong radius bound"
+                )));
+            }
+        }
+        let m = &self.metric;
         for p in 1..nodes {
             let q = self.parent[p] as usize;
             let (id, pid) = (self.id[p], self.id[q]);
@@ -159,6 +172,7 @@ impl<M: Metric> Tree<M> {
             self.min_id.len(),
             self.child_first.len(),
             self.child_count.len(),
+            self.child_radius_max.len(),
             self.dups.num_rows(),
         ];
         if nodes == 0 || arrays.iter().any(|&l| l != nodes) || self.metric.len() != nodes {
