@@ -7,4 +7,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 perf/install-gungraun.sh
-cargo bench --bench kernels_callgrind -- "${1:-}" 2>&1 | tee target/callgrind-kernels.txt
+cargo bench --bench kernels_callgrind -- "$@" 2>&1 | tee target/callgrind-kernels.txt

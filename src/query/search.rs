@@ -154,10 +154,36 @@ pub(crate) struct Scratch {
     bufs: Buffers,
 }
 
-/// The interval `[lower, upper]` around a canonical distance whose approximation is `a`.
-#[inline]
-fn interval(a: f64, (rel, abs): (f64, f64)) -> (f64, f64) {
-    (((a - abs) / (1.0 + rel)).max(0.0), (a + abs) / (1.0 - rel))
+/// Turns an approximation `a` into bounds of the canonical distance, given the
+/// metric's `(rel, abs)` error: multiplications by precomputed reciprocals (the error
+/// bounds carry a factor-two headroom, far above one rounding of the reciprocal).
+#[derive(Clone, Copy)]
+struct Bounds {
+    abs: f64,
+    down: f64,
+    up: f64,
+}
+
+impl Bounds {
+    fn new((rel, abs): (f64, f64)) -> Self {
+        Bounds {
+            abs,
+            down: 1.0 / (1.0 + rel),
+            up: 1.0 / (1.0 - rel),
+        }
+    }
+
+    /// Lower bound of the canonical distance.
+    #[inline]
+    fn lower(self, a: f64) -> f64 {
+        ((a - self.abs) * self.down).max(0.0)
+    }
+
+    /// Upper bound of the canonical distance.
+    #[inline]
+    fn upper(self, a: f64) -> f64 {
+        (a + self.abs) * self.up
+    }
 }
 
 /// Offers node `pos` (interval `lo..hi`) and its duplicates.
@@ -201,14 +227,15 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
 ) {
     let Buffers { heap, buf, keep } = bufs;
     let m = &tree.metric;
-    let err = m.approx_error();
+    let err = Bounds::new(m.approx_error());
     let dc = m.distance_rel_error();
     heap.clear();
     if !filter.subtree_may_admit(tree.min_id[0]) {
         return;
     }
     ev.approx += 1;
-    let (lo0, hi0) = interval(m.approx_one(qm, q, 0), err);
+    let a0 = m.approx_one(qm, q, 0);
+    let (lo0, hi0) = (err.lower(a0), err.upper(a0));
     offer_node(tree, 0, lo0, hi0, filter, col);
     heap.push(Reverse((0, 0, lo0.to_bits(), hi0.to_bits())));
     while let Some(Reverse((lb, p, plo, phi))) = heap.pop() {
@@ -258,7 +285,8 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                 ev.approx += 1;
                 m.approx_one(qm, q, c)
             };
-            let (lo, hi) = interval(a, err);
+            let lo = err.lower(a);
+            let hi = err.upper(a);
             if node_may_admit(tree, c, filter) {
                 offer_node(tree, c, lo, hi, filter, col);
             }
@@ -285,7 +313,7 @@ pub(crate) fn scan<M: Metric, C: Collector>(
 ) {
     const BLOCK: u32 = 256;
     let m = &tree.metric;
-    let err = m.approx_error();
+    let err = Bounds::new(m.approx_error());
     let n = tree.num_nodes() as u32;
     let mut start = 0;
     while start < n {
@@ -294,9 +322,9 @@ pub(crate) fn scan<M: Metric, C: Collector>(
         m.approx_block(qm, q, start, buf);
         ev.approx += (end - start) as u64;
         for (c, &a) in (start..end).zip(buf.iter()) {
-            let (lo, hi) = interval(a, err);
+            let lo = err.lower(a);
             if lo <= col.threshold() && node_may_admit(tree, c, filter) {
-                offer_node(tree, c, lo, hi, filter, col);
+                offer_node(tree, c, lo, err.upper(a), filter, col);
             }
         }
         start = end;
