@@ -24,7 +24,7 @@ pub use error::{Error, Result};
 pub use metric::{Dataset, Euclidean, Metric};
 pub use pool::Pool;
 pub use query::{Neighbors, QueryPath, QueryStats, RangeNeighbors};
-pub use tree::Tree;
+pub use tree::{Tree, TreeShape};
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

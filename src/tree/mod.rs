@@ -31,6 +31,23 @@ use pcct_arenas::Csr;
 /// "No node / no point": the parent of the root, a missing neighbour.
 pub const NONE: u32 = u32::MAX;
 
+/// Summary numbers of a tree's shape.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TreeShape {
+    /// Nodes (points that are not duplicates).
+    pub nodes: usize,
+    /// Points stored as duplicates of a node.
+    pub duplicates: usize,
+    /// Longest root-to-node path, in edges.
+    pub depth: u32,
+    /// Most children of one node.
+    pub max_children: u32,
+    /// Mean children of the nodes that have any.
+    pub mean_children: f64,
+    /// Lowest and highest level.
+    pub levels: (i32, i32),
+}
+
 /// A built, immutable compressed cover tree over a metric's points.
 #[derive(Debug)]
 pub struct Tree<M> {
@@ -75,6 +92,24 @@ impl<M: Metric> Tree<M> {
     /// The metric, with its rows in node-position order.
     pub fn metric(&self) -> &M {
         &self.metric
+    }
+
+    /// Summary numbers of the tree's shape (for telemetry and tuning).
+    pub fn shape(&self) -> TreeShape {
+        let nodes = self.num_nodes();
+        let mut depth = vec![0u32; nodes];
+        for p in 1..nodes {
+            depth[p] = depth[self.parent[p] as usize] + 1; // parents precede children
+        }
+        let internal = self.child_count.iter().filter(|&&c| c > 0).count();
+        TreeShape {
+            nodes,
+            duplicates: self.n_points - nodes,
+            depth: depth.iter().copied().max().unwrap_or(0),
+            max_children: self.child_count.iter().copied().max().unwrap_or(0),
+            mean_children: (nodes - 1) as f64 / internal.max(1) as f64,
+            levels: (self.level.iter().copied().filter(|&l| l != i32::MIN).min().unwrap_or(0), self.level[0]),
+        }
     }
 
     /// The level of the root (`i32::MIN` for a one-node tree).
