@@ -65,28 +65,35 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Matrix, String> {
         )
     })?;
     // Fortran order stores column after column: value (i, j) at j·n + i.
-    let index = |i: usize, j: usize| if fortran { j * n + i } else { i * d + j };
     Ok(if width == 4 {
         let raw: Vec<f32> = data
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
             .collect();
-        let values = (0..n)
-            .flat_map(|i| (0..d).map(move |j| (i, j)))
-            .map(|(i, j)| raw[index(i, j)])
-            .collect();
-        Matrix::F32 { n, d, values }
+        Matrix::F32 {
+            n,
+            d,
+            values: row_major(&raw, n, d, fortran),
+        }
     } else {
         let raw: Vec<f64> = data
             .chunks_exact(8)
             .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
             .collect();
-        let values = (0..n)
-            .flat_map(|i| (0..d).map(move |j| (i, j)))
-            .map(|(i, j)| raw[index(i, j)])
-            .collect();
-        Matrix::F64 { n, d, values }
+        Matrix::F64 {
+            n,
+            d,
+            values: row_major(&raw, n, d, fortran),
+        }
     })
+}
+
+/// `raw` in row-major order; Fortran order stores column after column, value (i, j) at j·n + i.
+fn row_major<T: Copy>(raw: &[T], n: usize, d: usize, fortran: bool) -> Vec<T> {
+    if !fortran {
+        return raw.to_vec();
+    }
+    (0..n * d).map(|at| raw[(at % d) * n + at / d]).collect()
 }
 
 pub(super) fn encode(data: Output<'_>, rows: usize, cols: usize) -> Vec<u8> {

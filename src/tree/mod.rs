@@ -108,7 +108,15 @@ impl<M: Metric> Tree<M> {
             depth: depth.iter().copied().max().unwrap_or(0),
             max_children: self.child_count.iter().copied().max().unwrap_or(0),
             mean_children: (nodes - 1) as f64 / internal.max(1) as f64,
-            levels: (self.level.iter().copied().filter(|&l| l != i32::MIN).min().unwrap_or(0), self.level[0]),
+            levels: (
+                self.level
+                    .iter()
+                    .copied()
+                    .filter(|&l| l != i32::MIN)
+                    .min()
+                    .unwrap_or(0),
+                self.level[0],
+            ),
         }
     }
 
