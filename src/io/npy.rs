@@ -73,7 +73,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Matrix, String> {
         Matrix::F32 {
             n,
             d,
-            values: row_major(&raw, n, d, fortran),
+            values: row_major(raw, n, d, fortran),
         }
     } else {
         let raw: Vec<f64> = data
@@ -83,15 +83,15 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Matrix, String> {
         Matrix::F64 {
             n,
             d,
-            values: row_major(&raw, n, d, fortran),
+            values: row_major(raw, n, d, fortran),
         }
     })
 }
 
 /// `raw` in row-major order; Fortran order stores column after column, value (i, j) at j·n + i.
-fn row_major<T: Copy>(raw: &[T], n: usize, d: usize, fortran: bool) -> Vec<T> {
+fn row_major<T: Copy>(raw: Vec<T>, n: usize, d: usize, fortran: bool) -> Vec<T> {
     if !fortran {
-        return raw.to_vec();
+        return raw;
     }
     (0..n * d).map(|at| raw[(at % d) * n + at / d]).collect()
 }
