@@ -72,8 +72,11 @@ pub(crate) trait Collector {
 #[derive(Default)]
 pub(crate) struct KnnCollector {
     k: usize,
+    /// The k smallest upper bounds seen, ascending.
     uppers: Vec<f64>,
     cands: Vec<Cand>,
+    /// `uppers[k − 1]` once k are known, +∞ before.
+    threshold: f64,
 }
 
 impl KnnCollector {
@@ -81,34 +84,34 @@ impl KnnCollector {
         self.k = k;
         self.uppers.clear();
         self.cands.clear();
+        self.threshold = f64::INFINITY;
     }
 }
 
 impl Collector for KnnCollector {
     #[inline]
     fn threshold(&self) -> f64 {
-        if self.uppers.len() < self.k {
-            f64::INFINITY
-        } else {
-            self.uppers[self.k - 1]
-        }
+        self.threshold
     }
 
     #[inline]
     fn offer(&mut self, lower: f64, upper: f64, pos: u32, id: u32) {
-        if lower > self.threshold() {
+        if lower > self.threshold {
             return;
         }
         self.cands.push((lower, pos, id));
-        if self.uppers.len() < self.k || upper < self.uppers[self.k - 1] {
+        if upper < self.threshold {
             if self.uppers.len() == self.k {
                 self.uppers.pop();
             }
             let at = self.uppers.partition_point(|&u| u <= upper);
             self.uppers.insert(at, upper);
+            if self.uppers.len() == self.k {
+                self.threshold = self.uppers[self.k - 1];
+            }
         }
         if self.cands.len() >= 4 * self.k + 64 {
-            let t = self.threshold();
+            let t = self.threshold;
             self.cands.retain(|c| c.0 <= t);
         }
     }
@@ -229,6 +232,8 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
     let m = &tree.metric;
     let err = Bounds::new(m.approx_error());
     let dc = m.distance_rel_error();
+    // true ≥ canonical·down and true ≤ canonical·up; canonical ≥ true·shrink.
+    let (down, up, shrink) = (1.0 / (1.0 + dc), 1.0 / (1.0 - dc), 1.0 - dc);
     heap.clear();
     if !filter.subtree_may_admit(tree.min_id[0]) {
         return;
@@ -242,15 +247,30 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
         if f64::from_bits(lb) > col.threshold() {
             break;
         }
+        let end = tree.bucket_end[p as usize];
+        if end != NONE {
+            // A bucket: all descendants are one block; measure them in one pass.
+            let first = tree.child_first[p as usize];
+            buf.resize((end - first) as usize, 0.0);
+            m.approx_block(qm, q, first, buf);
+            ev.approx += (end - first) as u64;
+            for (c, &a) in (first..end).zip(buf.iter()) {
+                let lo = err.lower(a);
+                if lo <= col.threshold() && node_may_admit(tree, c, filter) {
+                    offer_node(tree, c, lo, err.upper(a), filter, col);
+                }
+            }
+            continue;
+        }
         let ch = tree.children(p);
         // True d(q, p) lies in [plo/(1+δ), phi/(1−δ)]; with the stored d(p, c) the
         // triangle inequality bounds d(q, c) before measuring it.
-        let (qp_lo, qp_hi) = (f64::from_bits(plo) / (1.0 + dc), f64::from_bits(phi) / (1.0 - dc));
+        let (qp_lo, qp_hi) = (f64::from_bits(plo) * down, f64::from_bits(phi) * up);
         // Children are sorted by d(p, c): only a window of them can be within the
         // threshold plus the largest child radius of the query.
-        let reach = col.threshold() / (1.0 - dc) + tree.child_radius_max[p as usize];
+        let reach = col.threshold() * up + tree.child_radius_max[p as usize];
         let dps = &tree.dist_parent[ch.start as usize..ch.end as usize];
-        let from = dps.partition_point(|&pc| pc < (qp_lo - reach) * (1.0 - dc));
+        let from = dps.partition_point(|&pc| pc < (qp_lo - reach) * shrink);
         let to = dps.partition_point(|&pc| pc <= (qp_hi + reach) * (1.0 + dc));
         let ch = ch.start + from as u32..ch.start + to as u32;
         keep.clear();
@@ -260,10 +280,10 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                 continue;
             }
             let pc = tree.dist_parent[ci];
-            let lo = (qp_lo - pc / (1.0 - dc)).max(pc / (1.0 + dc) - qp_hi).max(0.0);
+            let lo = (qp_lo - pc * up).max(pc * down - qp_hi).max(0.0);
             let thr = col.threshold();
-            let node = lo * (1.0 - dc) <= thr && node_may_admit(tree, c, filter);
-            let sub = tree.child_count[ci] > 0 && (lo - tree.radius[ci]) * (1.0 - dc) <= thr;
+            let node = lo * shrink <= thr && node_may_admit(tree, c, filter);
+            let sub = tree.child_count[ci] > 0 && (lo - tree.radius[ci]) * shrink <= thr;
             if node || sub {
                 keep.push(c);
             }
@@ -291,7 +311,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                 offer_node(tree, c, lo, hi, filter, col);
             }
             if tree.child_count[c as usize] > 0 {
-                let lb_sub = ((lo / (1.0 + dc) - tree.radius[c as usize]) * (1.0 - dc)).max(0.0);
+                let lb_sub = ((lo * down - tree.radius[c as usize]) * shrink).max(0.0);
                 if lb_sub <= col.threshold() {
                     heap.push(Reverse((key(lb_sub), c, lo.to_bits(), hi.to_bits())));
                 }

@@ -13,6 +13,14 @@
 //! id[pos]:  original point ids (what queries return)
 //! ```
 //!
+//! Subtrees of at most 32 nodes are laid out breadth-first, so that all descendants
+//! of such a *bucket* root are one contiguous block too, scanned in one pass:
+//!
+//! ```text
+//! … | c | …      c a bucket root; its descendants: | c's children | grandchildren | … |
+//!                                                  ^ child_first(c)    bucket_end(c) ^
+//! ```
+//!
 //! Invariants ([`Tree::validate`] checks them all): levels strictly decrease from
 //! parent to child; covering `d(p, parent) ≤ 2^(ℓ(p)+1)`; separation `d(p, q) > 2^i`
 //! for distinct nodes of level ≥ i; `radius(p)` bounds the distance to every
@@ -46,6 +54,8 @@ pub struct TreeShape {
     pub mean_children: f64,
     /// Lowest and highest level.
     pub levels: (i32, i32),
+    /// Small subtrees laid out as one contiguous block.
+    pub buckets: usize,
 }
 
 /// A built, immutable compressed cover tree over a metric's points.
@@ -63,6 +73,9 @@ pub struct Tree<M> {
     pub(crate) child_count: Vec<u32>,
     /// The largest cover radius among each node's children (0 without children).
     pub(crate) child_radius_max: Vec<f64>,
+    /// For the root of a small subtree laid out breadth-first, the end of its
+    /// descendants' block (which starts at its first child); `NONE` elsewhere.
+    pub(crate) bucket_end: Vec<u32>,
     pub(crate) dups: Csr<u32>,
     pub(crate) pos_of_id: Vec<u32>,
 }
@@ -108,6 +121,7 @@ impl<M: Metric> Tree<M> {
             depth: depth.iter().copied().max().unwrap_or(0),
             max_children: self.child_count.iter().copied().max().unwrap_or(0),
             mean_children: (nodes - 1) as f64 / internal.max(1) as f64,
+            buckets: self.bucket_end.iter().filter(|&&e| e != NONE).count(),
             levels: (
                 self.level
                     .iter()

@@ -9,6 +9,10 @@ use pcct_arenas::Csr;
 /// inequality can only make the search look further, never miss a node.
 const SLACK: f64 = 1.0 + 1e-9;
 
+/// Subtrees of at most this many nodes are laid out as one contiguous block that
+/// queries scan in one pass instead of descending into.
+pub(crate) const BUCKET: usize = 32;
+
 /// The tree while it grows: indexed by point id.
 pub(crate) struct Growing {
     pub(crate) level: Vec<i32>,
@@ -131,26 +135,58 @@ impl Growing {
         let mut pos_of = vec![NONE; n];
         let mut child_first = vec![0u32; nodes];
         let mut child_count = vec![0u32; nodes];
+        // Subtree sizes (nodes), bottom-up over a preorder of the growing tree.
+        let mut pre = vec![self.root];
+        let mut i = 0;
+        while i < pre.len() {
+            pre.extend_from_slice(&self.children[pre[i] as usize]);
+            i += 1;
+        }
+        let mut size = vec![1u32; n];
+        for &x in pre.iter().rev() {
+            if self.parent[x as usize] != NONE {
+                size[self.parent[x as usize] as usize] += size[x as usize];
+            }
+        }
+
         order.push(self.root);
         pos_of[self.root as usize] = 0;
+        let mut bucket_end = vec![NONE; nodes];
         let mut stack = vec![0u32];
+        let mut queue = std::collections::VecDeque::new();
         let mut kids: Vec<u32> = Vec::new();
-        while let Some(p) = stack.pop() {
+        // Places the children of position p next, sorted by distance to the parent
+        // (queries find the children worth measuring by a binary search on it).
+        let mut place = |p: u32, order: &mut Vec<u32>, pos_of: &mut Vec<u32>| -> std::ops::Range<u32> {
             let x = order[p as usize] as usize;
-            let first = order.len() as u32;
-            // Children by distance to the parent: queries find the children worth
-            // measuring by a binary search on that distance.
             kids.clear();
             kids.extend_from_slice(&self.children[x]);
             let dp = &self.dist_parent;
             kids.sort_by(|&a, &b| dp[a as usize].total_cmp(&dp[b as usize]).then(a.cmp(&b)));
+            let first = order.len() as u32;
             for &c in &kids {
                 pos_of[c as usize] = order.len() as u32;
                 order.push(c);
             }
             child_first[p as usize] = first;
-            child_count[p as usize] = self.children[x].len() as u32;
-            stack.extend((first..first + self.children[x].len() as u32).rev());
+            child_count[p as usize] = kids.len() as u32;
+            first..order.len() as u32
+        };
+        while let Some(p) = stack.pop() {
+            let x = order[p as usize] as usize;
+            if size[x] > 1 && size[x] as usize <= BUCKET {
+                // A small subtree: lay it out breadth-first so that its descendants
+                // form one contiguous block (children still contiguous per node).
+                queue.clear();
+                queue.push_back(p);
+                while let Some(u) = queue.pop_front() {
+                    queue.extend(place(u, &mut order, &mut pos_of));
+                }
+                bucket_end[p as usize] = order.len() as u32;
+            } else {
+                let ch = place(p, &mut order, &mut pos_of);
+                stack.extend(ch.rev());
+            }
         }
         debug_assert_eq!(order.len(), nodes);
 
@@ -213,6 +249,7 @@ impl Growing {
             child_first,
             child_count,
             child_radius_max,
+            bucket_end,
             dups,
             pos_of_id: pos_of,
         }

@@ -99,6 +99,27 @@ impl<M: Metric> Tree<M> {
                 )));
             }
         }
+        // A bucket's descendants are exactly the block child_first..bucket_end.
+        let mut stack = Vec::new();
+        for p in 0..nodes {
+            let end = self.bucket_end[p];
+            if end == NONE {
+                continue;
+            }
+            let (first, mut count, mut inside) = (self.child_first[p], 0u32, true);
+            stack.clear();
+            stack.extend(self.children(p as u32));
+            while let Some(c) = stack.pop() {
+                count += 1;
+                inside &= c >= first && c < end;
+                stack.extend(self.children(c));
+            }
+            if !inside || end < first || count != end - first {
+                v.push(Violation::Structure(format!(
+                    "bucket at position {p} is not its descendants' block"
+                )));
+            }
+        }
         let m = &self.metric;
         for p in 1..nodes {
             let q = self.parent[p] as usize;
@@ -173,6 +194,7 @@ impl<M: Metric> Tree<M> {
             self.child_first.len(),
             self.child_count.len(),
             self.child_radius_max.len(),
+            self.bucket_end.len(),
             self.dups.num_rows(),
         ];
         if nodes == 0 || arrays.iter().any(|&l| l != nodes) || self.metric.len() != nodes {
@@ -323,6 +345,11 @@ mod tests {
             v.iter().any(|v| matches!(v, Violation::Separation { .. })),
             "{v:?}"
         );
+
+        let mut t = tree();
+        let b = (0..t.num_nodes()).find(|&p| t.bucket_end[p] != NONE).expect("a bucket");
+        t.bucket_end[b] -= 1;
+        assert!(t.validate().iter().any(|v| matches!(v, Violation::Structure(_))));
 
         let mut t = tree();
         t.parent[3] = NONE;
