@@ -59,6 +59,34 @@ impl<T: Element> Euclidean<T> {
     }
 }
 
+/// The canonical Euclidean distance: `sqrt(Σ (a_j − b_j)²)` summed in f64 in column
+/// order; when that sum is so small that squares may have underflowed (f64 data whose
+/// differences are all below ~1e-140), it is recomputed scaled by the largest
+/// difference, so distinct points never measure 0.
+pub fn canonical<T: Element>(a: &[T], b: &[T]) -> f64 {
+    const TINY: f64 = 1e-280;
+    let s = reference::sq_dist_f64(a, b);
+    if s >= TINY {
+        return s.sqrt();
+    }
+    let m = a
+        .iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x.to_f64() - y.to_f64()).abs()));
+    if m == 0.0 {
+        return 0.0;
+    }
+    let scaled: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| {
+            let t = (x.to_f64() - y.to_f64()) / m;
+            t * t
+        })
+        .sum();
+    m * scaled.sqrt()
+}
+
 impl<T: Element> Euclidean<T> {
     /// Block distances through a stack buffer of `C` elements of `T`.
     #[inline]
@@ -83,7 +111,7 @@ impl<T: Element> Metric for Euclidean<T> {
 
     #[inline]
     fn distance(&self, queries: &Self, i: u32, j: u32) -> f64 {
-        reference::sq_dist_f64(queries.data.row(i as usize), self.data.row(j as usize)).sqrt()
+        canonical(queries.data.row(i as usize), self.data.row(j as usize))
     }
 
     fn approx_block(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {

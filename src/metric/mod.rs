@@ -11,7 +11,7 @@ mod dataset;
 mod euclidean;
 
 pub use dataset::{Dataset, MAX_POINTS};
-pub use euclidean::Euclidean;
+pub use euclidean::{canonical as euclidean_distance, Euclidean};
 
 use crate::Result;
 

@@ -169,10 +169,17 @@ struct Bounds {
 
 impl Bounds {
     fn new((rel, abs): (f64, f64)) -> Self {
+        // With an error bound this loose (f32 at millions of dimensions) no upper
+        // bound is trusted: the threshold stays +∞ and every candidate is resolved exactly.
+        let up = if rel < 0.5 {
+            1.0 / (1.0 - rel)
+        } else {
+            f64::INFINITY
+        };
         Bounds {
             abs,
             down: 1.0 / (1.0 + rel),
-            up: 1.0 / (1.0 - rel),
+            up,
         }
     }
 

@@ -5,8 +5,9 @@ use crate::metric::Metric;
 use crate::{Error, Result};
 use pcct_arenas::Csr;
 
-/// Pruning tests allow this much relative slack, so rounding in the triangle
-/// inequality can only make the search look further, never miss a node.
+/// Pruning tests allow this much relative slack on their bound, plus an absolute
+/// term of 4δ times the distances involved (δ the metric's relative error), so that
+/// rounding in the triangle inequality can only make the search look further.
 const SLACK: f64 = 1.0 + 1e-9;
 
 /// Subtrees of at most this many nodes are laid out as one contiguous block that
@@ -88,6 +89,7 @@ impl Growing {
         if self.level[r as usize] == i32::MIN || l0 >= self.level[r as usize] {
             self.level[r as usize] = l0 + 1; // raise the root: it stays feasible for x
         }
+        let delta = m.distance_rel_error();
         // best = (level, distance, parent): the lowest level, then the nearest, then the smallest id.
         let mut best = (l0, d0, r);
         stack.clear();
@@ -103,7 +105,8 @@ impl Growing {
                 // that lower bound is out of reach.
                 let u = pow2(lc).min(pow2(best.0 + 1));
                 let rc = self.radius[ci];
-                if (dy - self.dist_parent[ci]).abs() - rc > u * SLACK {
+                let pc = self.dist_parent[ci];
+                if (dy - pc).abs() - rc > u * SLACK + 4.0 * delta * (dy + pc + rc) {
                     continue;
                 }
                 let dc = m.distance(m, x, c);
@@ -117,7 +120,8 @@ impl Growing {
                     }
                 }
                 // A feasible descendant z (level < lc) has d(x, z) ≤ 2^(lc−1).
-                if rc > 0.0 && dc - rc <= pow2(lc - 1).min(pow2(best.0 + 1)) * SLACK {
+                if rc > 0.0 && dc - rc <= pow2(lc - 1).min(pow2(best.0 + 1)) * SLACK + 4.0 * delta * (dc + rc)
+                {
                     stack.push((c, dc));
                 }
             }

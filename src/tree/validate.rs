@@ -347,7 +347,9 @@ mod tests {
         );
 
         let mut t = tree();
-        let b = (0..t.num_nodes()).find(|&p| t.bucket_end[p] != NONE).expect("a bucket");
+        let b = (0..t.num_nodes())
+            .find(|&p| t.bucket_end[p] != NONE)
+            .expect("a bucket");
         t.bucket_end[b] -= 1;
         assert!(t.validate().iter().any(|v| matches!(v, Violation::Structure(_))));
 

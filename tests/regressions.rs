@@ -1,0 +1,58 @@
+//! Named regression tests: every divergence found in review or fuzzing, pinned.
+
+mod common;
+
+use common::pool;
+use pcct::metric::euclidean_distance;
+use pcct::query::{brute_force_knn, brute_force_self_knn};
+use pcct::{Dataset, Euclidean, Metric, Tree};
+
+/// Review, session 1: f64 points closer than ~1e-154 had squared differences that
+/// underflowed to 0, so a distinct point was stored as a duplicate and reported at
+/// its twin's distance. The canonical distance now rescales tiny sums.
+#[test]
+fn underflowing_f64_differences_are_not_duplicates() {
+    let data = [0.0, 1e-170, 3e-170, -2e-171];
+    let m = Euclidean::new(Dataset::from_rows(&data, 4, 1).unwrap()).unwrap();
+    assert_eq!(m.distance(&m, 0, 1), 1e-170);
+    let tree = Tree::build_sequential(m.clone()).unwrap();
+    assert!(tree.validate().is_empty(), "{:?}", tree.validate());
+    assert_eq!(tree.shape().duplicates, 0);
+    let q = Euclidean::new(Dataset::from_rows(&[1e-160, 2e-170], 2, 1).unwrap()).unwrap();
+    let p = pool(2);
+    let (got, _) = tree.knn(&q, 4, &p).unwrap();
+    assert_eq!(got, brute_force_knn(&m, &q, 4, &p).unwrap());
+    // Ranked by the canonical distance, written out here.
+    let (ids, dists) = got.row(0);
+    let mut expect: Vec<(f64, u32)> = (0..4)
+        .map(|j| (euclidean_distance(&[1e-160], &[data[j]]), j as u32))
+        .collect();
+    expect.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    assert_eq!(ids, expect.iter().map(|e| e.1).collect::<Vec<_>>());
+    assert_eq!(dists, expect.iter().map(|e| e.0).collect::<Vec<_>>());
+    let (own, _) = tree.self_knn(1, &p).unwrap();
+    assert_eq!(own, brute_force_self_knn(&m, 1, &p).unwrap());
+    assert!(own.dists().iter().all(|&d| d > 0.0));
+}
+
+/// Review, session 1: for f32 data with millions of dimensions the kernels' relative
+/// error bound reaches 1, which made the upper bounds negative and emptied every row.
+/// Such bounds are now ignored (no pruning, exact resolution of every candidate).
+#[test]
+fn error_bounds_above_one_half_disable_pruning_instead_of_answers() {
+    let (n, dim) = (4, 4_300_000);
+    let values: Vec<f32> = (0..n * dim)
+        .map(|i| ((i * 7919) % 1013) as f32 / 1013.0)
+        .collect();
+    let m = Euclidean::new(Dataset::from_rows(&values, n, dim).unwrap()).unwrap();
+    assert!(
+        m.approx_error().0 >= 0.5,
+        "the case needs a loose bound: {:?}",
+        m.approx_error()
+    );
+    let tree = Tree::build_sequential(m.clone()).unwrap();
+    let p = pool(1);
+    let (got, _) = tree.knn(&m, 2, &p).unwrap();
+    assert_eq!(got, brute_force_knn(&m, &m, 2, &p).unwrap());
+    assert!(got.ids().iter().all(|&i| i != pcct::tree::NONE));
+}
