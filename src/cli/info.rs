@@ -26,6 +26,13 @@ pub fn run(out: &mut impl Write) -> Result<()> {
         ),
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let topology = crate::pool::Topology::detect();
+    let nodes: Vec<String> = topology
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, cpus)| format!("node{i}: {} cpus", cpus.len()))
+        .collect();
     let lines = [
         format!("pcct version: {}", env!("CARGO_PKG_VERSION")),
         format!(
@@ -34,6 +41,8 @@ pub fn run(out: &mut impl Write) -> Result<()> {
         ),
         format!("arch: {}", std::env::consts::ARCH),
         format!("logical cores: {cores}"),
+        format!("numa nodes: {} ({})", topology.nodes.len(), nodes.join(", ")),
+        format!("default pool: {cores} threads, unpinned (Pool::builder().pin(true) pins, NUMA policy auto)"),
         format!("isa available: {}", names.join(", ")),
         format!("isa active: {} ({why})", choice.isa()),
         format!("f32 lanes: {}", choice.isa().f32_lanes()),
