@@ -22,15 +22,15 @@
 //! ```
 //!
 //! Invariants ([`Tree::validate`] checks them all): levels strictly decrease from
-//! parent to child; covering `d(p, parent) ≤ 2^(ℓ(p)+1)`; separation `d(p, q) > 2^i`
-//! for distinct nodes of level ≥ i; `radius(p)` bounds the distance to every
+//! parent to child; covering `d(p, parent) ≤ b^(ℓ(p)+1)`; separation `d(p, q) > b^i`
+//! for distinct nodes of level ≥ i (b = [`BASE`]); `radius(p)` bounds the distance to every
 //! descendant; `min_id(p)` is the smallest id in the subtree (duplicates included).
 
 mod level;
 mod sequential;
 mod validate;
 
-pub use level::{ceil_log2, pow2};
+pub use level::{ceil_log2, level_of, pow2, scale, BASE};
 pub use validate::Violation;
 
 use crate::metric::Metric;

@@ -1,6 +1,6 @@
 //! The reference builder: one point at a time, lowest feasible level (DESIGN.md §2).
 
-use super::{ceil_log2, pow2, Tree, NONE};
+use super::{level_of, scale, Tree, NONE};
 use crate::metric::Metric;
 use crate::{Error, Result};
 use pcct_arenas::Csr;
@@ -85,7 +85,7 @@ impl Growing {
         if d0 == 0.0 {
             return self.make_dup(r, x);
         }
-        let l0 = ceil_log2(d0) - 1;
+        let l0 = level_of(d0) - 1;
         if self.level[r as usize] == i32::MIN || l0 >= self.level[r as usize] {
             self.level[r as usize] = l0 + 1; // raise the root: it stays feasible for x
         }
@@ -99,11 +99,11 @@ impl Growing {
                 let ci = c as usize;
                 let lc = self.level[ci];
                 // Useful nodes of c's subtree (c included) are within
-                // u = min(2^lc, 2^(best+1)) of x: feasible (d ≤ 2^level ≤ 2^lc) and no
+                // u = min(b^lc, b^(best+1)) of x: feasible (d ≤ b^level ≤ b^lc) and no
                 // worse than `best`. They lie within radius(c) of c, and
                 // d(x, c) ≥ |d(x, y) − d(y, c)|: skip c without measuring it when even
                 // that lower bound is out of reach.
-                let u = pow2(lc).min(pow2(best.0 + 1));
+                let u = scale(lc).min(scale(best.0 + 1));
                 let rc = self.radius[ci];
                 let pc = self.dist_parent[ci];
                 if (dy - pc).abs() - rc > u * SLACK + 4.0 * delta * (dy + pc + rc) {
@@ -113,14 +113,15 @@ impl Growing {
                 if dc == 0.0 {
                     return self.make_dup(c, x);
                 }
-                if dc <= pow2(lc) {
-                    let lx = ceil_log2(dc) - 1;
+                if dc <= scale(lc) {
+                    let lx = level_of(dc) - 1;
                     if (lx, dc, c) < best {
                         best = (lx, dc, c);
                     }
                 }
-                // A feasible descendant z (level < lc) has d(x, z) ≤ 2^(lc−1).
-                if rc > 0.0 && dc - rc <= pow2(lc - 1).min(pow2(best.0 + 1)) * SLACK + 4.0 * delta * (dc + rc)
+                // A feasible descendant z (level < lc) has d(x, z) ≤ b^(lc−1).
+                if rc > 0.0
+                    && dc - rc <= scale(lc - 1).min(scale(best.0 + 1)) * SLACK + 4.0 * delta * (dc + rc)
                 {
                     stack.push((c, dc));
                 }

@@ -1,6 +1,6 @@
 //! `Tree::validate`: every invariant of DESIGN.md §2, each violation reported.
 
-use super::{pow2, Tree, NONE};
+use super::{scale, Tree, NONE};
 use crate::metric::Metric;
 use std::fmt;
 
@@ -16,7 +16,7 @@ pub enum Violation {
         /// Its parent.
         parent: u32,
     },
-    /// `d(node, parent) > 2^(level(node) + 1)`.
+    /// `d(node, parent) > b^(level(node) + 1)`.
     Covering {
         /// The node.
         node: u32,
@@ -36,7 +36,7 @@ pub enum Violation {
         /// The metric's value.
         actual: f64,
     },
-    /// Two nodes of level ≥ `level` are within `2^level`.
+    /// Two nodes of level ≥ `level` are within `b^level`.
     Separation {
         /// One node.
         a: u32,
@@ -131,7 +131,7 @@ impl<M: Metric> Tree<M> {
                 });
             }
             let d = m.distance(m, p as u32, q as u32);
-            if d > pow2(self.level[p].saturating_add(1)) {
+            if d > scale(self.level[p].saturating_add(1)) {
                 v.push(Violation::Covering {
                     node: id,
                     parent: pid,
@@ -246,7 +246,7 @@ impl<M: Metric> Tree<M> {
         }
     }
 
-    /// For each node p: no other node q with level(q) ≥ level(p) within 2^level(p).
+    /// For each node p: no other node q with level(q) ≥ level(p) within b^level(p).
     fn check_separation(&self, v: &mut Vec<Violation>) {
         let m = &self.metric;
         let mut stack = Vec::new();
@@ -255,7 +255,7 @@ impl<M: Metric> Tree<M> {
             if lp == i32::MIN {
                 continue;
             }
-            let r = pow2(lp);
+            let r = scale(lp);
             stack.clear();
             stack.push(0u32);
             while let Some(y) = stack.pop() {
