@@ -82,6 +82,9 @@ pub trait Element: Copy + Send + Sync + PartialOrd + std::fmt::Debug + 'static +
     fn from_f64(x: f64) -> Self;
     #[doc(hidden)]
     fn kernel_set(isa: Isa) -> Kernels<Self>;
+    /// `s` viewed as a slice of `Self` when `Self` is `f64` (lets f64 callers receive
+    /// kernel results in place), `None` otherwise.
+    fn f64_slice_as_self(s: &mut [f64]) -> Option<&mut [Self]>;
 }
 
 impl Element for f32 {
@@ -98,6 +101,9 @@ impl Element for f32 {
     fn kernel_set(isa: Isa) -> Kernels<Self> {
         dispatch::f32_kernels(isa)
     }
+    fn f64_slice_as_self(_s: &mut [f64]) -> Option<&mut [Self]> {
+        None
+    }
 }
 
 impl Element for f64 {
@@ -113,5 +119,8 @@ impl Element for f64 {
     }
     fn kernel_set(isa: Isa) -> Kernels<Self> {
         dispatch::f64_kernels(isa)
+    }
+    fn f64_slice_as_self(s: &mut [f64]) -> Option<&mut [Self]> {
+        Some(s)
     }
 }

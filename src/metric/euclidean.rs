@@ -116,7 +116,12 @@ impl<T: Element> Metric for Euclidean<T> {
 
     fn approx_block(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {
         let q = queries.data.row(i as usize);
-        if out.len() <= 8 {
+        if let Some(direct) = T::f64_slice_as_self(out) {
+            // f64 storage: squared distances straight into `out`, then roots in place.
+            self.kernels
+                .sq_dist_block(q, self.data.rows_from(first as usize), self.data.stride(), direct);
+            out.iter_mut().for_each(|d| *d = d.sqrt());
+        } else if out.len() <= 8 {
             self.block_via::<8>(q, first as usize, out)
         } else {
             self.block_via::<64>(q, first as usize, out)

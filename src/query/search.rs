@@ -203,9 +203,12 @@ fn offer_node<M: Metric>(tree: &Tree<M>, pos: u32, lo: f64, hi: f64, filter: Fil
     if filter.admits(id) {
         c.offer(lo, hi, pos, id);
     }
-    for &dup in tree.dups_of(pos) {
-        if filter.admits(dup) {
-            c.offer(lo, hi, pos, dup);
+    let offs = tree.dups.offsets();
+    if offs[pos as usize] != offs[pos as usize + 1] {
+        for &dup in tree.dups_of(pos) {
+            if filter.admits(dup) {
+                c.offer(lo, hi, pos, dup);
+            }
         }
     }
 }
@@ -313,14 +316,13 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                 m.approx_one(qm, q, c)
             };
             let lo = err.lower(a);
-            let hi = err.upper(a);
-            if node_may_admit(tree, c, filter) {
-                offer_node(tree, c, lo, hi, filter, col);
+            if lo <= col.threshold() && node_may_admit(tree, c, filter) {
+                offer_node(tree, c, lo, err.upper(a), filter, col);
             }
             if tree.child_count[c as usize] > 0 {
                 let lb_sub = ((lo * down - tree.radius[c as usize]) * shrink).max(0.0);
                 if lb_sub <= col.threshold() {
-                    heap.push(Reverse((key(lb_sub), c, lo.to_bits(), hi.to_bits())));
+                    heap.push(Reverse((key(lb_sub), c, lo.to_bits(), err.upper(a).to_bits())));
                 }
             }
         }
