@@ -72,10 +72,11 @@ pub(crate) trait Collector {
 #[derive(Default)]
 pub(crate) struct KnnCollector {
     k: usize,
-    /// The k smallest upper bounds seen, ascending.
-    uppers: Vec<f64>,
+    /// The k smallest upper bounds seen (bit patterns of non-negative floats order
+    /// like the floats), as a max-heap.
+    uppers: BinaryHeap<u64>,
     cands: Vec<Cand>,
-    /// `uppers[k − 1]` once k are known, +∞ before.
+    /// The largest of `uppers` once k are known, +∞ before.
     threshold: f64,
 }
 
@@ -104,10 +105,9 @@ impl Collector for KnnCollector {
             if self.uppers.len() == self.k {
                 self.uppers.pop();
             }
-            let at = self.uppers.partition_point(|&u| u <= upper);
-            self.uppers.insert(at, upper);
+            self.uppers.push(upper.to_bits());
             if self.uppers.len() == self.k {
-                self.threshold = self.uppers[self.k - 1];
+                self.threshold = f64::from_bits(*self.uppers.peek().expect("k ≥ 1 bounds"));
             }
         }
         if self.cands.len() >= 4 * self.k + 64 {
