@@ -30,7 +30,7 @@ mod level;
 mod sequential;
 mod validate;
 
-pub use level::{ceil_log2, level_of, pow2, scale, BASE};
+pub use level::{level_of, scale, BASE};
 pub use validate::Violation;
 
 use crate::metric::Metric;
