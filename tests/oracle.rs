@@ -172,3 +172,66 @@ fn bad_arguments_are_errors() {
     assert!(e.contains("dimension 4") && e.contains("dimension 3"), "{e}");
     assert_eq!(m.len(), 20);
 }
+
+/// Larger trees: deep enough for the child windows, buckets and the frontier heap to
+/// matter (the 300-point cases are mostly one bucket), and both query paths.
+#[test]
+fn larger_trees_and_both_paths_match_the_oracle() {
+    use pcct::QueryPath;
+    let p = pool(2);
+    let sets = [
+        (
+            "clusters d=3",
+            datagen::clusters(4000, 3, 16, 0.01, 41),
+            3,
+            Some(QueryPath::Tree),
+        ),
+        (
+            "duplicates d=3",
+            datagen::with_duplicates(4000, 3, 0.3, 42),
+            3,
+            None,
+        ),
+        (
+            "duplicates d=8",
+            datagen::with_duplicates(4000, 8, 0.3, 42),
+            8,
+            None,
+        ),
+        ("grid d=2", datagen::grid(4000, 2, 40, 43), 2, None),
+        (
+            "uniform d=32",
+            datagen::uniform(3000, 32, 44),
+            32,
+            Some(QueryPath::Scan {
+                probed: pcct::query::PROBE_QUERIES,
+            }),
+        ),
+    ];
+    for (name, values, dim, path) in sets {
+        let n = values.len() / dim;
+        let m = euclidean::<f64>(&values, n, dim);
+        let data = m.dataset().clone();
+        let tree = Tree::build_sequential(m).unwrap();
+        assert!(tree.validate().is_empty(), "{name}");
+        assert!(tree.shape().depth >= 3, "{name}: {:?}", tree.shape());
+        let qv = datagen::uniform(200, dim, 45)
+            .iter()
+            .map(|x| x * 1.2 - 0.1)
+            .collect::<Vec<_>>();
+        let queries = euclidean::<f64>(&qv, 200, dim);
+        let (got, stats) = tree.knn(&queries, 10, &p).unwrap();
+        // The path is pinned where it is clear-cut (clustered d = 3, uniform d = 32).
+        assert!(
+            path.is_none_or(|p| p == stats.path),
+            "{name}: expected {path:?}, {stats:?}"
+        );
+        assert_rows::<f64>(name, &got, |i| {
+            naive_knn(&data, queries.dataset().row(i), 10, |_| true)
+        });
+        let (got, _) = tree.predecessor_knn(10, &p).unwrap();
+        assert_rows::<f64>(name, &got, |i| {
+            naive_knn(&data, data.row(i), 10, |j| j < i as u32)
+        });
+    }
+}
