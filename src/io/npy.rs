@@ -58,7 +58,8 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Matrix, String> {
             ))
         }
     };
-    let data = body.get(..count * width).ok_or_else(|| {
+    let bytes = count.checked_mul(width).ok_or("shape overflows")?;
+    let data = body.get(..bytes).ok_or_else(|| {
         format!(
             "truncated: {} data bytes for {n} × {d} values of {width} bytes",
             body.len()
@@ -178,6 +179,36 @@ mod tests {
             &data32,
         );
         assert!(parse(&f).unwrap_err().contains("2-D"));
+    }
+
+    /// Seeded mutations of a valid file (flipped bytes, truncations) never panic.
+    #[test]
+    fn mutated_files_never_panic() {
+        let good = encode(Output::F64(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), 3, 2);
+        let mut rng = crate::datagen::Rng::new(99);
+        let (mut ok, mut err) = (0, 0);
+        for _ in 0..5000 {
+            let mut b = good.clone();
+            for _ in 0..1 + rng.below(4) {
+                let at = rng.below(b.len() as u64) as usize;
+                b[at] = rng.next_u64() as u8;
+            }
+            if rng.below(4) == 0 {
+                b.truncate(rng.below(b.len() as u64) as usize);
+            }
+            match parse(&b) {
+                Ok(m) => {
+                    let (n, d) = m.shape();
+                    assert!(n.checked_mul(d).is_some());
+                    ok += 1;
+                }
+                Err(_) => err += 1,
+            }
+        }
+        assert!(
+            ok > 0 && err > 0,
+            "mutations should give both outcomes: {ok} ok, {err} errors"
+        );
     }
 
     #[test]
