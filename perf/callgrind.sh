@@ -7,4 +7,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 perf/install-gungraun.sh
+mkdir -p target
 cargo bench --bench kernels_callgrind -- "$@" 2>&1 | tee target/callgrind-kernels.txt

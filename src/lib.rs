@@ -1,7 +1,8 @@
 //! # pcct
 //!
-//! Exact k-nearest-neighbour search with a parallel compressed cover tree (PCCT),
-//! for Euclidean data and the residual-correlation metric of Vecchia GP models.
+//! Exact k-nearest-neighbour search with a compressed cover tree, for Euclidean data
+//! (f32, f64) and user metrics; the parallel PCCT build and the residual-correlation
+//! metric of Vecchia GP models are on the way.
 //! Every answer is exact: the set brute force would give, ties broken by id.
 //!
 //! The crate is layered (DESIGN.md §1): [`kernels`] (SIMD distance kernels with

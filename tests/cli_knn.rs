@@ -161,7 +161,7 @@ fn float32_npy_input_gives_f32_answers() {
         .collect();
     let data = tmp("data32.npy");
     write_npy_f32(&data, &values, n, dim);
-    let ids = tmp("ids32.npy");
+    let (ids, stats) = (tmp("ids32.npy"), tmp("stats32.jsonl"));
     let out = pcct(&[
         "knn",
         "--data",
@@ -171,6 +171,8 @@ fn float32_npy_input_gives_f32_answers() {
         "--self",
         "--out-ids",
         ids.to_str().unwrap(),
+        "--stats",
+        stats.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let got: Vec<i64> = read_npy_body::<8>(&ids)
@@ -180,6 +182,8 @@ fn float32_npy_input_gives_f32_answers() {
     let m = pcct::Euclidean::new(pcct::Dataset::from_rows(&values, n, dim).unwrap()).unwrap();
     let expect = brute_force_self_knn(&m, 4, &pool(1)).unwrap();
     assert_eq!(got, expect.ids().iter().map(|&i| i as i64).collect::<Vec<_>>());
+    let text = std::fs::read_to_string(&stats).unwrap();
+    assert!(text.contains("\"dtype\":\"f32\""), "the f32 path ran: {text}");
 }
 
 #[test]
@@ -225,6 +229,10 @@ fn bad_input_is_exit_2_one_line_and_no_output() {
             "dimension",
         ),
         (vec!["--data", "data.txt", "--k", "1", "--self"], "extension"),
+        (
+            vec!["--data", g, "--k", "1", "--self", "--out-dists", "d.txt"],
+            "extension",
+        ),
     ];
     for (args, needle) in cases {
         let out_ids = tmp("never.npy");

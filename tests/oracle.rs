@@ -99,7 +99,7 @@ fn check_case<T: Element>(case: &Case, ks: &[usize]) {
         );
     }
 
-    // Range at the distance of each query's 5th neighbour (ties included).
+    // Range at the distance of query 0's 5th neighbour, for every query (ties included).
     let (five, _) = tree.knn(&queries, 5.min(n), &p1).unwrap();
     let r = five.dists()[4.min(n - 1)];
     let (got, _) = tree.range(&queries, r, &p2).unwrap();
@@ -221,6 +221,7 @@ fn larger_trees_and_both_paths_match_the_oracle() {
             .collect::<Vec<_>>();
         let queries = euclidean::<f64>(&qv, 200, dim);
         let (got, stats) = tree.knn(&queries, 10, &p).unwrap();
+        assert_eq!((got.len(), got.k()), (200, 10), "{name}");
         // The path is pinned where it is clear-cut (clustered d = 3, uniform d = 32).
         assert!(
             path.is_none_or(|p| p == stats.path),
@@ -230,6 +231,7 @@ fn larger_trees_and_both_paths_match_the_oracle() {
             naive_knn(&data, queries.dataset().row(i), 10, |_| true)
         });
         let (got, _) = tree.predecessor_knn(10, &p).unwrap();
+        assert_eq!(got.len(), n, "{name}");
         assert_rows::<f64>(name, &got, |i| {
             naive_knn(&data, data.row(i), 10, |j| j < i as u32)
         });

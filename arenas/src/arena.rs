@@ -124,6 +124,14 @@ impl ThreadArenas {
         }
     }
 
+    /// Bytes each arena holds now: workers `0..threads` first, the caller's last.
+    pub fn allocated_per_arena(&self) -> Vec<usize> {
+        self.arenas
+            .iter()
+            .map(|a| a.lock().unwrap_or_else(|p| p.into_inner()).allocated_bytes())
+            .collect()
+    }
+
     /// Current holdings and high-water marks, summed over all arenas.
     pub fn stats(&self) -> ArenaStats {
         let mut s = ArenaStats::default();

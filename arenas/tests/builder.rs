@@ -67,7 +67,14 @@ fn check(name: &str, num_keys: usize, pairs: &[(u32, u32)]) {
                     &rv[..],
                     "{name}: values, {counting:?}, {threads} threads, dedupe {dedupe}"
                 );
-                csr.view().check_bound(u32::MAX).unwrap();
+                let max = rv.iter().copied().max().unwrap_or(0);
+                csr.view().check_bound(max.saturating_add(1)).unwrap();
+                if !rv.is_empty() {
+                    assert!(
+                        csr.view().check_bound(max).is_err(),
+                        "{name}: the largest value is out of bound"
+                    );
+                }
             }
         }
     }
@@ -282,6 +289,10 @@ fn thread_arenas_give_each_worker_its_own_arena() {
         })
     });
     arenas.with(|bump| bump.alloc_slice_fill_copy(10, 1u8).len());
+    // Each worker filled its own arena, and the caller (outside the pool) its own.
+    let per = arenas.allocated_per_arena();
+    assert_eq!(per.len(), 3);
+    assert!(per[0] >= 8000 && per[1] >= 8000 && per[2] >= 10, "{per:?}");
     let s = arenas.stats();
     assert!(s.allocated_bytes >= 2 * 8000 + 10, "{s:?}");
     arenas.reset_all();

@@ -6,7 +6,7 @@
 //! Three shapes per operation:
 //! - one-to-one: [`Kernels::sq_dist`], [`Kernels::dot`], [`Kernels::sq_norm`];
 //! - one query against a block of rows: [`Kernels::sq_dist_block`],
-//!   [`Kernels::dot_block`], [`Kernels::sq_norm_block`] (four rows per step);
+//!   [`Kernels::dot_block`], [`Kernels::sq_norm_block`] (eight, then four rows per step);
 //! - a many-to-many tile: [`Kernels::sq_dist_tile`], [`Kernels::dot_tile`].
 //!
 //! ```
@@ -35,13 +35,16 @@
 //!
 //! ## Safety
 //!
-//! `unsafe` appears in two places only:
+//! `unsafe` appears in four places only:
 //! - `x86.rs`: intrinsic calls. Each [`simd`](crate) method takes a token
 //!   ([`isa::Avx2Fma`], [`isa::Avx512`]) that exists only if the CPU has the
 //!   features; loads are from slices whose length is asserted, or masked so that
 //!   no lane past the slice is read.
 //! - `dispatch.rs`: calls into `#[target_feature]` functions from the kernel table,
 //!   whose constructor demanded the token.
+//! - `simd.rs`: the multi-row step loads through pointers after `check_block` proved
+//!   the whole block in bounds.
+//! - `portable.rs`: unaligned array reads behind the pointer loads of the same step.
 //!
 //! ## Adding an ISA
 //!

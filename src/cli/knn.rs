@@ -1,6 +1,6 @@
 //! `pcct knn`: files in, exact neighbours out.
 
-use crate::io::{read_matrix, write_all, Matrix, Output};
+use crate::io::{check_output_path, read_matrix, write_all, Matrix, Output};
 use crate::kernels::{isa, Element};
 use crate::metric::{Dataset, Euclidean};
 use crate::telemetry::{Record, Value};
@@ -63,6 +63,14 @@ fn metric<T: Element>(m: &Matrix, what: &'static str) -> Result<Euclidean<T>> {
 
 /// Runs `pcct knn`.
 pub fn run(args: &KnnArgs) -> Result<()> {
+    // Everything that can be checked before the work is checked first.
+    check_output_path(&args.out_ids)?;
+    if let Some(p) = &args.out_dists {
+        check_output_path(p)?;
+    }
+    if args.k == 0 {
+        return Err(Error::invalid("k", "k must be at least 1".into()));
+    }
     let data = read_matrix(&args.data)?;
     let queries = args.queries.as_deref().map(read_matrix).transpose()?;
     let all_f32 = matches!(data, Matrix::F32 { .. })
@@ -83,8 +91,11 @@ fn run_typed<T: Element>(args: &KnnArgs, data: &Matrix, queries: Option<&Matrix>
         crate::Metric::check_queries(&m, q)?;
     }
     let k = args.k;
-    if k == 0 {
-        return Err(Error::invalid("k", "k must be at least 1".into()));
+    if !args.predecessor && k > n {
+        return Err(Error::invalid(
+            "k",
+            format!("k = {k} exceeds the {n} data points"),
+        ));
     }
 
     let t0 = Instant::now();

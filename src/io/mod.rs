@@ -90,6 +90,11 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
+/// Checks that `path` has an extension pcct can write (`.npy` or `.csv`).
+pub fn check_output_path(path: &Path) -> Result<()> {
+    format_of(path).map(|_| ())
+}
+
 /// Reads a 2-D matrix from `.npy` or `.csv`.
 pub fn read_matrix(path: &Path) -> Result<Matrix> {
     let format = format_of(path)?;

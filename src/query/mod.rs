@@ -5,7 +5,8 @@
 //! parallel on the [`Pool`] it is given, with per-worker scratch (no allocation per
 //! query once warm), and the answers do not depend on the number of threads.
 //!
-//! **Never slower than brute force.** The first [`PROBE_QUERIES`] queries always go
+//! **Never slower than brute force** (k-NN kinds; range queries always use the tree).
+//! The first [`PROBE_QUERIES`] queries always go
 //! through the tree; if they needed more than [`SCAN_FRACTION`] of the distance
 //! evaluations of a scan of every node, the rest are answered by a blocked scan with the same
 //! kernels and the same canonical decisions — identical answers, and
@@ -203,7 +204,7 @@ impl<M: Metric> Tree<M> {
             (0..nq)
                 .into_par_iter()
                 .map_init(Scratch::default, |sc, i| {
-                    let ev = sc.range(self, queries, i as u32, r, false);
+                    let ev = sc.range(self, queries, i as u32, r);
                     (sc.hits.clone(), ev)
                 })
                 .collect()

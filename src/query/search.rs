@@ -410,30 +410,11 @@ impl Scratch {
     }
 
     /// All points within `r` of query `q`, sorted by (distance, id), in `self.hits`.
-    pub(crate) fn range<M: Metric>(
-        &mut self,
-        tree: &Tree<M>,
-        qm: &M,
-        q: u32,
-        r: f64,
-        use_scan: bool,
-    ) -> Evals {
+    pub(crate) fn range<M: Metric>(&mut self, tree: &Tree<M>, qm: &M, q: u32, r: f64) -> Evals {
         let mut ev = Evals::default();
         self.range.r = r;
         self.range.cands.clear();
-        if use_scan {
-            scan(
-                tree,
-                qm,
-                q,
-                Filter::All,
-                &mut self.range,
-                &mut self.bufs.buf,
-                &mut ev,
-            );
-        } else {
-            tree_search(tree, qm, q, Filter::All, &mut self.range, &mut self.bufs, &mut ev);
-        }
+        tree_search(tree, qm, q, Filter::All, &mut self.range, &mut self.bufs, &mut ev);
         self.hits.clear();
         let hits = &mut self.hits;
         resolve(tree, qm, q, &self.range.cands, r, &mut ev, |d, id| {

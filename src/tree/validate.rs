@@ -78,6 +78,8 @@ impl fmt::Display for Violation {
 impl<M: Metric> Tree<M> {
     /// Checks structure, level order, covering, stored parent distances, separation,
     /// cover radii and subtree minimum ids; returns every violation found (empty: valid).
+    /// Structural violations stop the other checks, and separation is checked only when
+    /// everything else holds (its search relies on the radii).
     /// Costs O(n · depth) distance evaluations.
     pub fn validate(&self) -> Vec<Violation> {
         let mut v = Vec::new();
