@@ -165,6 +165,8 @@ fn bad_arguments_are_errors() {
     assert!(tree.knn(&m, 21, &p).is_err());
     assert!(tree.self_knn(21, &p).is_err());
     assert!(tree.predecessor_knn(0, &p).is_err());
+    assert!(tree.predecessor_knn(21, &p).is_err());
+    assert!(tree.predecessor_knn(usize::MAX, &p).is_err()); // no allocation attempted
     assert!(tree.range(&m, f64::NAN, &p).is_err());
     assert!(tree.range(&m, -1.0, &p).is_err());
     let other_dim = euclidean::<f64>(&datagen::uniform(5, 4, 1), 5, 4);

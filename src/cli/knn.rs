@@ -17,7 +17,7 @@ pub struct KnnArgs {
     /// Data points: .npy (2-D float32/float64, C or Fortran order) or .csv (numeric, optional header).
     #[arg(long, value_name = "DATA")]
     pub data: PathBuf,
-    /// Neighbours per query (1 ≤ k ≤ n with --queries or --self).
+    /// Neighbours per query (1 ≤ k ≤ n).
     #[arg(long)]
     pub k: usize,
     /// Query points (same dimension as the data): their k nearest data points.
@@ -91,7 +91,7 @@ fn run_typed<T: Element>(args: &KnnArgs, data: &Matrix, queries: Option<&Matrix>
         crate::Metric::check_queries(&m, q)?;
     }
     let k = args.k;
-    if !args.predecessor && k > n {
+    if k > n {
         return Err(Error::invalid(
             "k",
             format!("k = {k} exceeds the {n} data points"),

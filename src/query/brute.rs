@@ -108,7 +108,7 @@ pub fn brute_force_self_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Resul
 
 /// For each point `i`, its exact `k` nearest points among ids `< i` (padded).
 pub fn brute_force_predecessor_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
-    check_k(k, usize::MAX, "predecessor")?;
+    check_k(k, data.len(), "predecessor")?;
     Ok(run(data, data, data.len(), k, pool, |i| (i as u32, NONE)))
 }
 

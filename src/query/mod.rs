@@ -167,7 +167,7 @@ impl<M: Metric> Tree<M> {
     pub fn knn(&self, queries: &M, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
         check_k(k, self.len(), "k-NN")?;
         self.metric.check_queries(queries)?;
-        Ok(self.run_knn(queries, queries.len(), k, pool, |i| (i as u32, Filter::All)))
+        self.run_knn(queries, queries.len(), k, pool, |i| (i as u32, Filter::All))
     }
 
     /// For each point, its `k` nearest other points (`1 ≤ k ≤ len()`; its duplicates
@@ -175,19 +175,19 @@ impl<M: Metric> Tree<M> {
     pub fn self_knn(&self, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
         check_k(k, self.len(), "self-kNN")?;
         let n = self.len();
-        Ok(self.run_knn(&self.metric, n, k, pool, |i| {
+        self.run_knn(&self.metric, n, k, pool, |i| {
             (row_of(self, i as u32), Filter::Except(i as u32))
-        }))
+        })
     }
 
     /// For each point `i`, its `k` nearest points among ids `< i` (the Vecchia
-    /// conditioning sets); rows with fewer than `k` predecessors are padded.
+    /// conditioning sets; `1 ≤ k ≤ len()`); rows with fewer than `k` predecessors are padded.
     pub fn predecessor_knn(&self, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
-        check_k(k, usize::MAX, "predecessor")?;
+        check_k(k, self.len(), "predecessor")?;
         let n = self.len();
-        Ok(self.run_knn(&self.metric, n, k, pool, |i| {
+        self.run_knn(&self.metric, n, k, pool, |i| {
             (row_of(self, i as u32), Filter::Below(i as u32))
-        }))
+        })
     }
 
     /// All points within `r` (canonical distance `≤ r`) of each point of `queries`.
@@ -237,9 +237,12 @@ impl<M: Metric> Tree<M> {
         k: usize,
         pool: &Pool,
         map: impl Fn(usize) -> (u32, Filter) + Sync,
-    ) -> (Neighbors, QueryStats) {
-        let mut ids = vec![NONE; nq * k];
-        let mut dists = vec![f64::INFINITY; nq * k];
+    ) -> Result<(Neighbors, QueryStats)> {
+        let cells = nq.checked_mul(k).ok_or_else(|| {
+            Error::invalid("k", format!("{nq} queries × k = {k} overflows the result size"))
+        })?;
+        let mut ids = vec![NONE; cells];
+        let mut dists = vec![f64::INFINITY; cells];
         let run = |first: usize, ids: &mut [u32], dists: &mut [f64], use_scan: bool| -> Evals {
             pool.install(|| {
                 ids.par_chunks_mut(k)
@@ -274,6 +277,6 @@ impl<M: Metric> Tree<M> {
             distance_evals: first.approx + first.exact + rest.approx + rest.exact,
             exact_evals: first.exact + rest.exact,
         };
-        (Neighbors::new(k, ids, dists), stats)
+        Ok((Neighbors::new(k, ids, dists), stats))
     }
 }
