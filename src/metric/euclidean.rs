@@ -128,6 +128,42 @@ impl<T: Element> Metric for Euclidean<T> {
         }
     }
 
+    #[inline]
+    fn approx_one(&self, queries: &Self, i: u32, j: u32) -> f64 {
+        let q = queries.data.row(i as usize);
+        self.kernels.sq_dist(q, self.data.row(j as usize)).to_f64().sqrt()
+    }
+
+    fn approx_block_raw(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {
+        let q = queries.data.row(i as usize);
+        if let Some(direct) = T::f64_slice_as_self(out) {
+            self.kernels
+                .sq_dist_block(q, self.data.rows_from(first as usize), self.data.stride(), direct);
+        } else {
+            let mut tmp = [T::from_f64(0.0); 64];
+            let mut start = first as usize;
+            for o in out.chunks_mut(64) {
+                let t = &mut tmp[..o.len()];
+                self.kernels
+                    .sq_dist_block(q, self.data.rows_from(start), self.data.stride(), t);
+                o.iter_mut().zip(t.iter()).for_each(|(d, s)| *d = s.to_f64());
+                start += o.len();
+            }
+        }
+    }
+
+    #[inline]
+    fn raw_to_approx(&self, raw: f64) -> f64 {
+        raw.sqrt()
+    }
+
+    #[inline]
+    fn raw_bound(&self, d: f64) -> f64 {
+        // sqrt is correctly rounded: sqrt(raw) ≤ d implies raw ≤ d²·(1 + 2ε)²; the
+        // product's own rounding is covered by the factor 1 + 8ε.
+        d * d * (1.0 + 8.0 * f64::EPSILON)
+    }
+
     fn approx_error(&self) -> (f64, f64) {
         // Squared sums of `dim` positive terms in T: relative error ≤ (dim + 2)·ε_T,
         // the canonical f64 sum likewise with ε_64; the square root halves relative

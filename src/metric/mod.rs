@@ -45,6 +45,24 @@ pub trait Metric: Send + Sync + Sized {
         }
     }
 
+    /// [`Metric::approx_block`] in a cheaper monotone *raw* form (squared distances for
+    /// Euclidean), for scans that mostly only compare against a bound. Default: the
+    /// distances themselves.
+    fn approx_block_raw(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {
+        self.approx_block(queries, i, first, out)
+    }
+
+    /// The approximate distance of a raw value (inverse of the raw form).
+    fn raw_to_approx(&self, raw: f64) -> f64 {
+        raw
+    }
+
+    /// A raw bound such that every raw value whose approximate distance is `≤ d` is
+    /// `≤ raw_bound(d)` (rounding included).
+    fn raw_bound(&self, d: f64) -> f64 {
+        d
+    }
+
     /// One approximate distance, as [`Metric::approx_block`] would give it.
     fn approx_one(&self, queries: &Self, i: u32, j: u32) -> f64 {
         let mut out = [0.0];

@@ -50,14 +50,26 @@ impl Sink for Within<'_> {
 fn scan_ids<M: Metric, C: Sink>(m: &M, qm: &M, q: u32, end: u32, skip: u32, col: &mut C, buf: &mut Vec<f64>) {
     const BLOCK: u32 = 256;
     let (rel, abs) = m.approx_error();
+    // ((a − abs)/(1 + rel)).max(0) ≤ t  ⇔  a ≤ t·(1 + rel) + abs, compared in raw form.
+    let limit = |t: f64| m.raw_bound(t * (1.0 + rel) * (1.0 + 4.0 * f64::EPSILON) + abs);
     let mut start = 0;
     while start < end {
         let stop = (start + BLOCK).min(end);
         buf.resize((stop - start) as usize, 0.0);
-        m.approx_block(qm, q, start, buf);
-        for (j, &a) in (start..stop).zip(buf.iter()) {
-            if j != skip && ((a - abs) / (1.0 + rel)).max(0.0) <= col.threshold() {
+        m.approx_block_raw(qm, q, start, buf);
+        let mut t = col.threshold();
+        let mut lim = limit(t);
+        for (j, &r) in (start..stop).zip(buf.iter()) {
+            if j == skip || r > lim {
+                continue;
+            }
+            let a = m.raw_to_approx(r);
+            if ((a - abs) / (1.0 + rel)).max(0.0) <= t {
                 col.offer(m.distance(qm, q, j), j);
+                if col.threshold() != t {
+                    t = col.threshold();
+                    lim = limit(t);
+                }
             }
         }
         start = stop;

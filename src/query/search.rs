@@ -222,6 +222,39 @@ fn node_may_admit<M: Metric>(tree: &Tree<M>, pos: u32, filter: Filter) -> bool {
     }
 }
 
+/// Offers the nodes `first..` whose raw block values are in `raw`: each value is
+/// first compared with the raw form of the threshold (no square root for the many
+/// that cannot enter), then turned into an interval.
+#[inline]
+fn offer_raw<M: Metric, C: Collector>(
+    tree: &Tree<M>,
+    first: u32,
+    raw: &[f64],
+    filter: Filter,
+    col: &mut C,
+    err: Bounds,
+) {
+    let m = &tree.metric;
+    // lower(a) ≤ t  ⇔  a ≤ t/down + abs.
+    let limit = |t: f64| m.raw_bound(t / err.down + err.abs);
+    let mut t = col.threshold();
+    let mut lim = limit(t);
+    for (c, &r) in (first..).zip(raw.iter()) {
+        if r > lim {
+            continue;
+        }
+        let a = m.raw_to_approx(r);
+        let lo = err.lower(a);
+        if lo <= t && node_may_admit(tree, c, filter) {
+            offer_node(tree, c, lo, err.upper(a), filter, col);
+            if col.threshold() != t {
+                t = col.threshold();
+                lim = limit(t);
+            }
+        }
+    }
+}
+
 /// Orders non-negative finite floats by their bit patterns.
 #[inline]
 fn key(lb: f64) -> u64 {
@@ -262,14 +295,9 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
             // A bucket: all descendants are one block; measure them in one pass.
             let first = tree.child_first[p as usize];
             buf.resize((end - first) as usize, 0.0);
-            m.approx_block(qm, q, first, buf);
+            m.approx_block_raw(qm, q, first, buf);
             ev.approx += (end - first) as u64;
-            for (c, &a) in (first..end).zip(buf.iter()) {
-                let lo = err.lower(a);
-                if lo <= col.threshold() && node_may_admit(tree, c, filter) {
-                    offer_node(tree, c, lo, err.upper(a), filter, col);
-                }
-            }
+            offer_raw(tree, first, buf, filter, col, err);
             continue;
         }
         let ch = tree.children(p);
@@ -348,14 +376,9 @@ pub(crate) fn scan<M: Metric, C: Collector>(
     while start < n {
         let end = (start + BLOCK).min(n);
         buf.resize((end - start) as usize, 0.0);
-        m.approx_block(qm, q, start, buf);
+        m.approx_block_raw(qm, q, start, buf);
         ev.approx += (end - start) as u64;
-        for (c, &a) in (start..end).zip(buf.iter()) {
-            let lo = err.lower(a);
-            if lo <= col.threshold() && node_may_admit(tree, c, filter) {
-                offer_node(tree, c, lo, err.upper(a), filter, col);
-            }
-        }
+        offer_raw(tree, start, buf, filter, col, err);
         start = end;
     }
 }
