@@ -6,9 +6,9 @@
 //! query once warm), and the answers do not depend on the number of threads.
 //!
 //! **Never slower than brute force** (k-NN kinds; range queries always use the tree).
-//! The first [`PROBE_QUERIES`] queries always go
-//! through the tree; if they needed more than [`SCAN_FRACTION`] of the distance
-//! evaluations of a scan of every node, the rest are answered by a blocked scan with the same
+//! Up to [`PROBE_QUERIES`] queries go through the tree first (four at a time, stopping
+//! early once the outcome is certain); if they needed more than [`SCAN_FRACTION`] of
+//! the distance evaluations of a scan of every node, the rest are answered by a blocked scan with the same
 //! kernels and the same canonical decisions — identical answers, and
 //! [`QueryStats::path`] says which path ran.
 
@@ -260,13 +260,29 @@ impl<M: Metric> Tree<M> {
                     })
             })
         };
+        // Probe in steps of four; once the probe's evaluations exceed the scan budget of
+        // the whole probe the decision is certain and the remaining probes are scanned.
+        // The rule depends only on evaluation counts, so the path is deterministic.
         let probe = nq.min(PROBE_QUERIES);
-        let (ids_a, ids_b) = ids.split_at_mut(probe * k);
-        let (dists_a, dists_b) = dists.split_at_mut(probe * k);
-        let first = run(0, ids_a, dists_a, false);
-        let per_query = (first.approx + first.exact) as f64 / probe.max(1) as f64;
-        let use_scan = nq > probe && per_query > SCAN_FRACTION * self.num_nodes() as f64;
-        let rest = run(probe, ids_b, dists_b, use_scan);
+        let budget = SCAN_FRACTION * self.num_nodes() as f64 * probe as f64;
+        let (mut done, mut first) = (0, Evals::default());
+        while done < probe && ((first.approx + first.exact) as f64) <= budget {
+            let step = (probe - done).min(4);
+            let ev = run(
+                done,
+                &mut ids[done * k..(done + step) * k],
+                &mut dists[done * k..(done + step) * k],
+                false,
+            );
+            first = Evals {
+                approx: first.approx + ev.approx,
+                exact: first.exact + ev.exact,
+            };
+            done += step;
+        }
+        let use_scan = nq > done && (first.approx + first.exact) as f64 > budget;
+        let probe = done;
+        let rest = run(probe, &mut ids[probe * k..], &mut dists[probe * k..], use_scan);
         let stats = QueryStats {
             path: if use_scan {
                 QueryPath::Scan { probed: probe }
