@@ -87,23 +87,6 @@ pub fn canonical<T: Element>(a: &[T], b: &[T]) -> f64 {
     m * scaled.sqrt()
 }
 
-impl<T: Element> Euclidean<T> {
-    /// Block distances through a stack buffer of `C` elements of `T`.
-    #[inline]
-    fn block_via<const C: usize>(&self, q: &[T], mut start: usize, out: &mut [f64]) {
-        let mut tmp = [T::from_f64(0.0); C];
-        for o in out.chunks_mut(C) {
-            let t = &mut tmp[..o.len()];
-            self.kernels
-                .sq_dist_block(q, self.data.rows_from(start), self.data.stride(), t);
-            for (d, s) in o.iter_mut().zip(t.iter()) {
-                *d = s.to_f64().sqrt();
-            }
-            start += o.len();
-        }
-    }
-}
-
 impl<T: Element> Metric for Euclidean<T> {
     fn len(&self) -> usize {
         self.data.len()
@@ -115,17 +98,8 @@ impl<T: Element> Metric for Euclidean<T> {
     }
 
     fn approx_block(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {
-        let q = queries.data.row(i as usize);
-        if let Some(direct) = T::f64_slice_as_self(out) {
-            // f64 storage: squared distances straight into `out`, then roots in place.
-            self.kernels
-                .sq_dist_block(q, self.data.rows_from(first as usize), self.data.stride(), direct);
-            out.iter_mut().for_each(|d| *d = d.sqrt());
-        } else if out.len() <= 8 {
-            self.block_via::<8>(q, first as usize, out)
-        } else {
-            self.block_via::<64>(q, first as usize, out)
-        }
+        self.approx_block_raw(queries, i, first, out);
+        out.iter_mut().for_each(|d| *d = d.sqrt());
     }
 
     #[inline]
@@ -137,12 +111,14 @@ impl<T: Element> Metric for Euclidean<T> {
     fn approx_block_raw(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {
         let q = queries.data.row(i as usize);
         if let Some(direct) = T::f64_slice_as_self(out) {
+            // f64 storage: squared distances straight into `out`.
             self.kernels
                 .sq_dist_block(q, self.data.rows_from(first as usize), self.data.stride(), direct);
         } else {
-            let mut tmp = [T::from_f64(0.0); 64];
+            // Other storage: through a stack buffer, widened.
+            let mut tmp = [T::from_f64(0.0); 32];
             let mut start = first as usize;
-            for o in out.chunks_mut(64) {
+            for o in out.chunks_mut(32) {
                 let t = &mut tmp[..o.len()];
                 self.kernels
                     .sq_dist_block(q, self.data.rows_from(start), self.data.stride(), t);
