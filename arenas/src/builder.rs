@@ -254,6 +254,14 @@ const DIRECT_KEYS: usize = 1 << 17;
 /// Buckets of the two-level sort's partition pass (cursors in L1).
 const MAX_BUCKETS: usize = 1 << 12;
 
+/// Splits `n` items into one contiguous chunk per thread (at least one chunk):
+/// the chunk count and chunk `c`'s item range. Chunk order is input order, which is
+/// what keeps every pass stable.
+fn chunks(n: usize, threads: usize) -> (usize, impl Fn(usize) -> Range<usize> + Copy + Sync) {
+    let count = threads.min(n).max(1);
+    (count, move |c: usize| (c * n / count)..((c + 1) * n / count))
+}
+
 /// `n` zeroed `u32` in `alloc`.
 fn zeroed_in<A: Allocator>(n: usize, alloc: A) -> AVec<u32, A> {
     let mut v = AVec::with_capacity_in(n, alloc);
@@ -376,8 +384,7 @@ impl CsrBuilder {
         let k = self.num_keys;
         let kw = k.max(1);
         let threads = pool.current_num_threads().max(1);
-        let nchunks = threads.min(n_items).max(1);
-        let items = |c: usize| (c * n_items / nchunks)..((c + 1) * n_items / nchunks);
+        let (nchunks, items) = chunks(n_items, threads);
 
         // Pass 1: per-chunk histograms.
         let mut hist_buf = zeroed_in(nchunks * kw, alloc.clone());
@@ -489,8 +496,7 @@ impl CsrBuilder {
         let k = self.num_keys;
         let n = pairs.len();
         let threads = pool.current_num_threads().max(1);
-        let nchunks = threads.min(n).max(1);
-        let items = |c: usize| (c * n / nchunks)..((c + 1) * n / nchunks);
+        let (nchunks, items) = chunks(n, threads);
         let mut shift = 0;
         while (k - 1) >> shift >= MAX_BUCKETS {
             shift += 1;
@@ -618,8 +624,7 @@ impl CsrBuilder {
     {
         let k = self.num_keys;
         let threads = pool.current_num_threads().max(1);
-        let nchunks = threads.min(n_items).max(1);
-        let items = |c: usize| (c * n_items / nchunks)..((c + 1) * n_items / nchunks);
+        let (nchunks, items) = chunks(n_items, threads);
         let mut hist_buf: AVec<AtomicU32, A> = AVec::with_capacity_in(k, alloc.clone());
         hist_buf.extend((0..k).map(|_| AtomicU32::new(0)));
         let hist: &mut [AtomicU32] = &mut hist_buf;
