@@ -11,6 +11,7 @@
 
 pub use pcct_kernels as kernels;
 
+pub mod build;
 pub mod cli;
 pub mod datagen;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod query;
 pub mod telemetry;
 pub mod tree;
 
+pub use build::{BuildOptions, BuildStats};
 pub use error::{Error, Result};
 pub use metric::{Dataset, Euclidean, Metric};
 pub use pool::Pool;

@@ -30,9 +30,12 @@ impl Record {
         Record(vec![("record", Value::Str(kind.to_string()))])
     }
 
-    /// Adds a field.
+    /// Adds a field (replacing the value of a key already present).
     pub fn with(mut self, key: &'static str, value: Value) -> Self {
-        self.0.push((key, value));
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
         self
     }
 

@@ -117,6 +117,33 @@ fn knn_self_and_predecessor_match_brute_force() {
     for key in ["\"build_s\":", "\"query_s\":", "\"distance_evals\":", "\"path\":"] {
         assert!(summary.contains(key), "{key} missing in {summary}");
     }
+    let batches = text
+        .lines()
+        .filter(|l| l.contains("\"record\":\"batch\""))
+        .count();
+    assert!(batches >= 5, "one record per build batch: {text}");
+    assert!(text.contains("\"builder\":\"pcct\""), "{text}");
+
+    // The sequential reference builder gives the same answers.
+    let out = pcct(&[
+        "knn",
+        "--data",
+        &s(&data),
+        "--k",
+        "7",
+        "--queries",
+        &s(&queries),
+        "--out-ids",
+        &s(&ids),
+        "--builder",
+        "sequential",
+        "--order",
+        "random",
+        "--seed",
+        "9",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    check_ids_csv(&ids, &brute_force_knn(&m, &q, 7, &p).unwrap());
 
     let out = pcct(&[
         "knn",
@@ -229,6 +256,14 @@ fn bad_input_is_exit_2_one_line_and_no_output() {
             "dimension",
         ),
         (vec!["--data", "data.txt", "--k", "1", "--self"], "extension"),
+        (
+            vec!["--data", g, "--k", "1", "--self", "--order", "spiral"],
+            "unknown order",
+        ),
+        (
+            vec!["--data", g, "--k", "1", "--self", "--builder", "magic"],
+            "magic",
+        ),
         (
             vec!["--data", g, "--k", "1", "--self", "--out-dists", "d.txt"],
             "extension",

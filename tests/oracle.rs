@@ -6,9 +6,10 @@
 mod common;
 
 use common::*;
+use pcct::build::Order;
 use pcct::kernels::Element;
 use pcct::query::{brute_force_knn, brute_force_predecessor_knn, brute_force_range, brute_force_self_knn};
-use pcct::{datagen, Metric, Neighbors, Tree};
+use pcct::{datagen, BuildOptions, Euclidean, Metric, Neighbors, Tree};
 
 fn assert_rows<T: Element>(what: &str, got: &Neighbors, expect: impl Fn(usize) -> (Vec<u32>, Vec<f64>)) {
     for i in 0..got.len() {
@@ -24,11 +25,30 @@ fn assert_rows<T: Element>(what: &str, got: &Neighbors, expect: impl Fn(usize) -
     }
 }
 
+/// Checks every query kind on the sequential tree and on parallel builds (Hilbert and
+/// random order; a tiny pair budget so that batches get cut).
 fn check_case<T: Element>(case: &Case, ks: &[usize]) {
+    let m = euclidean::<T>(&case.values, case.n, case.dim);
+    check_tree(case, "sequential", Tree::build_sequential(m.clone()).unwrap(), ks);
+    for (order, budget) in [(Order::Hilbert, 1 << 24), (Order::Random, 16)] {
+        let opts = BuildOptions {
+            seed: 5,
+            order,
+            pair_budget: budget,
+        };
+        let (tree, _) = Tree::build_with(m.clone(), &pool(2), &opts).unwrap();
+        check_tree(case, &format!("{order:?} budget {budget}"), tree, ks);
+    }
+}
+
+fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, ks: &[usize]) {
     let (n, dim) = (case.n, case.dim);
     let m = euclidean::<T>(&case.values, n, dim);
     let data = m.dataset().clone();
-    let tree = Tree::build_sequential(m.clone()).unwrap();
+    let case = &Case {
+        name: format!("{} [{builder}]", case.name),
+        ..case.clone()
+    };
     let violations = tree.validate();
     assert!(
         violations.is_empty(),

@@ -1,11 +1,12 @@
 //! `pcct knn`: files in, exact neighbours out.
 
+use crate::build::Order;
 use crate::io::{check_output_path, read_matrix, write_all, Matrix, Output};
 use crate::kernels::{isa, Element};
 use crate::metric::{Dataset, Euclidean};
 use crate::telemetry::{Record, Value};
 use crate::tree::NONE;
-use crate::{Error, Neighbors, Pool, QueryStats, Result, Tree};
+use crate::{BuildOptions, Error, Neighbors, Pool, QueryStats, Result, Tree};
 use clap::{ArgGroup, Args};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -38,9 +39,18 @@ pub struct KnnArgs {
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Write telemetry as JSON Lines (build, query and summary records).
+    /// Write telemetry as JSON Lines (one record per build batch, then build, query and summary).
     #[arg(long, value_name = "STATS")]
     pub stats: Option<PathBuf>,
+    /// Seed of the parallel build (MIS priorities, random order); same seed ⇒ same tree for any --threads.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Insertion order of the parallel build: hilbert, natural or random.
+    #[arg(long, default_value = "hilbert")]
+    pub order: String,
+    /// Tree builder: pcct (the parallel pipeline) or sequential (the one-point-at-a-time reference).
+    #[arg(long, default_value = "pcct", value_parser = ["pcct", "sequential"])]
+    pub builder: String,
 }
 
 fn values<T: Element>(m: &Matrix) -> Vec<T> {
@@ -71,6 +81,7 @@ pub fn run(args: &KnnArgs) -> Result<()> {
     if args.k == 0 {
         return Err(Error::invalid("k", "k must be at least 1".into()));
     }
+    args.order.parse::<Order>()?;
     let data = read_matrix(&args.data)?;
     let queries = args.queries.as_deref().map(read_matrix).transpose()?;
     let all_f32 = matches!(data, Matrix::F32 { .. })
@@ -99,7 +110,17 @@ fn run_typed<T: Element>(args: &KnnArgs, data: &Matrix, queries: Option<&Matrix>
     }
 
     let t0 = Instant::now();
-    let tree = Tree::build_sequential(m)?;
+    let (tree, build_stats) = if args.builder == "sequential" {
+        (Tree::build_sequential(m)?, None)
+    } else {
+        let opts = BuildOptions {
+            seed: args.seed,
+            order: args.order.parse()?,
+            ..BuildOptions::default()
+        };
+        let (t, s) = Tree::build_with(m, &pool, &opts)?;
+        (t, Some(s))
+    };
     let build_s = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
@@ -123,13 +144,20 @@ fn run_typed<T: Element>(args: &KnnArgs, data: &Matrix, queries: Option<&Matrix>
     let stats_text;
     if let Some(p) = &args.stats {
         let isa_name = isa::active().map(|c| c.isa().name()).unwrap_or("unknown");
-        let records = [
-            Record::new("build")
+        let mut records: Vec<Record> = build_stats
+            .iter()
+            .flat_map(|s| s.batches.iter().enumerate().map(|(i, b)| b.record(i)))
+            .collect();
+        let build = build_stats.as_ref().map_or_else(
+            || Record::new("build").with("builder", Value::Str("sequential".into())),
+            |s| s.record(),
+        );
+        records.extend([
+            build
                 .with("build_s", Value::Num(build_s))
                 .with("points", Value::Int(n as u64))
                 .with("nodes", Value::Int(tree.num_nodes() as u64))
-                .with("root_level", Value::Num(tree.root_level() as f64))
-                .with("builder", Value::Str("sequential".into())),
+                .with("root_level", Value::Num(tree.root_level() as f64)),
             Record::new("query")
                 .with("mode", Value::Str(mode.into()))
                 .with("path", Value::Str(qs.path.name().into()))
@@ -151,7 +179,7 @@ fn run_typed<T: Element>(args: &KnnArgs, data: &Matrix, queries: Option<&Matrix>
                 .with("threads", Value::Int(pool.threads() as u64))
                 .with("isa", Value::Str(isa_name.into()))
                 .with("dtype", Value::Str(std::any::type_name::<T>().into())),
-        ];
+        ]);
         stats_text = records.iter().map(|r| r.to_json() + "\n").collect::<String>();
         outputs.push((p.as_path(), Output::Text(&stats_text), 0, 0));
     }

@@ -29,14 +29,33 @@ pub enum Command {
     Knn(KnnArgs),
 }
 
+/// A clap message on one line: its lines joined, usage and hints dropped.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .fold(String::new(), |mut acc, l| {
+            if !acc.is_empty() {
+                acc.push_str(if acc.ends_with(':') { " " } else { "; " });
+            }
+            acc.push_str(l);
+            acc
+        })
+}
+
 /// Parses the process arguments, runs the command, and returns the exit status.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print(); // --help, --version
+            return 0;
+        }
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return code;
+            eprintln!("pcct: error: {} (see --help)", one_line(&e.to_string()));
+            return 2;
         }
     };
     let result = match cli.command {

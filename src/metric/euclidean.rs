@@ -159,6 +159,16 @@ impl<T: Element> Metric for Euclidean<T> {
         2.0 * (self.data.dim() as f64 + 2.0) * f64::EPSILON
     }
 
+    fn coordinate_dim(&self) -> usize {
+        self.data.dim()
+    }
+
+    fn coordinates(&self, i: u32, out: &mut [f64]) {
+        for (o, v) in out.iter_mut().zip(self.data.row(i as usize)) {
+            *o = v.to_f64();
+        }
+    }
+
     fn permuted(&self, order: &[u32]) -> Self {
         Euclidean {
             data: self.data.permuted(order),

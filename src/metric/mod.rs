@@ -87,6 +87,16 @@ pub trait Metric: Send + Sync + Sized {
         self.distance(queries, i, j) <= r
     }
 
+    /// How many coordinates [`Metric::coordinates`] gives per point; 0 (the default)
+    /// when points have none, and the parallel build then orders them by id.
+    fn coordinate_dim(&self) -> usize {
+        0
+    }
+
+    /// Writes the coordinates of point `i` into `out` (`coordinate_dim()` values):
+    /// the parallel build sorts points along a Hilbert curve through them.
+    fn coordinates(&self, _i: u32, _out: &mut [f64]) {}
+
     /// A copy whose point `k` is point `order[k]` of `self`.
     fn permuted(&self, order: &[u32]) -> Self;
 

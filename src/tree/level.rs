@@ -16,6 +16,7 @@ pub const BASE: f64 = 1.6;
 const L_MIN: i32 = -3000;
 const L_MAX: i32 = 3000;
 
+#[inline]
 fn table() -> &'static [f64] {
     static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {

@@ -33,6 +33,8 @@ mod validate;
 pub use level::{level_of, scale, BASE};
 pub use validate::Violation;
 
+pub(crate) use sequential::{Growing, Placement};
+
 use crate::metric::Metric;
 use pcct_arenas::Csr;
 
@@ -132,6 +134,32 @@ impl<M: Metric> Tree<M> {
                 self.level[0],
             ),
         }
+    }
+
+    /// A 64-bit digest (FNV-1a) of the tree's layout: ids, levels, parents, children,
+    /// distances to parents, radii and duplicate lists. Equal trees have equal
+    /// digests; the determinism tests compare builds on different pool sizes with it.
+    pub fn layout_digest(&self) -> u64 {
+        let mut h: u64 = 0xCBF2_9CE4_8422_2325;
+        let mut eat = |v: u64| {
+            for b in v.to_le_bytes() {
+                h = (h ^ b as u64).wrapping_mul(0x0100_0000_01B3);
+            }
+        };
+        eat(self.n_points as u64);
+        for p in 0..self.num_nodes() {
+            eat(self.id[p] as u64);
+            eat(self.level[p] as u32 as u64);
+            eat(self.parent[p] as u64);
+            eat(self.child_first[p] as u64);
+            eat(self.child_count[p] as u64);
+            eat(self.dist_parent[p].to_bits());
+            eat(self.radius[p].to_bits());
+            for &d in self.dups_of(p as u32) {
+                eat(d as u64);
+            }
+        }
+        h
     }
 
     /// The level of the root (`i32::MIN` for a one-node tree).

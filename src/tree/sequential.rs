@@ -14,6 +14,30 @@ const SLACK: f64 = 1.0 + 1e-9;
 /// queries scan in one pass instead of descending into.
 pub(crate) const BUCKET: usize = 32;
 
+/// Where a point goes in the growing tree ([`Growing::place`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Placement {
+    /// An exact duplicate (distance 0) of this node.
+    Dup(u32),
+    /// A new node at `level` under `parent`, `dist` away from it.
+    Node {
+        /// The lowest feasible level.
+        level: i32,
+        /// The nearest feasible node at that level (ties by id).
+        parent: u32,
+        /// The distance to the parent.
+        dist: f64,
+    },
+}
+
+/// `b^k + b^(k+1)`: if batch points `x`, `x'` conflict (`d(x, x') ≤ b^ℓ(x)`, `ℓ(x) ≤ ℓ(x')`),
+/// then `d(x', parent(x)) ≤ b^(ℓ(x)+1) + b^ℓ(x) = scope_radius(ℓ(x))`, and
+/// `ℓ(x) ≤ min(ℓ(parent(x)) − 1, ℓ(x'))`: so `parent(x)` is in the scope of `x'`.
+#[inline]
+pub(crate) fn scope_radius(k: i32) -> f64 {
+    scale(k) + scale(k + 1)
+}
+
 /// The tree while it grows: indexed by point id.
 pub(crate) struct Growing {
     pub(crate) level: Vec<i32>,
@@ -42,7 +66,7 @@ impl Growing {
         }
     }
 
-    fn attach(&mut self, x: u32, parent: u32, level: i32, dist: f64) {
+    pub(crate) fn attach(&mut self, x: u32, parent: u32, level: i32, dist: f64) {
         let xi = x as usize;
         self.level[xi] = level;
         self.parent[xi] = parent;
@@ -68,9 +92,119 @@ impl Growing {
         }
     }
 
-    fn make_dup(&mut self, twin: u32, x: u32) {
+    pub(crate) fn make_dup(&mut self, twin: u32, x: u32) {
         self.twin[x as usize] = twin;
         self.dups[twin as usize].push(x);
+    }
+
+    /// Raises the root's level so that every point within `d` of it has a feasible
+    /// level below the root (a valid tree stays valid: the root is alone up there).
+    pub(crate) fn raise_root_for(&mut self, d: f64) {
+        let r = self.root as usize;
+        let l = level_of(d);
+        if self.level[r] == i32::MIN || l > self.level[r] {
+            self.level[r] = l;
+        }
+    }
+
+    /// Where point `x` goes: a duplicate of a node at distance 0, or a new node at
+    /// its lowest feasible level (DESIGN.md §2), the nearest feasible parent at
+    /// that level (ties by id). Read-only; the root must already have been raised
+    /// for `x` ([`Growing::raise_root_for`]) and `d0 = d(x, root)`.
+    ///
+    /// With `scope`, also collects `(node, distance)` for every node `y` with
+    /// `d(x, y) ≤ scope_radius(min(ℓ(y) − 1, ℓ))` for the final level `ℓ` of `x`
+    /// (and possibly more nodes, never fewer): the nodes through which the build
+    /// finds conflicts between batch points (`build::conflict`).
+    pub(crate) fn place<M: Metric>(
+        &self,
+        m: &M,
+        x: u32,
+        d0: f64,
+        stack: &mut Vec<(u32, f64)>,
+        mut scope: Option<&mut Vec<(u32, f64)>>,
+        evals: &mut u64,
+    ) -> Placement {
+        let r = self.root;
+        if d0 == 0.0 {
+            return Placement::Dup(r);
+        }
+        debug_assert!(level_of(d0) <= self.level[r as usize]);
+        let delta = m.distance_rel_error();
+        // best = (level, distance, parent): the lowest level, then the nearest, then the smallest id.
+        let mut best = (level_of(d0) - 1, d0, r);
+        if let Some(s) = scope.as_deref_mut() {
+            s.clear();
+            s.push((r, d0));
+        }
+        let scoping = scope.is_some();
+        stack.clear();
+        stack.push((r, d0));
+        while let Some((y, dy)) = stack.pop() {
+            for &c in &self.children[y as usize] {
+                let ci = c as usize;
+                let lc = self.level[ci];
+                // Useful nodes of c's subtree (c included) are within
+                // u = min(b^lc, b^(best+1)) of x: feasible (d ≤ b^level ≤ b^lc) and no
+                // worse than `best`; scope nodes within scope_radius(min(lc − 1, best)).
+                // They lie within radius(c) of c, and d(x, c) ≥ |d(x, y) − d(y, c)|:
+                // skip c without measuring it when even that lower bound is out of reach.
+                let u = if scoping {
+                    scope_radius(best.0.min(lc - 1))
+                } else {
+                    scale(lc).min(scale(best.0 + 1))
+                };
+                let rc = self.radius[ci];
+                let pc = self.dist_parent[ci];
+                if (dy - pc).abs() - rc > u * SLACK + 4.0 * delta * (dy + pc + rc) {
+                    continue;
+                }
+                let dc = m.distance(m, x, c);
+                *evals += 1;
+                if dc == 0.0 {
+                    return Placement::Dup(c);
+                }
+                if dc <= scale(lc) {
+                    let lx = level_of(dc) - 1;
+                    if (lx, dc, c) < best {
+                        best = (lx, dc, c);
+                    }
+                }
+                if let Some(s) = scope.as_deref_mut() {
+                    if dc <= scope_radius(best.0.min(lc - 1)) * SLACK {
+                        s.push((c, dc));
+                    }
+                }
+                // A feasible descendant z (level < lc) has d(x, z) ≤ b^(lc−1); a scope
+                // node, d(x, z) ≤ scope_radius(min(lc − 2, best)).
+                let reach = if scoping {
+                    scope_radius(best.0.min(lc - 2))
+                } else {
+                    scale(lc - 1).min(scale(best.0 + 1))
+                };
+                if rc > 0.0 && dc - rc <= reach * SLACK + 4.0 * delta * (dc + rc) {
+                    stack.push((c, dc));
+                }
+            }
+        }
+        let (level, dist, parent) = best;
+        if let Some(s) = scope {
+            let lv = &self.level;
+            s.retain(|&(y, d)| d <= scope_radius(level.min(lv[y as usize] - 1)) * SLACK);
+        }
+        Placement::Node { level, parent, dist }
+    }
+
+    /// Applies a placement of point `x`: a new node (radii of its ancestors raised
+    /// to cover it) or a duplicate.
+    pub(crate) fn apply<M: Metric>(&mut self, m: &M, x: u32, p: Placement) {
+        match p {
+            Placement::Dup(twin) => self.make_dup(twin, x),
+            Placement::Node { level, parent, dist } => {
+                self.attach(x, parent, level, dist);
+                self.cover(m, x);
+            }
+        }
     }
 
     /// Inserts point `x` at its lowest feasible level, or as a duplicate of a node
@@ -80,56 +214,12 @@ impl Growing {
             self.root = x;
             return;
         }
-        let r = self.root;
-        let d0 = m.distance(m, x, r);
-        if d0 == 0.0 {
-            return self.make_dup(r, x);
+        let d0 = m.distance(m, x, self.root);
+        if d0 > 0.0 {
+            self.raise_root_for(d0);
         }
-        let l0 = level_of(d0) - 1;
-        if self.level[r as usize] == i32::MIN || l0 >= self.level[r as usize] {
-            self.level[r as usize] = l0 + 1; // raise the root: it stays feasible for x
-        }
-        let delta = m.distance_rel_error();
-        // best = (level, distance, parent): the lowest level, then the nearest, then the smallest id.
-        let mut best = (l0, d0, r);
-        stack.clear();
-        stack.push((r, d0));
-        while let Some((y, dy)) = stack.pop() {
-            for &c in &self.children[y as usize] {
-                let ci = c as usize;
-                let lc = self.level[ci];
-                // Useful nodes of c's subtree (c included) are within
-                // u = min(b^lc, b^(best+1)) of x: feasible (d ≤ b^level ≤ b^lc) and no
-                // worse than `best`. They lie within radius(c) of c, and
-                // d(x, c) ≥ |d(x, y) − d(y, c)|: skip c without measuring it when even
-                // that lower bound is out of reach.
-                let u = scale(lc).min(scale(best.0 + 1));
-                let rc = self.radius[ci];
-                let pc = self.dist_parent[ci];
-                if (dy - pc).abs() - rc > u * SLACK + 4.0 * delta * (dy + pc + rc) {
-                    continue;
-                }
-                let dc = m.distance(m, x, c);
-                if dc == 0.0 {
-                    return self.make_dup(c, x);
-                }
-                if dc <= scale(lc) {
-                    let lx = level_of(dc) - 1;
-                    if (lx, dc, c) < best {
-                        best = (lx, dc, c);
-                    }
-                }
-                // A feasible descendant z (level < lc) has d(x, z) ≤ b^(lc−1).
-                if rc > 0.0
-                    && dc - rc <= scale(lc - 1).min(scale(best.0 + 1)) * SLACK + 4.0 * delta * (dc + rc)
-                {
-                    stack.push((c, dc));
-                }
-            }
-        }
-        let (level, dist, parent) = best;
-        self.attach(x, parent, level, dist);
-        self.cover(m, x);
+        let p = self.place(m, x, d0, stack, None, &mut 0);
+        self.apply(m, x, p);
     }
 
     /// The frozen, query-ready tree: depth-first positions, children contiguous,

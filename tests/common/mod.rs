@@ -8,6 +8,7 @@ use pcct::tree::NONE;
 use pcct::{Dataset, Euclidean, Pool};
 
 /// A named, seeded dataset in f64.
+#[derive(Clone)]
 pub struct Case {
     pub name: String,
     pub n: usize,

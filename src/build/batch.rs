@@ -1,0 +1,286 @@
+//! The batch loop and its five stages (see the module above).
+
+use super::{mis, order, BatchStats, BuildOptions, BuildStats};
+use crate::metric::Metric;
+use crate::pool::Pool;
+use crate::tree::{scale, Growing, Placement, Tree, NONE};
+use crate::Result;
+use pcct_arenas::{Arena, CsrBuilder};
+use rayon::prelude::*;
+use std::time::Instant;
+
+/// Items per parallel work unit: small enough to balance uneven traversals,
+/// large enough that the per-chunk output vectors are not per point.
+fn chunk_len(items: usize, threads: usize) -> usize {
+    items.div_ceil(threads * 8).clamp(1, 512)
+}
+
+/// A point waiting to be placed, with its distance to the root.
+#[derive(Clone, Copy)]
+struct Pending {
+    x: u32,
+    d0: f64,
+}
+
+/// The outcome of one round over the pending points.
+struct Round {
+    placements: Vec<Placement>,
+    /// (tree node, pending index) for every scope entry, in pending order.
+    scope: Vec<(u32, u32)>,
+    evals: u64,
+}
+
+/// Stage 1: every pending point's placement and scope, in parallel.
+fn traverse<M: Metric>(m: &M, g: &Growing, pending: &[Pending], threads: usize) -> Round {
+    let ch = chunk_len(pending.len(), threads);
+    let parts: Vec<Round> = pending
+        .par_chunks(ch)
+        .enumerate()
+        .map(|(c, pts)| {
+            let mut stack = Vec::new();
+            let mut sc = Vec::new();
+            let mut placements = Vec::with_capacity(pts.len());
+            let mut scope = Vec::new();
+            let mut evals = 0;
+            for (i, p) in pts.iter().enumerate() {
+                let v = (c * ch + i) as u32;
+                let pl = g.place(m, p.x, p.d0, &mut stack, Some(&mut sc), &mut evals);
+                if matches!(pl, Placement::Node { .. }) {
+                    scope.extend(sc.iter().map(|&(y, _)| (y, v)));
+                }
+                placements.push(pl);
+            }
+            Round {
+                placements,
+                scope,
+                evals,
+            }
+        })
+        .collect();
+    let mut round = Round {
+        placements: Vec::with_capacity(pending.len()),
+        scope: Vec::with_capacity(parts.iter().map(|p| p.scope.len()).sum()),
+        evals: 0,
+    };
+    for p in parts {
+        round.placements.extend(p.placements);
+        round.scope.extend(p.scope);
+        round.evals += p.evals;
+    }
+    round
+}
+
+fn node(p: &Placement) -> Option<(i32, u32, f64)> {
+    match *p {
+        Placement::Node { level, parent, dist } => Some((level, parent, dist)),
+        Placement::Dup(_) => None,
+    }
+}
+
+/// Builds the tree batch by batch; runs inside the pool.
+pub(crate) fn build<M: Metric>(metric: M, pool: &Pool, opts: &BuildOptions) -> Result<(Tree<M>, BuildStats)> {
+    let t0 = Instant::now();
+    let n = metric.len();
+    let threads = pool.threads();
+    let seq = order::sequence(&metric, opts.order, opts.seed);
+    let mut stats = BuildStats {
+        order: t0.elapsed(),
+        threads,
+        ..Default::default()
+    };
+    let mut g = Growing::new(n);
+    g.root = seq.ids[0];
+    let mut arena = Arena::new();
+    let mut start = 1;
+    let mut cap = usize::MAX; // batch size the pair budget last allowed, doubled
+    let mut first_want = None;
+    while start < n {
+        let want = start.min(n - start).min(cap);
+        let first = *first_want.get_or_insert(want);
+        let mut batch: Vec<u32> = seq.ids[start..start + want].to_vec();
+        batch.sort_unstable_by_key(|&x| seq.rank[x as usize]);
+        match run_batch(&metric, &mut g, pool, opts, &batch, &mut arena)? {
+            Ok(mut bs) => {
+                bs.deferred = first - want;
+                first_want = None;
+                cap = cap.saturating_mul(2);
+                start += want;
+                stats.batches.push(bs);
+            }
+            Err(keep) => cap = keep, // over the pair budget: retry with fewer points
+        }
+    }
+    let tf = Instant::now();
+    let tree = g.freeze(&metric, n);
+    stats.freeze = tf.elapsed();
+    stats.total = t0.elapsed();
+    Ok((tree, stats))
+}
+
+/// Places every point of `batch`; `Err(keep)` (nothing changed) when the first
+/// round's candidate pairs exceed the budget and the batch should shrink to `keep`.
+fn run_batch<M: Metric>(
+    m: &M,
+    g: &mut Growing,
+    pool: &Pool,
+    opts: &BuildOptions,
+    batch: &[u32],
+    arena: &mut Arena,
+) -> Result<std::result::Result<BatchStats, usize>> {
+    let threads = pool.threads();
+    let mut st = BatchStats {
+        size: batch.len(),
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let root = g.root;
+    let mut pending: Vec<Pending> = batch
+        .par_iter()
+        .map(|&x| Pending {
+            x,
+            d0: m.distance(m, x, root),
+        })
+        .collect();
+    st.traverse_evals += pending.len() as u64;
+    let far = pending.iter().map(|p| p.d0).fold(0.0, f64::max);
+    let old_root_level = g.level[root as usize];
+    if far > 0.0 {
+        g.raise_root_for(far);
+    }
+    st.traverse += t.elapsed();
+
+    while !pending.is_empty() {
+        st.rounds += 1;
+        if st.rounds > 1 {
+            st.retraversed += pending.len();
+        }
+        // 1. Traverse.
+        let t = Instant::now();
+        let round = traverse(m, g, &pending, threads);
+        st.traverse_evals += round.evals;
+        st.traverse += t.elapsed();
+
+        // 2. Scope CSR: tree node → pending points whose scope holds it.
+        let t = Instant::now();
+        arena.reset();
+        let bump = arena.bump();
+        let scope = CsrBuilder::new(g.level.len())
+            .from_pairs_in(pool.rayon(), &round.scope, bump)
+            .map_err(|e| crate::Error::invalid("build", format!("scope CSR: {e}")))?;
+        let pairs: u64 = round
+            .placements
+            .iter()
+            .filter_map(node)
+            .map(|(_, parent, _)| scope.row(parent as usize).len() as u64)
+            .sum();
+        st.scope_entries += round.scope.len() as u64;
+        st.candidate_pairs += pairs;
+        if st.rounds == 1 {
+            st.first_round_pairs = pairs;
+        }
+        st.scope_csr += t.elapsed();
+        if st.rounds == 1 && pairs > opts.pair_budget && batch.len() > 1 {
+            g.level[root as usize] = old_root_level;
+            let keep = (batch.len() as u128 * opts.pair_budget as u128 / pairs as u128) as usize;
+            return Ok(Err(keep.clamp(1, batch.len() - 1)));
+        }
+
+        // 3. Conflict graph: v (placed at ℓ under y) conflicts with w in scope(y) if
+        //    (ℓ(v), v) < (ℓ(w), w) and d(v, w) ≤ b^ℓ(v); each conflict is found exactly
+        //    once, from the lower side (see `scope_radius`).
+        let t = Instant::now();
+        let pl = &round.placements;
+        let scope = scope.view();
+        let key = |v: usize| node(&pl[v]).map(|(l, _, _)| (l, pending[v].x));
+        let ch = chunk_len(pl.len(), threads);
+        let edge_parts: Vec<Vec<(u32, u32)>> = pl
+            .par_chunks(ch)
+            .enumerate()
+            .map(|(c, part)| {
+                let mut edges = Vec::new();
+                for (i, p) in part.iter().enumerate() {
+                    let v = c * ch + i;
+                    let Some((lv, y, _)) = node(p) else { continue };
+                    let kv = (lv, pending[v].x);
+                    for &w in scope.row(y as usize) {
+                        let w = w as usize;
+                        if w == v || key(w).is_none_or(|kw| kw <= kv) {
+                            continue;
+                        }
+                        if m.distance(m, pending[v].x, pending[w].x) <= scale(lv) {
+                            edges.push((v as u32, w as u32));
+                            edges.push((w as u32, v as u32));
+                        }
+                    }
+                }
+                edges
+            })
+            .collect();
+        let edges: Vec<(u32, u32)> = edge_parts.concat();
+        st.edges += (edges.len() / 2) as u64;
+        let adj = CsrBuilder::new(pending.len())
+            .from_pairs_in(pool.rayon(), &edges, bump)
+            .map_err(|e| crate::Error::invalid("build", format!("conflict CSR: {e}")))?;
+        st.conflicts += t.elapsed();
+
+        // 4. MIS.
+        let t = Instant::now();
+        let (winners, rounds) = if edges.is_empty() {
+            (vec![true; pending.len()], 0)
+        } else {
+            let prio: Vec<(u64, u32)> = pending.iter().map(|p| mis::priority(opts.seed, p.x)).collect();
+            mis::luby(adj.view(), &prio)
+        };
+        st.mis_rounds += rounds;
+        st.mis += t.elapsed();
+
+        // 5. Apply: winners become nodes (or duplicates); radii of their ancestors
+        //    raised to cover them; losers go round again.
+        let t = Instant::now();
+        let mut next = Vec::new();
+        let mut placed = Vec::new();
+        for (v, p) in pending.iter().enumerate() {
+            if !winners[v] {
+                next.push(*p);
+                continue;
+            }
+            match pl[v] {
+                Placement::Dup(twin) => {
+                    st.duplicates += 1;
+                    g.make_dup(twin, p.x);
+                }
+                Placement::Node { level, parent, dist } => {
+                    g.attach(p.x, parent, level, dist);
+                    placed.push(p.x);
+                }
+            }
+        }
+        let gr: &Growing = g;
+        let ch = chunk_len(placed.len(), threads);
+        let covers: Vec<Vec<(u32, f64)>> = placed
+            .par_chunks(ch)
+            .map(|xs| {
+                let mut out = Vec::new();
+                for &x in xs {
+                    let mut a = gr.parent[x as usize];
+                    let mut d = gr.dist_parent[x as usize];
+                    while a != NONE {
+                        out.push((a, d));
+                        a = gr.parent[a as usize];
+                        if a != NONE {
+                            d = m.distance(m, x, a);
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
+        for (a, d) in covers.into_iter().flatten() {
+            let r = &mut g.radius[a as usize];
+            *r = r.max(d);
+        }
+        pending = next;
+        st.apply += t.elapsed();
+    }
+    Ok(Ok(st))
+}

@@ -1,0 +1,225 @@
+//! The insertion order of a build: which points go into which batch.
+//!
+//! ```text
+//! Hilbert:  sort by Hilbert index ──► h[0] h[1] … h[n−1]   (neighbours on the curve are near)
+//!           take positions in bit-reversed order: 0, n/2, n/4, 3n/4, …
+//!           ──► every prefix is spread evenly along the curve, so a batch
+//!               samples the whole data set (few conflicts), and inside a batch
+//!               points are processed in curve order (cache locality)
+//! Natural:  ids 0, 1, 2, …          Random: a seeded shuffle
+//! ```
+//!
+//! Batches are prefixes of this sequence that roughly double (1, 1, 2, 4, …), so
+//! each batch is about the size of the tree it enters (DESIGN.md §3).
+
+use super::Order;
+use crate::datagen::Rng;
+use crate::metric::Metric;
+
+/// The insertion sequence and, for every point id, its rank in processing order
+/// (inside a batch, points are traversed by ascending rank).
+pub(crate) struct Sequence {
+    pub(crate) ids: Vec<u32>,
+    pub(crate) rank: Vec<u32>,
+}
+
+/// The sequence for `order`; Hilbert falls back to natural order for a metric
+/// without coordinates.
+pub(crate) fn sequence<M: Metric>(metric: &M, order: Order, seed: u64) -> Sequence {
+    let n = metric.len();
+    let identity: Vec<u32> = (0..n as u32).collect();
+    match order {
+        Order::Hilbert if metric.coordinate_dim() > 0 => {
+            let sorted = hilbert_sorted(metric);
+            let mut rank = vec![0u32; n];
+            for (r, &id) in sorted.iter().enumerate() {
+                rank[id as usize] = r as u32;
+            }
+            Sequence {
+                ids: bit_reversed(n).map(|p| sorted[p]).collect(),
+                rank,
+            }
+        }
+        Order::Hilbert | Order::Natural => Sequence {
+            ids: identity.clone(),
+            rank: identity,
+        },
+        Order::Random => {
+            let mut ids = identity;
+            let mut rng = Rng::new(seed);
+            for i in (1..n).rev() {
+                ids.swap(i, rng.below(i as u64 + 1) as usize);
+            }
+            let mut rank = vec![0u32; n];
+            for (r, &id) in ids.iter().enumerate() {
+                rank[id as usize] = r as u32;
+            }
+            Sequence { ids, rank }
+        }
+    }
+}
+
+/// Positions `0..n` in bit-reversed order of `⌈log2 n⌉`-bit integers (those `< n`).
+fn bit_reversed(n: usize) -> impl Iterator<Item = usize> {
+    let bits = n.next_power_of_two().trailing_zeros();
+    (0..n.next_power_of_two()).filter_map(move |i| {
+        let j = if bits == 0 {
+            0
+        } else {
+            i.reverse_bits() >> (usize::BITS - bits)
+        };
+        (j < n).then_some(j)
+    })
+}
+
+/// Point ids sorted by Hilbert index (ties by id), coordinates quantized per
+/// dimension to `bits` bits with `dim · bits ≤ 128` where possible.
+fn hilbert_sorted<M: Metric>(metric: &M) -> Vec<u32> {
+    let n = metric.len();
+    let dim = metric.coordinate_dim();
+    let bits = (128 / dim).clamp(1, 16) as u32;
+    let words = (dim * bits as usize).div_ceil(64);
+
+    let mut coords = vec![0.0; n * dim];
+    for (i, row) in coords.chunks_exact_mut(dim).enumerate() {
+        metric.coordinates(i as u32, row);
+    }
+    let mut lo = vec![f64::INFINITY; dim];
+    let mut hi = vec![f64::NEG_INFINITY; dim];
+    for row in coords.chunks_exact(dim) {
+        for j in 0..dim {
+            lo[j] = lo[j].min(row[j]);
+            hi[j] = hi[j].max(row[j]);
+        }
+    }
+    let top = ((1u64 << bits) - 1) as f64;
+    let mut keys = vec![0u64; n * words];
+    let mut axes = vec![0u32; dim];
+    for (row, key) in coords.chunks_exact(dim).zip(keys.chunks_exact_mut(words)) {
+        for j in 0..dim {
+            let w = hi[j] - lo[j];
+            let t = if w > 0.0 { (row[j] - lo[j]) / w } else { 0.0 };
+            axes[j] = (t * top).round().clamp(0.0, top) as u32;
+        }
+        hilbert_key(&mut axes, bits, key);
+    }
+    let mut ids: Vec<u32> = (0..n as u32).collect();
+    ids.sort_unstable_by(|&a, &b| {
+        let (a, b) = (a as usize, b as usize);
+        keys[a * words..(a + 1) * words]
+            .cmp(&keys[b * words..(b + 1) * words])
+            .then(a.cmp(&b))
+    });
+    ids
+}
+
+/// The Hilbert index of `axes` (each `< 2^bits`), most significant bit first in
+/// `key` (Skilling, "Programming the Hilbert curve", AIP Conf. Proc. 707, 2004:
+/// axes to transposed index, then bit interleaving). `axes` is overwritten.
+fn hilbert_key(axes: &mut [u32], bits: u32, key: &mut [u64]) {
+    let n = axes.len();
+    let m = 1u32 << (bits - 1);
+    // Inverse undo.
+    let mut q = m;
+    while q > 1 {
+        let p = q - 1;
+        for i in 0..n {
+            if axes[i] & q != 0 {
+                axes[0] ^= p;
+            } else {
+                let t = (axes[0] ^ axes[i]) & p;
+                axes[0] ^= t;
+                axes[i] ^= t;
+            }
+        }
+        q >>= 1;
+    }
+    // Gray encode.
+    for i in 1..n {
+        axes[i] ^= axes[i - 1];
+    }
+    let mut t = 0;
+    let mut q = m;
+    while q > 1 {
+        if axes[n - 1] & q != 0 {
+            t ^= q - 1;
+        }
+        q >>= 1;
+    }
+    for a in axes.iter_mut() {
+        *a ^= t;
+    }
+    // Interleave: bit b of axis i lands at position (bits−1−b)·n + i from the top.
+    key.fill(0);
+    let mut pos = 0usize;
+    for b in (0..bits).rev() {
+        for a in axes.iter() {
+            if (a >> b) & 1 != 0 {
+                key[pos / 64] |= 1u64 << (63 - pos % 64);
+            }
+            pos += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_reversal_is_a_permutation_spreading_prefixes() {
+        for n in [1usize, 2, 3, 5, 8, 13, 100] {
+            let v: Vec<usize> = bit_reversed(n).collect();
+            let mut s = v.clone();
+            s.sort_unstable();
+            assert_eq!(s, (0..n).collect::<Vec<_>>(), "n = {n}");
+        }
+        assert_eq!(bit_reversed(8).collect::<Vec<_>>(), [0, 4, 2, 6, 1, 5, 3, 7]);
+    }
+
+    /// In 2-D with 2 bits the Hilbert curve visits the 16 cells as a path of
+    /// unit steps: consecutive indices are adjacent cells, and every index occurs once.
+    #[test]
+    fn hilbert_2d_is_a_unit_step_path() {
+        let bits = 3;
+        let side = 1u32 << bits;
+        let mut cells: Vec<(u64, u32, u32)> = Vec::new();
+        for x in 0..side {
+            for y in 0..side {
+                let mut key = [0u64];
+                hilbert_key(&mut [x, y], bits, &mut key);
+                cells.push((key[0] >> (64 - 2 * bits), x, y));
+            }
+        }
+        cells.sort_unstable();
+        for (i, c) in cells.iter().enumerate() {
+            assert_eq!(c.0, i as u64);
+        }
+        for w in cells.windows(2) {
+            let step = w[0].1.abs_diff(w[1].1) + w[0].2.abs_diff(w[1].2);
+            assert_eq!(step, 1, "{:?} -> {:?}", w[0], w[1]);
+        }
+    }
+
+    /// Same property in 3-D.
+    #[test]
+    fn hilbert_3d_is_a_unit_step_path() {
+        let bits = 2;
+        let side = 1u32 << bits;
+        let mut cells = Vec::new();
+        for x in 0..side {
+            for y in 0..side {
+                for z in 0..side {
+                    let mut key = [0u64];
+                    hilbert_key(&mut [x, y, z], bits, &mut key);
+                    cells.push((key[0] >> (64 - 3 * bits), [x, y, z]));
+                }
+            }
+        }
+        cells.sort_unstable();
+        for w in cells.windows(2) {
+            let step: u32 = (0..3).map(|j| w[0].1[j].abs_diff(w[1].1[j])).sum();
+            assert_eq!(step, 1, "{:?} -> {:?}", w[0], w[1]);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The parallel PCCT build: `validate()` after every build, answers equal to the
+//! oracle, and the same tree (layout digest) for 1, 2 and 4 threads, for every
+//! order, including batches cut by a small pair budget.
+
+mod common;
+
+use common::*;
+use pcct::build::Order;
+use pcct::{datagen, BuildOptions, Tree};
+
+fn datasets() -> Vec<(&'static str, Vec<f64>, usize)> {
+    vec![
+        ("uniform d=8", datagen::uniform(3000, 8, 11), 8),
+        ("clusters d=3", datagen::clusters(3000, 3, 12, 0.01, 12), 3),
+        ("duplicates d=3", datagen::with_duplicates(3000, 3, 0.4, 13), 3),
+        ("grid d=2", datagen::grid(3000, 2, 30, 14), 2),
+        ("line d=5", datagen::line(3000, 5, 15), 5),
+        (
+            "tiny scale d=4",
+            datagen::scaled(datagen::uniform(2000, 4, 16), 1e-9),
+            4,
+        ),
+        (
+            "huge scale d=4",
+            datagen::scaled(datagen::clusters(2000, 4, 8, 0.05, 17), 1e9),
+            4,
+        ),
+    ]
+}
+
+#[test]
+fn same_tree_for_any_thread_count_and_valid() {
+    let pools = [pool(1), pool(2), pool(4)];
+    for (name, values, dim) in datasets() {
+        let n = values.len() / dim;
+        let m = euclidean::<f64>(&values, n, dim);
+        for order in [Order::Hilbert, Order::Natural, Order::Random] {
+            for budget in [1u64 << 24, 200] {
+                let opts = BuildOptions {
+                    seed: 3,
+                    order,
+                    pair_budget: budget,
+                };
+                let mut digests = Vec::new();
+                for p in &pools {
+                    let (tree, stats) = Tree::build_with(m.clone(), p, &opts).unwrap();
+                    let v = tree.validate();
+                    assert!(
+                        v.is_empty(),
+                        "{name} {order:?} {budget}: {:?}",
+                        &v[..v.len().min(5)]
+                    );
+                    assert_eq!(tree.len(), n);
+                    assert_eq!(
+                        stats.batches.iter().map(|b| b.size).sum::<usize>(),
+                        n - 1,
+                        "{name}"
+                    );
+                    for b in &stats.batches {
+                        assert!(b.first_round_pairs <= budget || b.size == 1, "{name}: {b:?}");
+                    }
+                    if budget == 200 {
+                        assert!(
+                            stats.batches.iter().any(|b| b.deferred > 0),
+                            "{name}: nothing cut"
+                        );
+                    }
+                    digests.push(tree.layout_digest());
+                }
+                assert!(
+                    digests.windows(2).all(|w| w[0] == w[1]),
+                    "{name} {order:?}: {digests:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn parallel_tree_answers_equal_the_oracle() {
+    let p = pool(2);
+    for (name, values, dim) in datasets() {
+        let n = values.len() / dim;
+        let m = euclidean::<f64>(&values, n, dim);
+        let data = m.dataset().clone();
+        let tree = Tree::build(m, &p).unwrap();
+        assert!(tree.validate().is_empty(), "{name}");
+        let (got, _) = tree.predecessor_knn(7, &p).unwrap();
+        for i in (0..n).step_by(7) {
+            let (ids, ds) = naive_knn(&data, data.row(i), 7, |j| j < i as u32);
+            assert_eq!(got.row(i), (&ids[..], &ds[..]), "{name}: predecessor row {i}");
+        }
+        let (got, _) = tree.self_knn(5, &p).unwrap();
+        for i in (0..n).step_by(11) {
+            let (ids, ds) = naive_knn(&data, data.row(i), 5, |j| j != i as u32);
+            assert_eq!(got.row(i), (&ids[..], &ds[..]), "{name}: self row {i}");
+        }
+    }
+}
+
+#[test]
+fn bad_options_and_empty_data_are_errors() {
+    let m = euclidean::<f64>(&datagen::uniform(10, 2, 1), 10, 2);
+    let opts = BuildOptions {
+        pair_budget: 0,
+        ..Default::default()
+    };
+    assert!(Tree::build_with(m, &pool(1), &opts).is_err());
+    assert!("spiral".parse::<Order>().is_err());
+    assert_eq!("random".parse::<Order>().unwrap(), Order::Random);
+}
