@@ -91,24 +91,34 @@ pub(crate) fn build<M: Metric>(metric: M, pool: &Pool, opts: &BuildOptions) -> R
     let mut g = Growing::new(n);
     g.root = seq.ids[0];
     let mut arena = Arena::new();
+    let mut counts = vec![0u32; n];
+    let mut pos = vec![0u32; n];
+    for (p, &x) in seq.ids.iter().enumerate() {
+        pos[x as usize] = p as u32;
+    }
     let mut start = 1;
-    let mut cap = usize::MAX; // batch size the pair budget last allowed, doubled
-    let mut first_want = None;
+    // After a cut, batches grow again from twice the size the budget allowed, so
+    // that a tight budget does not traverse (and discard) a tree-sized batch each time.
+    let mut cap = usize::MAX;
     while start < n {
         let want = start.min(n - start).min(cap);
-        let first = *first_want.get_or_insert(want);
         let mut batch: Vec<u32> = seq.ids[start..start + want].to_vec();
         batch.sort_unstable_by_key(|&x| seq.rank[x as usize]);
-        match run_batch(&metric, &mut g, pool, opts, &batch, &mut arena)? {
-            Ok(mut bs) => {
-                bs.deferred = first - want;
-                first_want = None;
-                cap = cap.saturating_mul(2);
-                start += want;
-                stats.batches.push(bs);
-            }
-            Err(keep) => cap = keep, // over the pair budget: retry with fewer points
-        }
+        let ctx = Ctx {
+            pool,
+            opts,
+            pos: &pos,
+            start,
+        };
+        let mut bs = run_batch(&metric, &mut g, &ctx, &batch, &mut arena, &mut counts)?;
+        bs.deferred = want - bs.size;
+        cap = if bs.deferred > 0 {
+            bs.size.saturating_mul(2)
+        } else {
+            cap.saturating_mul(2)
+        };
+        start += bs.size;
+        stats.batches.push(bs);
     }
     let tf = Instant::now();
     let tree = g.freeze(&metric, n);
@@ -117,16 +127,67 @@ pub(crate) fn build<M: Metric>(metric: M, pool: &Pool, opts: &BuildOptions) -> R
     Ok((tree, stats))
 }
 
-/// Places every point of `batch`; `Err(keep)` (nothing changed) when the first
-/// round's candidate pairs exceed the budget and the batch should shrink to `keep`.
+/// What a batch needs besides the tree: the pool, the options, and every point's
+/// position in the insertion sequence (`start` is the batch's first).
+struct Ctx<'a> {
+    pool: &'a Pool,
+    opts: &'a BuildOptions,
+    pos: &'a [u32],
+    start: usize,
+}
+
+/// Candidate pairs of a round: `Σ_v |scope(parent(v))|`. `counts` is all zeros
+/// on entry and on exit.
+fn pair_count(round: &Round, counts: &mut [u32]) -> u64 {
+    for &(y, _) in &round.scope {
+        counts[y as usize] += 1;
+    }
+    let pairs = round
+        .placements
+        .iter()
+        .filter_map(node)
+        .map(|(_, parent, _)| counts[parent as usize] as u64)
+        .sum();
+    for &(y, _) in &round.scope {
+        counts[y as usize] = 0;
+    }
+    pairs
+}
+
+/// Keeps the pending points whose sequence position is below `limit`, with their
+/// placements and scope entries (renumbered, order kept).
+fn cut(pending: &mut Vec<Pending>, round: &mut Round, pos: &[u32], limit: usize) {
+    let mut new_index = vec![u32::MAX; pending.len()];
+    let mut kept = 0u32;
+    for (v, p) in pending.iter().enumerate() {
+        if (pos[p.x as usize] as usize) < limit {
+            new_index[v] = kept;
+            kept += 1;
+        }
+    }
+    let mut v = 0;
+    round.placements.retain(|_| {
+        v += 1;
+        new_index[v - 1] != u32::MAX
+    });
+    pending.retain(|p| (pos[p.x as usize] as usize) < limit);
+    round.scope.retain_mut(|(_, v)| {
+        *v = new_index[*v as usize];
+        *v != u32::MAX
+    });
+}
+
+/// Places every point of `batch`, or of the prefix of it (in sequence order) that
+/// the pair budget allows; `BatchStats::size` says how many.
 fn run_batch<M: Metric>(
     m: &M,
     g: &mut Growing,
-    pool: &Pool,
-    opts: &BuildOptions,
+    ctx: &Ctx<'_>,
     batch: &[u32],
     arena: &mut Arena,
-) -> Result<std::result::Result<BatchStats, usize>> {
+    counts: &mut [u32],
+) -> Result<BatchStats> {
+    let (pool, opts) = (ctx.pool, ctx.opts);
     let threads = pool.threads();
     let mut st = BatchStats {
         size: batch.len(),
@@ -143,7 +204,6 @@ fn run_batch<M: Metric>(
         .collect();
     st.traverse_evals += pending.len() as u64;
     let far = pending.iter().map(|p| p.d0).fold(0.0, f64::max);
-    let old_root_level = g.level[root as usize];
     if far > 0.0 {
         g.raise_root_for(far);
     }
@@ -156,34 +216,39 @@ fn run_batch<M: Metric>(
         }
         // 1. Traverse.
         let t = Instant::now();
-        let round = traverse(m, g, &pending, threads);
+        let mut round = traverse(m, g, &pending, threads);
         st.traverse_evals += round.evals;
         st.traverse += t.elapsed();
 
-        // 2. Scope CSR: tree node → pending points whose scope holds it.
+        // The pair budget (first round only): keep a prefix of the batch in sequence
+        // order, with its traversals; the rest goes into the next batch.
         let t = Instant::now();
+        let mut pairs = pair_count(&round, counts);
+        if st.rounds == 1 {
+            while pairs > opts.pair_budget && pending.len() > 1 {
+                let len = pending.len();
+                let keep = (len as u128 * opts.pair_budget as u128 / pairs as u128) as usize;
+                cut(
+                    &mut pending,
+                    &mut round,
+                    ctx.pos,
+                    ctx.start + keep.clamp(1, len - 1),
+                );
+                pairs = pair_count(&round, counts);
+            }
+            st.size = pending.len();
+            st.first_round_pairs = pairs;
+        }
+
+        // 2. Scope CSR: tree node → pending points whose scope holds it.
         arena.reset();
         let bump = arena.bump();
         let scope = CsrBuilder::new(g.level.len())
             .from_pairs_in(pool.rayon(), &round.scope, bump)
             .map_err(|e| crate::Error::invalid("build", format!("scope CSR: {e}")))?;
-        let pairs: u64 = round
-            .placements
-            .iter()
-            .filter_map(node)
-            .map(|(_, parent, _)| scope.row(parent as usize).len() as u64)
-            .sum();
         st.scope_entries += round.scope.len() as u64;
         st.candidate_pairs += pairs;
-        if st.rounds == 1 {
-            st.first_round_pairs = pairs;
-        }
         st.scope_csr += t.elapsed();
-        if st.rounds == 1 && pairs > opts.pair_budget && batch.len() > 1 {
-            g.level[root as usize] = old_root_level;
-            let keep = (batch.len() as u128 * opts.pair_budget as u128 / pairs as u128) as usize;
-            return Ok(Err(keep.clamp(1, batch.len() - 1)));
-        }
 
         // 3. Conflict graph: v (placed at ℓ under y) conflicts with w in scope(y) if
         //    (ℓ(v), v) < (ℓ(w), w) and d(v, w) ≤ b^ℓ(v); each conflict is found exactly
@@ -282,5 +347,5 @@ fn run_batch<M: Metric>(
         pending = next;
         st.apply += t.elapsed();
     }
-    Ok(Ok(st))
+    Ok(st)
 }
