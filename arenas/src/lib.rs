@@ -11,6 +11,7 @@
 //!   producer closure, on the rayon pool it is given (never the global pool).
 //! - [`Arena`] / [`ThreadArenas`]: per-worker bump arenas, reset per batch, that
 //!   keep their high-water chunk so a repeat batch allocates nothing.
+//! - [`CountingAlloc`]: a counting global allocator for peak-memory benchmarks.
 //!
 //! ## Safety
 //!
@@ -22,6 +23,7 @@
 
 mod arena;
 mod builder;
+mod counting;
 mod csr;
 mod shared;
 
@@ -29,4 +31,5 @@ pub use allocator_api2;
 pub use arena::{Arena, ArenaStats, ThreadArenas};
 pub use builder::{Counting, CsrBuilder, Emit};
 pub use bumpalo;
+pub use counting::CountingAlloc;
 pub use csr::{offsets_from_lengths_in, Csr, CsrError, CsrRef};

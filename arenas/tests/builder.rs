@@ -340,3 +340,20 @@ fn offsets_from_lengths_checks_overflow() {
         CsrError::TooManyValues(u32::MAX as u64 + 1)
     );
 }
+
+/// The counting allocator sees a vector's bytes while it lives, and its peak stays.
+#[test]
+fn counting_alloc_tracks_live_and_peak_bytes() {
+    use std::alloc::{GlobalAlloc, Layout};
+    let a = pcct_arenas::CountingAlloc::new();
+    let layout = Layout::from_size_align(4096, 8).unwrap();
+    // SAFETY: a valid non-zero layout; the pointer is freed with the same layout.
+    let p = unsafe { a.alloc(layout) };
+    assert!(!p.is_null());
+    assert_eq!((a.live(), a.peak()), (4096, 4096));
+    // SAFETY: `p` came from `a.alloc(layout)`.
+    unsafe { a.dealloc(p, layout) };
+    assert_eq!((a.live(), a.peak()), (0, 4096));
+    a.reset_peak();
+    assert_eq!(a.peak(), 0);
+}

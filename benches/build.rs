@@ -1,0 +1,123 @@
+//! The parallel PCCT build against the sequential reference builder and kiddo's
+//! `ImmutableKdTree` (f64), side by side in one run (issue: parallel build).
+//!
+//! `cargo bench --bench build [-- REPEATS MAX_LOG2_N]` (default 3 repeats, sizes up
+//! to 2^16) prints two markdown tables:
+//! 1. W1–W3 (uniform d = 8) and W6 (clustered d = 32): build ms, median of the
+//!    repeats — pcct on 1 and 2 threads, the sequential builder, kiddo — and the
+//!    ratios 1 thread / 2 threads and sequential / pcct (2 threads).
+//! 2. Uniform d = 8 from 2^12 points up: pcct (2 threads) build µs per point,
+//!    distance evaluations per point, and peak heap bytes per point (a counting
+//!    global allocator; the input data, moved into the build, included).
+
+#![allow(missing_docs)]
+
+use kiddo::ImmutableKdTree;
+use pcct::{datagen, BuildOptions, Dataset, Euclidean, Pool, Tree};
+use pcct_arenas::CountingAlloc;
+use std::hint::black_box;
+use std::time::Instant;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn time<R>(f: impl FnOnce() -> R) -> (f64, R) {
+    let t = Instant::now();
+    let r = f();
+    (t.elapsed().as_secs_f64(), r)
+}
+
+fn kiddo_build<const K: usize>(data: &[f64]) -> f64 {
+    let pts: Vec<[f64; K]> = data.chunks_exact(K).map(|c| c.try_into().unwrap()).collect();
+    time(|| black_box(ImmutableKdTree::<f64, K>::new_from_slice(&pts))).0
+}
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc::new();
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let repeats: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(3);
+    let max_log2: u32 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(16);
+    let (p1, p2) = (Pool::new(1).unwrap(), Pool::new(2).unwrap());
+    let opts = BuildOptions::default();
+    println!(
+        "repeats: {repeats} (medians), ISA: {}",
+        pcct::kernels::isa::best()
+    );
+    println!();
+    println!("| id | n | d | pcct 1t ms | pcct 2t ms | sequential ms | kiddo ms | 1t / 2t | sequential / pcct 2t | kiddo / pcct 2t |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let rows = [
+        ("W1", 2048, 8, false),
+        ("W2", 8192, 8, false),
+        ("W3", 32768, 8, false),
+        ("W6", 32768, 32, true),
+    ];
+    for (id, n, dim, clustered) in rows {
+        let data = if clustered {
+            datagen::clusters(n, dim, 64, 0.02, 6)
+        } else {
+            datagen::uniform(n, dim, 1)
+        };
+        let m = Euclidean::new(Dataset::from_rows(&data, n, dim).unwrap()).unwrap();
+        let (mut t1, mut t2, mut ts, mut tk) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..repeats {
+            let (a, x) = time(|| Tree::build_with(m.clone(), &p1, &opts).unwrap().0);
+            let (b, y) = time(|| Tree::build_with(m.clone(), &p2, &opts).unwrap().0);
+            assert_eq!(
+                x.layout_digest(),
+                y.layout_digest(),
+                "{id}: 1 and 2 threads differ"
+            );
+            let (c, _) = time(|| Tree::build_sequential(m.clone()).unwrap());
+            t1.push(a);
+            t2.push(b);
+            ts.push(c);
+            tk.push(match dim {
+                8 => kiddo_build::<8>(&data),
+                _ => kiddo_build::<32>(&data),
+            });
+        }
+        let (a, b, c, k) = (median(t1), median(t2), median(ts), median(tk));
+        println!(
+            "| {id} | {n} | {dim} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2}× | {:.2}× | {:.3}× |",
+            a * 1e3,
+            b * 1e3,
+            c * 1e3,
+            k * 1e3,
+            a / b,
+            c / b,
+            k / b
+        );
+    }
+
+    println!();
+    println!("| n (uniform d = 8) | pcct 2t build s | µs / point | evals / point | batches | peak MiB | peak bytes / point |");
+    println!("|---|---|---|---|---|---|---|");
+    for e in 12..=max_log2 {
+        let n = 1usize << e;
+        let data = datagen::uniform(n, 8, 1);
+        let m = Euclidean::new(Dataset::from_rows(&data, n, 8).unwrap()).unwrap();
+        drop(data);
+        let m2 = m.clone();
+        let base = ALLOC.live();
+        ALLOC.reset_peak();
+        let (t, (tree, st)) = time(|| Tree::build_with(m2, &p2, &opts).unwrap());
+        let peak = ALLOC.peak() - base;
+        black_box(&tree);
+        println!(
+            "| 2^{e} | {t:.3} | {:.2} | {:.0} | {} | {:.1} | {:.0} |",
+            t * 1e6 / n as f64,
+            st.traverse_evals() as f64 / n as f64,
+            st.batches.len(),
+            peak as f64 / (1 << 20) as f64,
+            peak as f64 / n as f64,
+        );
+    }
+}
