@@ -9,9 +9,11 @@
 
 mod dataset;
 mod euclidean;
+mod residual;
 
 pub use dataset::{Dataset, MAX_POINTS};
 pub use euclidean::{canonical as euclidean_distance, Euclidean};
+pub use residual::{dot as residual_dot, Kernel, KernelKind, Residual};
 
 use crate::Result;
 
@@ -80,6 +82,13 @@ pub trait Metric: Send + Sync + Sized {
     /// triangle-inequality pruning conservative).
     fn distance_rel_error(&self) -> f64 {
         4.0 * f64::EPSILON
+    }
+
+    /// An absolute error bound of [`Metric::distance`] against the true metric, on top
+    /// of the relative one (metrics whose rounding does not shrink with the distance,
+    /// such as the residual correlation near `|ρ| = 1`). Default 0.
+    fn distance_abs_error(&self) -> f64 {
+        0.0
     }
 
     /// Whether point `i` of `queries` lies within `r` of point `j` (canonical).

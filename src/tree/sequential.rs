@@ -131,6 +131,7 @@ impl Growing {
         }
         debug_assert!(level_of(d0) <= self.level[r as usize]);
         let delta = m.distance_rel_error();
+        let abs = 4.0 * m.distance_abs_error();
         // best = (level, distance, parent): the lowest level, then the nearest, then the smallest id.
         let mut best = (level_of(d0) - 1, d0, r);
         if let Some(s) = scope.as_deref_mut() {
@@ -156,7 +157,7 @@ impl Growing {
                 };
                 let rc = self.radius[ci];
                 let pc = self.dist_parent[ci];
-                if (dy - pc).abs() - rc > u * SLACK + 4.0 * delta * (dy + pc + rc) {
+                if (dy - pc).abs() - rc > u * SLACK + 4.0 * delta * (dy + pc + rc) + abs {
                     continue;
                 }
                 let dc = m.distance(m, x, c);
@@ -171,7 +172,7 @@ impl Growing {
                     }
                 }
                 if let Some(s) = scope.as_deref_mut() {
-                    if dc <= scope_radius(best.0.min(lc - 1)) * SLACK {
+                    if dc <= scope_radius(best.0.min(lc - 1)) * SLACK + abs {
                         s.push((c, dc));
                     }
                 }
@@ -182,7 +183,7 @@ impl Growing {
                 } else {
                     scale(lc - 1).min(scale(best.0 + 1))
                 };
-                if rc > 0.0 && dc - rc <= reach * SLACK + 4.0 * delta * (dc + rc) {
+                if rc > 0.0 && dc - rc <= reach * SLACK + 4.0 * delta * (dc + rc) + abs {
                     stack.push((c, dc));
                 }
             }
@@ -190,7 +191,7 @@ impl Growing {
         let (level, dist, parent) = best;
         if let Some(s) = scope {
             let lv = &self.level;
-            s.retain(|&(y, d)| d <= scope_radius(level.min(lv[y as usize] - 1)) * SLACK);
+            s.retain(|&(y, d)| d <= scope_radius(level.min(lv[y as usize] - 1)) * SLACK + abs);
         }
         Placement::Node { level, parent, dist }
     }
@@ -322,7 +323,8 @@ impl Growing {
         // The radii are maxima of canonical distances; inflate them so that they bound
         // true distances despite rounding.
         let inflate = 1.0 + 4.0 * metric.distance_rel_error() + 1e-12;
-        radius.iter_mut().for_each(|r| *r *= inflate);
+        let widen = 4.0 * metric.distance_abs_error();
+        radius.iter_mut().for_each(|r| *r = *r * inflate + widen);
         let child_radius_max: Vec<f64> = (0..nodes)
             .map(|p| {
                 let f = child_first[p] as usize;

@@ -1,0 +1,484 @@
+//! The residual-correlation metric of Vecchia-inducing-points GP models (DESIGN.md §5).
+//!
+//! ```text
+//! K_ZZ + jitter·σ²·I = L Lᵀ          (Cholesky, f64)
+//! v_i = L⁻¹ k_Z(x_i)                 (forward substitution; V row-major, n × m)
+//! p_i = k(x_i, x_i) − ‖v_i‖²         (residual variance)
+//! ρ_ij = (k(x_i, x_j) − v_i·v_j) / √(p_i p_j),   clamped to [−1, 1]
+//! d_ij = √(1 − |ρ_ij|)               (chordal distance between ±-unit vectors: a metric)
+//! ```
+//!
+//! Canonical distance: the formula above in f64, dot products summed in eight
+//! interleaved partial sums combined pairwise (a fixed order: identical on every
+//! thread). A point whose residual variance is at most `floor = 1e-12·σ²` has no
+//! residual to correlate: its distance is 0 to a point with the same coordinates and
+//! residual vector and 1 to any other (still a metric: 1 is the largest distance).
+//!
+//! Rounding: `|Δρ| ≤ c·(m + d + 16)·ε·σ² / p_min`, so a canonical distance is within
+//! `√|Δρ|` of the exact one; [`Metric::distance_abs_error`] reports that, and the tree
+//! widens its pruning by it so that answers stay exact.
+
+use super::Metric;
+use crate::pool::Pool;
+use crate::{Error, Result};
+use rayon::prelude::*;
+use std::sync::Arc;
+
+/// The covariance family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelKind {
+    /// Squared exponential: `σ² exp(−r²/2)`.
+    Rbf,
+    /// Matérn ν = 1/2: `σ² exp(−r)`.
+    Matern12,
+    /// Matérn ν = 3/2: `σ² (1 + √3 r) exp(−√3 r)`.
+    Matern32,
+    /// Matérn ν = 5/2: `σ² (1 + √5 r + 5r²/3) exp(−√5 r)`.
+    Matern52,
+}
+
+impl std::str::FromStr for KernelKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "rbf" => Ok(KernelKind::Rbf),
+            "matern12" => Ok(KernelKind::Matern12),
+            "matern32" => Ok(KernelKind::Matern32),
+            "matern52" => Ok(KernelKind::Matern52),
+            _ => Err(Error::invalid(
+                "kernel",
+                format!("unknown kernel {s:?} (expected rbf, matern12, matern32 or matern52)"),
+            )),
+        }
+    }
+}
+
+/// A stationary kernel: family, variance `σ²` and lengthscales (one, or one per
+/// dimension); `r = ‖(x − y) / ℓ‖`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Kernel {
+    kind: KernelKind,
+    variance: f64,
+    inv_lengthscales: Vec<f64>,
+}
+
+impl Kernel {
+    /// A kernel; errors unless the variance and every lengthscale are finite and positive.
+    pub fn new(kind: KernelKind, variance: f64, lengthscales: &[f64]) -> Result<Self> {
+        if !(variance.is_finite() && variance > 0.0) {
+            return Err(Error::invalid(
+                "variance",
+                format!("must be finite and > 0, got {variance}"),
+            ));
+        }
+        if lengthscales.is_empty() || lengthscales.iter().any(|l| !(l.is_finite() && *l > 0.0)) {
+            return Err(Error::invalid(
+                "lengthscale",
+                format!("need one or more finite values > 0, got {lengthscales:?}"),
+            ));
+        }
+        Ok(Kernel {
+            kind,
+            variance,
+            inv_lengthscales: lengthscales.iter().map(|l| 1.0 / l).collect(),
+        })
+    }
+
+    /// The family.
+    pub fn kind(&self) -> KernelKind {
+        self.kind
+    }
+
+    /// The variance `σ²`.
+    pub fn variance(&self) -> f64 {
+        self.variance
+    }
+
+    fn check_dim(&self, dim: usize) -> Result<()> {
+        let l = self.inv_lengthscales.len();
+        if l != 1 && l != dim {
+            return Err(Error::invalid(
+                "lengthscale",
+                format!("{l} lengthscales for {dim}-dimensional points (give 1 or {dim})"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `k(a, b)` (same length; lengthscales checked against it by the constructors).
+    pub fn eval(&self, a: &[f64], b: &[f64]) -> f64 {
+        let il = &self.inv_lengthscales;
+        let r2: f64 = if il.len() == 1 {
+            a.iter().zip(b).map(|(x, y)| ((x - y) * il[0]).powi(2)).sum()
+        } else {
+            a.iter()
+                .zip(b)
+                .zip(il)
+                .map(|((x, y), s)| ((x - y) * s).powi(2))
+                .sum()
+        };
+        let r = r2.sqrt();
+        let f = match self.kind {
+            KernelKind::Rbf => (-0.5 * r2).exp(),
+            KernelKind::Matern12 => (-r).exp(),
+            KernelKind::Matern32 => {
+                let s = 3f64.sqrt() * r;
+                (1.0 + s) * (-s).exp()
+            }
+            KernelKind::Matern52 => {
+                let s = 5f64.sqrt() * r;
+                (1.0 + s + s * s / 3.0) * (-s).exp()
+            }
+        };
+        self.variance * f
+    }
+}
+
+/// The canonical dot product: eight interleaved partial sums, combined pairwise.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ta, tb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for j in 0..8 {
+            acc[j] = x[j].mul_add(y[j], acc[j]);
+        }
+    }
+    for (j, (x, y)) in ta.iter().zip(tb).enumerate() {
+        acc[j] = x.mul_add(*y, acc[j]);
+    }
+    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
+}
+
+/// What new points need to get their own `v`, `p`: the inducing points and the
+/// Cholesky factor.
+#[derive(Debug)]
+struct Model {
+    z: Vec<f64>,
+    m: usize,
+    /// Lower-triangular factor, row-major `m × m`.
+    chol: Vec<f64>,
+}
+
+/// The residual-correlation metric over points with coordinates `X`.
+#[derive(Clone, Debug)]
+pub struct Residual {
+    x: Vec<f64>,
+    dim: usize,
+    v: Vec<f64>,
+    m: usize,
+    p: Vec<f64>,
+    sqrt_p: Vec<f64>,
+    kernel: Arc<Kernel>,
+    model: Option<Arc<Model>>,
+    floor: f64,
+}
+
+fn check_matrix(what: &'static str, values: &[f64], rows: usize, cols: usize) -> Result<()> {
+    if rows.checked_mul(cols) != Some(values.len()) {
+        return Err(Error::invalid(
+            what,
+            format!("{} values for {rows} × {cols}", values.len()),
+        ));
+    }
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(Error::invalid(
+            what,
+            format!("non-finite value {} at row {}", values[i], i / cols.max(1)),
+        ));
+    }
+    Ok(())
+}
+
+/// Rows of a row-major matrix with `cols` columns (an error if ragged or `cols = 0`).
+fn rows(what: &'static str, values: &[f64], cols: usize) -> Result<usize> {
+    if cols == 0 || !values.len().is_multiple_of(cols) {
+        return Err(Error::invalid(
+            what,
+            format!("{} values do not form rows of {cols}", values.len()),
+        ));
+    }
+    Ok(values.len() / cols)
+}
+
+/// Cholesky factor of a symmetric positive definite row-major `m × m` matrix.
+fn cholesky(a: &[f64], m: usize) -> Result<Vec<f64>> {
+    let mut l = vec![0.0; m * m];
+    for i in 0..m {
+        for j in 0..=i {
+            let s = a[i * m + j] - dot(&l[i * m..i * m + j], &l[j * m..j * m + j]);
+            if i == j {
+                if s.is_nan() || s <= 0.0 {
+                    return Err(Error::invalid(
+                        "inducing",
+                        format!("K_ZZ + jitter·I is not positive definite (pivot {i}: {s:e}); raise --jitter or remove repeated inducing points"),
+                    ));
+                }
+                l[i * m + i] = s.sqrt();
+            } else {
+                l[i * m + j] = s / l[j * m + j];
+            }
+        }
+    }
+    Ok(l)
+}
+
+impl Residual {
+    /// The metric for points `x` (`n × dim`, row-major) under `kernel` with inducing
+    /// points `z` (`m × dim`, row-major): builds `V` and `p` (Cholesky of `K_ZZ + jitter·σ²·I`,
+    /// default jitter 1e-6), in parallel on `pool`.
+    pub fn from_inducing(
+        x: &[f64],
+        dim: usize,
+        z: &[f64],
+        kernel: Kernel,
+        jitter: f64,
+        pool: &Pool,
+    ) -> Result<Self> {
+        let n = rows("data", x, dim)?;
+        let m = rows("inducing", z, dim)?;
+        check_matrix("data", x, n, dim)?;
+        check_matrix("inducing", z, m, dim)?;
+        kernel.check_dim(dim)?;
+        if n == 0 || m == 0 || dim == 0 {
+            return Err(Error::invalid(
+                "data",
+                format!("need points, inducing points and dimensions (n = {n}, m = {m}, d = {dim})"),
+            ));
+        }
+        if !(jitter.is_finite() && jitter >= 0.0) {
+            return Err(Error::invalid(
+                "jitter",
+                format!("must be finite and ≥ 0, got {jitter}"),
+            ));
+        }
+        let mut kzz = vec![0.0; m * m];
+        for i in 0..m {
+            for j in 0..m {
+                kzz[i * m + j] = kernel.eval(&z[i * dim..(i + 1) * dim], &z[j * dim..(j + 1) * dim]);
+            }
+            kzz[i * m + i] += jitter * kernel.variance;
+        }
+        let chol = cholesky(&kzz, m)?;
+        let model = Arc::new(Model {
+            z: z.to_vec(),
+            m,
+            chol,
+        });
+        let kernel = Arc::new(kernel);
+        Self::project(x, n, dim, kernel, model, pool)
+    }
+
+    /// `V`, `p` for points `x` under an existing model.
+    fn project(
+        x: &[f64],
+        n: usize,
+        dim: usize,
+        kernel: Arc<Kernel>,
+        model: Arc<Model>,
+        pool: &Pool,
+    ) -> Result<Self> {
+        let m = model.m;
+        let mut v = vec![0.0; n * m];
+        pool.install(|| {
+            v.par_chunks_mut(m).enumerate().for_each(|(i, row)| {
+                let xi = &x[i * dim..(i + 1) * dim];
+                for (j, r) in row.iter_mut().enumerate() {
+                    *r = kernel.eval(&model.z[j * dim..(j + 1) * dim], xi);
+                }
+                // Forward substitution: L v = k_Z(x_i).
+                for j in 0..m {
+                    let lj = &model.chol[j * m..j * m + j];
+                    row[j] = (row[j] - dot(lj, &row[..j])) / model.chol[j * m + j];
+                }
+            })
+        });
+        let p: Vec<f64> = v.chunks_exact(m).map(|r| kernel.variance - dot(r, r)).collect();
+        Self::assemble(x.to_vec(), dim, v, m, p, kernel, Some(model))
+    }
+
+    /// The metric from supplied residual parts: coordinates `x` (`n × dim`), `V`
+    /// (`n × m`, row-major) and `p` (`n`), under `kernel`. `p` must equal
+    /// `σ² − ‖v_i‖²` to within `1e-8·σ²` (it is then recomputed canonically).
+    pub fn from_parts(
+        x: &[f64],
+        n: usize,
+        dim: usize,
+        v: &[f64],
+        m: usize,
+        p: &[f64],
+        kernel: Kernel,
+    ) -> Result<Self> {
+        check_matrix("data", x, n, dim)?;
+        check_matrix("V", v, n, m)?;
+        check_matrix("p", p, n, 1)?;
+        kernel.check_dim(dim)?;
+        if n == 0 || m == 0 {
+            return Err(Error::invalid(
+                "data",
+                format!("need points and columns (n = {n}, m = {m})"),
+            ));
+        }
+        // The chordal-metric argument needs p_i = k(x_i, x_i) − ‖v_i‖² (= σ² − ‖v_i‖²):
+        // recompute it, and refuse parts that disagree.
+        let own: Vec<f64> = v.chunks_exact(m).map(|r| kernel.variance - dot(r, r)).collect();
+        if let Some(i) = (0..n).find(|&i| (own[i] - p[i]).abs() > 1e-8 * kernel.variance) {
+            return Err(Error::invalid(
+                "p",
+                format!(
+                    "p[{i}] = {} but σ² − ‖v_{i}‖² = {}: V and p do not belong together",
+                    p[i], own[i]
+                ),
+            ));
+        }
+        Self::assemble(x.to_vec(), dim, v.to_vec(), m, own, Arc::new(kernel), None)
+    }
+
+    fn assemble(
+        x: Vec<f64>,
+        dim: usize,
+        v: Vec<f64>,
+        m: usize,
+        p: Vec<f64>,
+        kernel: Arc<Kernel>,
+        model: Option<Arc<Model>>,
+    ) -> Result<Self> {
+        if p.len() > super::MAX_POINTS {
+            return Err(Error::invalid(
+                "data",
+                format!("{} points exceed the u32 id limit", p.len()),
+            ));
+        }
+        let floor = 1e-12 * kernel.variance;
+        let sqrt_p = p
+            .iter()
+            .map(|&q| if q > floor { q.sqrt() } else { 0.0 })
+            .collect();
+        Ok(Residual {
+            x,
+            dim,
+            v,
+            m,
+            p,
+            sqrt_p,
+            kernel,
+            model,
+            floor,
+        })
+    }
+
+    /// New points `x` (row-major, the data's dimension) under the same model: their
+    /// own `v`, `p` (prediction). Errors for a
+    /// metric made from supplied parts (no model) or a dimension mismatch.
+    pub fn queries(&self, x: &[f64], pool: &Pool) -> Result<Self> {
+        let n = rows("queries", x, self.dim)?;
+        let Some(model) = &self.model else {
+            return Err(Error::invalid(
+                "queries",
+                "new points need the inducing points (this metric was made from supplied V, p)".into(),
+            ));
+        };
+        check_matrix("queries", x, n, self.dim)?;
+        Self::project(x, n, self.dim, self.kernel.clone(), model.clone(), pool)
+    }
+
+    /// Residual variances `p_i`.
+    pub fn residual_variance(&self) -> &[f64] {
+        &self.p
+    }
+
+    /// The kernel.
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    /// Columns of `V` (inducing points).
+    pub fn rank(&self) -> usize {
+        self.m
+    }
+
+    fn row_v(&self, i: u32) -> &[f64] {
+        &self.v[i as usize * self.m..(i as usize + 1) * self.m]
+    }
+
+    fn row_x(&self, i: u32) -> &[f64] {
+        &self.x[i as usize * self.dim..(i as usize + 1) * self.dim]
+    }
+
+    /// The smallest residual variance above the floor (1 for none).
+    fn p_min(&self) -> f64 {
+        self.p
+            .iter()
+            .copied()
+            .filter(|&q| q > self.floor)
+            .fold(f64::INFINITY, f64::min)
+            .min(self.kernel.variance)
+    }
+}
+
+impl Metric for Residual {
+    fn len(&self) -> usize {
+        self.p.len()
+    }
+
+    fn distance(&self, queries: &Self, i: u32, j: u32) -> f64 {
+        let (si, sj) = (queries.sqrt_p[i as usize], self.sqrt_p[j as usize]);
+        let (xi, xj) = (queries.row_x(i), self.row_x(j));
+        let (vi, vj) = (queries.row_v(i), self.row_v(j));
+        if si == 0.0 || sj == 0.0 {
+            return if xi == xj && vi == vj { 0.0 } else { 1.0 };
+        }
+        let rho = (self.kernel.eval(xi, xj) - dot(vi, vj)) / (si * sj);
+        (1.0 - rho.abs().min(1.0)).sqrt()
+    }
+
+    fn distance_rel_error(&self) -> f64 {
+        4.0 * f64::EPSILON
+    }
+
+    fn distance_abs_error(&self) -> f64 {
+        let drho = 8.0 * (self.m + self.dim + 16) as f64 * f64::EPSILON * self.kernel.variance / self.p_min();
+        drho.sqrt()
+    }
+
+    fn coordinate_dim(&self) -> usize {
+        self.dim
+    }
+
+    fn coordinates(&self, i: u32, out: &mut [f64]) {
+        out.copy_from_slice(self.row_x(i));
+    }
+
+    fn permuted(&self, order: &[u32]) -> Self {
+        let pick = |src: &[f64], w: usize| -> Vec<f64> {
+            order
+                .iter()
+                .flat_map(|&o| src[o as usize * w..(o as usize + 1) * w].iter().copied())
+                .collect()
+        };
+        Residual {
+            x: pick(&self.x, self.dim),
+            v: pick(&self.v, self.m),
+            p: pick(&self.p, 1),
+            sqrt_p: pick(&self.sqrt_p, 1),
+            dim: self.dim,
+            m: self.m,
+            kernel: self.kernel.clone(),
+            model: self.model.clone(),
+            floor: self.floor,
+        }
+    }
+
+    fn check_queries(&self, queries: &Self) -> Result<()> {
+        if queries.dim != self.dim || queries.m != self.m || queries.kernel != self.kernel {
+            return Err(Error::invalid(
+                "queries",
+                format!(
+                    "queries (dimension {}, {} inducing) do not match the data (dimension {}, {} inducing) or its kernel",
+                    queries.dim, queries.m, self.dim, self.m
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
