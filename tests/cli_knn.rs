@@ -282,3 +282,98 @@ fn bad_input_is_exit_2_one_line_and_no_output() {
         assert!(!out_ids.exists(), "{args:?} left an output file");
     }
 }
+
+#[test]
+fn residual_metric_from_the_command_line() {
+    use pcct::metric::{Kernel, KernelKind, Residual};
+    let (n, dim) = (400, 2);
+    let x = datagen::uniform(n, dim, 21);
+    let z = datagen::uniform(25, dim, 22);
+    let xq = datagen::uniform(30, dim, 23);
+    let (data, zf, qf, ids) = (tmp("rx.csv"), tmp("rz.csv"), tmp("rq.csv"), tmp("rids.csv"));
+    write_csv(&data, &x, dim, false);
+    write_csv(&zf, &z, dim, true);
+    write_csv(&qf, &xq, dim, false);
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let common = [
+        "--metric",
+        "residual",
+        "--inducing",
+        &s(&zf),
+        "--kernel",
+        "matern32",
+        "--lengthscale",
+        "0.3,0.4",
+        "--variance",
+        "2",
+    ];
+    let d = s(&data);
+    let p = pool(2);
+    let kernel = Kernel::new(KernelKind::Matern32, 2.0, &[0.3, 0.4]).unwrap();
+    let m = Residual::from_inducing(&x, dim, &z, kernel, 1e-6, &p).unwrap();
+
+    let mut args = vec!["knn", "--data", &d, "--k", "6", "--predecessor", "--out-ids"];
+    let ids_s = s(&ids);
+    args.push(&ids_s);
+    args.extend(common);
+    let out = pcct(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    check_ids_csv(&ids, &brute_force_predecessor_knn(&m, 6, &p).unwrap());
+
+    let qs = s(&qf);
+    let mut args = vec![
+        "knn",
+        "--data",
+        &d,
+        "--k",
+        "4",
+        "--queries",
+        &qs,
+        "--out-ids",
+        &ids_s,
+    ];
+    args.extend(common);
+    let out = pcct(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let q = m.queries(&xq, &p).unwrap();
+    check_ids_csv(&ids, &brute_force_knn(&m, &q, 4, &p).unwrap());
+
+    // Errors: one line, exit 2.
+    let three = tmp("rz3.csv");
+    write_csv(&three, &datagen::uniform(5, 3, 1), 3, false);
+    let t = s(&three);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--metric", "residual"], "needs --inducing"),
+        (vec!["--metric", "residual", "--inducing", &t], "dimension 3"),
+        (
+            vec!["--metric", "residual", "--inducing", &qs, "--kernel", "gauss"],
+            "unknown kernel",
+        ),
+        (
+            vec!["--metric", "residual", "--inducing", &qs, "--variance=-1"],
+            "variance",
+        ),
+        (
+            vec![
+                "--metric",
+                "residual",
+                "--inducing",
+                &qs,
+                "--lengthscale",
+                "1,2,3",
+            ],
+            "3 lengthscales",
+        ),
+        (vec!["--inducing", &qs], "needs --metric residual"),
+    ];
+    for (extra, needle) in cases {
+        let never = s(&tmp("never-r.csv"));
+        let mut args = vec!["knn", "--data", &d, "--k", "2", "--self", "--out-ids", &never];
+        args.extend(&extra);
+        let out = pcct(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{extra:?}: {err}");
+        assert!(err.contains(needle), "{extra:?}: {err:?} lacks {needle:?}");
+    }
+}

@@ -3,10 +3,10 @@
 use crate::build::Order;
 use crate::io::{check_output_path, read_matrix, write_all, Matrix, Output};
 use crate::kernels::{isa, Element};
-use crate::metric::{Dataset, Euclidean};
+use crate::metric::{Dataset, Euclidean, Kernel, KernelKind, Residual};
 use crate::telemetry::{Record, Value};
 use crate::tree::NONE;
-use crate::{BuildOptions, Error, Neighbors, Pool, QueryStats, Result, Tree};
+use crate::{BuildOptions, Error, Metric, Neighbors, Pool, QueryStats, Result, Tree};
 use clap::{ArgGroup, Args};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -48,6 +48,24 @@ pub struct KnnArgs {
     /// Insertion order of the parallel build: hilbert, natural or random.
     #[arg(long, default_value = "hilbert")]
     pub order: String,
+    /// Metric: euclidean, or residual (the residual correlation of a Vecchia-inducing-points GP; needs --inducing).
+    #[arg(long, default_value = "euclidean", value_parser = ["euclidean", "residual"])]
+    pub metric: String,
+    /// Residual metric: inducing points Z (.npy or .csv, same dimension as the data).
+    #[arg(long, value_name = "Z")]
+    pub inducing: Option<PathBuf>,
+    /// Residual metric: kernel rbf, matern12, matern32 or matern52.
+    #[arg(long, default_value = "rbf")]
+    pub kernel: String,
+    /// Residual metric: lengthscale, one value or one per dimension (comma-separated).
+    #[arg(long, default_value = "1", value_delimiter = ',')]
+    pub lengthscale: Vec<f64>,
+    /// Residual metric: kernel variance.
+    #[arg(long, default_value_t = 1.0)]
+    pub variance: f64,
+    /// Residual metric: jitter added to K_ZZ, relative to the variance.
+    #[arg(long, default_value_t = 1e-6)]
+    pub jitter: f64,
     /// Tree builder: pcct (the parallel pipeline) or sequential (the one-point-at-a-time reference).
     #[arg(long, default_value = "pcct", value_parser = ["pcct", "sequential"])]
     pub builder: String,
@@ -82,6 +100,15 @@ pub fn run(args: &KnnArgs) -> Result<()> {
         return Err(Error::invalid("k", "k must be at least 1".into()));
     }
     args.order.parse::<Order>()?;
+    if args.metric == "residual" {
+        return run_residual(args);
+    }
+    if args.inducing.is_some() {
+        return Err(Error::invalid(
+            "inducing",
+            "--inducing needs --metric residual".into(),
+        ));
+    }
     let data = read_matrix(&args.data)?;
     let queries = args.queries.as_deref().map(read_matrix).transpose()?;
     let all_f32 = matches!(data, Matrix::F32 { .. })
@@ -93,13 +120,65 @@ pub fn run(args: &KnnArgs) -> Result<()> {
     }
 }
 
+fn run_residual(args: &KnnArgs) -> Result<()> {
+    let Some(zpath) = &args.inducing else {
+        return Err(Error::invalid(
+            "inducing",
+            "--metric residual needs --inducing Z".into(),
+        ));
+    };
+    let kernel = Kernel::new(
+        args.kernel.parse::<KernelKind>()?,
+        args.variance,
+        &args.lengthscale,
+    )?;
+    let data = read_matrix(&args.data)?;
+    let z = read_matrix(zpath)?;
+    let queries = args.queries.as_deref().map(read_matrix).transpose()?;
+    let (_, dim) = data.shape();
+    if z.shape().1 != dim {
+        return Err(Error::invalid(
+            "inducing",
+            format!(
+                "inducing points have dimension {} but the data has {dim}",
+                z.shape().1
+            ),
+        ));
+    }
+    let pool = Pool::new(args.threads)?;
+    let m = Residual::from_inducing(&data.to_f64(), dim, &z.to_f64(), kernel, args.jitter, &pool)?;
+    let q = match &queries {
+        Some(q) if q.shape().1 != dim => {
+            return Err(Error::invalid(
+                "queries",
+                format!("queries have dimension {} but the data has {dim}", q.shape().1),
+            ))
+        }
+        Some(q) => Some(m.queries(&q.to_f64(), &pool)?),
+        None => None,
+    };
+    run_metric(args, m, q, pool, dim, "f64-residual")
+}
+
 fn run_typed<T: Element>(args: &KnnArgs, data: &Matrix, queries: Option<&Matrix>) -> Result<()> {
     let pool = Pool::new(args.threads)?;
-    let (n, dim) = data.shape();
+    let (_, dim) = data.shape();
     let m = metric::<T>(data, "data")?;
     let q = queries.map(|q| metric::<T>(q, "queries")).transpose()?;
+    run_metric(args, m, q, pool, dim, std::any::type_name::<T>())
+}
+
+fn run_metric<M: Metric>(
+    args: &KnnArgs,
+    m: M,
+    q: Option<M>,
+    pool: Pool,
+    dim: usize,
+    dtype: &str,
+) -> Result<()> {
+    let n = m.len();
     if let Some(q) = &q {
-        crate::Metric::check_queries(&m, q)?;
+        m.check_queries(q)?;
     }
     let k = args.k;
     if k > n {
@@ -178,7 +257,7 @@ fn run_typed<T: Element>(args: &KnnArgs, data: &Matrix, queries: Option<&Matrix>
                 .with("k", Value::Int(k as u64))
                 .with("threads", Value::Int(pool.threads() as u64))
                 .with("isa", Value::Str(isa_name.into()))
-                .with("dtype", Value::Str(std::any::type_name::<T>().into())),
+                .with("dtype", Value::Str(dtype.into())),
         ]);
         stats_text = records.iter().map(|r| r.to_json() + "\n").collect::<String>();
         outputs.push((p.as_path(), Output::Text(&stats_text), 0, 0));
