@@ -26,7 +26,7 @@ pub enum Command {
     /// Exact k nearest neighbours: data (and queries) in, ids and distances out.
     ///
     /// Example: pcct knn --data X.npy --k 30 --predecessor --out-ids nn.npy --out-dists d.npy
-    Knn(KnnArgs),
+    Knn(Box<KnnArgs>),
 }
 
 /// A clap message on one line: its lines joined, usage and hints dropped.
