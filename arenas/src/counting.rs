@@ -1,6 +1,6 @@
 //! A counting global allocator, for measuring peak heap use in benchmarks.
 //!
-//! ```ignore
+//! ```text
 //! #[global_allocator]
 //! static ALLOC: pcct_arenas::CountingAlloc = pcct_arenas::CountingAlloc::new();
 //! ALLOC.reset_peak();
