@@ -12,22 +12,14 @@
 
 #![allow(missing_docs)]
 
+#[path = "common.rs"]
+mod common;
+
+use common::{median, time};
 use kiddo::ImmutableKdTree;
 use pcct::{datagen, BuildOptions, Dataset, Euclidean, Pool, Tree};
 use pcct_arenas::CountingAlloc;
 use std::hint::black_box;
-use std::time::Instant;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-fn time<R>(f: impl FnOnce() -> R) -> (f64, R) {
-    let t = Instant::now();
-    let r = f();
-    (t.elapsed().as_secs_f64(), r)
-}
 
 fn kiddo_build<const K: usize>(data: &[f64]) -> f64 {
     let pts: Vec<[f64; K]> = data.chunks_exact(K).map(|c| c.try_into().unwrap()).collect();

@@ -8,13 +8,16 @@
 
 #![allow(missing_docs)]
 
+#[path = "common.rs"]
+mod common;
+
+use common::{median, time};
 use kiddo::{ImmutableKdTree, SquaredEuclidean};
 use pcct::query::brute_force_knn;
 use pcct::{datagen, Dataset, Euclidean, Pool, Tree};
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::num::NonZero;
-use std::time::Instant;
 
 struct Workload {
     id: &'static str,
@@ -59,17 +62,6 @@ const WORKLOADS: [Workload; 4] = [
         clustered: true,
     },
 ];
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-fn time<R>(f: impl FnOnce() -> R) -> (f64, R) {
-    let t = Instant::now();
-    let r = f();
-    (t.elapsed().as_secs_f64(), r)
-}
 
 /// kiddo build and query times (median) for dimension K: builds first, then queries.
 fn kiddo_run<const K: usize>(

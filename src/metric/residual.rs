@@ -172,6 +172,8 @@ pub struct Residual {
     kernel: Arc<Kernel>,
     model: Option<Arc<Model>>,
     floor: f64,
+    /// [`Metric::distance_abs_error`], computed once from the smallest `p`.
+    abs_error: f64,
 }
 
 fn check_matrix(what: &'static str, values: &[f64], rows: usize, cols: usize) -> Result<()> {
@@ -354,7 +356,16 @@ impl Residual {
             .iter()
             .map(|&q| if q > floor { q.sqrt() } else { 0.0 })
             .collect();
+        // |Δρ| ≤ 8(m + d + 16)·ε·σ² / p_min (p_min: the smallest p above the floor).
+        let p_min = p
+            .iter()
+            .copied()
+            .filter(|&q| q > floor)
+            .fold(f64::INFINITY, f64::min)
+            .min(kernel.variance);
+        let abs_error = (8.0 * (m + dim + 16) as f64 * f64::EPSILON * kernel.variance / p_min).sqrt();
         Ok(Residual {
+            abs_error,
             x,
             dim,
             v,
@@ -404,16 +415,6 @@ impl Residual {
     fn row_x(&self, i: u32) -> &[f64] {
         &self.x[i as usize * self.dim..(i as usize + 1) * self.dim]
     }
-
-    /// The smallest residual variance above the floor (1 for none).
-    fn p_min(&self) -> f64 {
-        self.p
-            .iter()
-            .copied()
-            .filter(|&q| q > self.floor)
-            .fold(f64::INFINITY, f64::min)
-            .min(self.kernel.variance)
-    }
 }
 
 impl Metric for Residual {
@@ -437,8 +438,7 @@ impl Metric for Residual {
     }
 
     fn distance_abs_error(&self) -> f64 {
-        let drho = 8.0 * (self.m + self.dim + 16) as f64 * f64::EPSILON * self.kernel.variance / self.p_min();
-        drho.sqrt()
+        self.abs_error
     }
 
     fn coordinate_dim(&self) -> usize {
@@ -466,6 +466,7 @@ impl Metric for Residual {
             kernel: self.kernel.clone(),
             model: self.model.clone(),
             floor: self.floor,
+            abs_error: self.abs_error,
         }
     }
 
