@@ -21,6 +21,8 @@ pub mod pool;
 pub mod query;
 pub mod telemetry;
 pub mod tree;
+pub mod tuning;
+pub mod workload;
 
 pub use build::{BuildOptions, BuildStats};
 pub use error::{Error, Result};

@@ -83,6 +83,13 @@ pub enum IsaError {
     UnknownName(String),
     /// The level was asked for but the running CPU lacks it. pcct never falls back silently.
     Unavailable(Isa),
+    /// [`select`] asked for a level after this process had already fixed another one.
+    AlreadyFixed {
+        /// The level in use.
+        active: Isa,
+        /// The level asked for.
+        requested: Isa,
+    },
 }
 
 impl fmt::Display for IsaError {
@@ -91,6 +98,11 @@ impl fmt::Display for IsaError {
             IsaError::UnknownName(name) => write!(
                 f,
                 "unknown ISA level {name:?} in {ISA_ENV}: expected one of scalar, portable, avx2, avx512"
+            ),
+            IsaError::AlreadyFixed { active, requested } => write!(
+                f,
+                "ISA level {requested} was asked for, but this process already uses {active} \
+                 (select a level before building any metric)"
             ),
             IsaError::Unavailable(isa) => write!(
                 f,
@@ -134,13 +146,15 @@ pub enum IsaChoice {
     Detected(Isa),
     /// Forced through `PCCT_ISA`.
     Forced(Isa),
+    /// Chosen by the program through [`select`] (e.g. from a tuning profile).
+    Selected(Isa),
 }
 
 impl IsaChoice {
     /// The chosen level.
     pub fn isa(self) -> Isa {
         match self {
-            IsaChoice::Detected(i) | IsaChoice::Forced(i) => i,
+            IsaChoice::Detected(i) | IsaChoice::Forced(i) | IsaChoice::Selected(i) => i,
         }
     }
 }
@@ -166,10 +180,31 @@ pub fn resolve(env_value: Option<&str>) -> Result<IsaChoice, IsaError> {
 /// The level pcct uses in this process: `PCCT_ISA` if set, else the best detected.
 /// Read once and cached.
 pub fn active() -> Result<IsaChoice, IsaError> {
-    static ACTIVE: OnceLock<Result<IsaChoice, IsaError>> = OnceLock::new();
     ACTIVE
         .get_or_init(|| resolve(std::env::var(ISA_ENV).ok().as_deref()))
         .clone()
+}
+
+static ACTIVE: OnceLock<Result<IsaChoice, IsaError>> = OnceLock::new();
+
+/// Makes `isa` the level of this process (what [`active`] returns from now on), unless
+/// `PCCT_ISA` is set: the environment wins and its choice is returned. Call it before
+/// anything asks for the active level; asking for a different level after that is
+/// [`IsaError::AlreadyFixed`]. A level the CPU lacks is [`IsaError::Unavailable`].
+pub fn select(isa: Isa) -> Result<IsaChoice, IsaError> {
+    if std::env::var(ISA_ENV).is_ok_and(|v| !v.trim().is_empty()) {
+        return active();
+    }
+    if !isa.is_available() {
+        return Err(IsaError::Unavailable(isa));
+    }
+    match ACTIVE.get_or_init(|| Ok(IsaChoice::Selected(isa))).clone()? {
+        c if c.isa() == isa => Ok(c),
+        c => Err(IsaError::AlreadyFixed {
+            active: c.isa(),
+            requested: isa,
+        }),
+    }
 }
 
 /// Proof that `wide`'s portable vectors may be used. Always available.

@@ -78,7 +78,12 @@ fn node(p: &Placement) -> Option<(i32, u32, f64)> {
 }
 
 /// Builds the tree batch by batch; runs inside the pool.
-pub(crate) fn build<M: Metric>(metric: M, pool: &Pool, opts: &BuildOptions) -> Result<(Tree<M>, BuildStats)> {
+pub(crate) fn build<M: Metric>(
+    metric: M,
+    pool: &Pool,
+    opts: &BuildOptions,
+    observe: &mut (dyn FnMut(&BatchStats, usize) + Send),
+) -> Result<(Tree<M>, BuildStats)> {
     let t0 = Instant::now();
     let n = metric.len();
     let threads = pool.threads();
@@ -118,6 +123,7 @@ pub(crate) fn build<M: Metric>(metric: M, pool: &Pool, opts: &BuildOptions) -> R
             cap.saturating_mul(2)
         };
         start += bs.size;
+        observe(&bs, start);
         stats.batches.push(bs);
     }
     let tf = Instant::now();

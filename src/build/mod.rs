@@ -213,6 +213,29 @@ impl<M: Metric> Tree<M> {
     /// Builds the tree with the parallel PCCT pipeline on `pool`, returning what
     /// every batch did. Same data and options ⇒ the same tree for any pool size.
     pub fn build_with(metric: M, pool: &Pool, options: &BuildOptions) -> Result<(Self, BuildStats)> {
+        Self::build_observed(metric, pool, options, &mut |_, _| {})
+    }
+
+    /// [`Tree::build_with`], calling `observe(batch, placed)` after every batch with
+    /// its stats and the number of points in the tree so far (for progress bars).
+    ///
+    /// ```
+    /// use pcct::{datagen, BuildOptions, Dataset, Euclidean, Pool, Tree};
+    /// let pool = Pool::new(2)?;
+    /// let m = Euclidean::new(Dataset::from_rows(&datagen::uniform(500, 2, 1), 500, 2)?)?;
+    /// let mut seen = Vec::new();
+    /// let (tree, stats) =
+    ///     Tree::build_observed(m, &pool, &BuildOptions::default(), &mut |_, placed| seen.push(placed))?;
+    /// assert_eq!(seen.len(), stats.batches.len());
+    /// assert_eq!(seen.last(), Some(&tree.len()));
+    /// # Ok::<(), pcct::Error>(())
+    /// ```
+    pub fn build_observed(
+        metric: M,
+        pool: &Pool,
+        options: &BuildOptions,
+        observe: &mut (dyn FnMut(&BatchStats, usize) + Send),
+    ) -> Result<(Self, BuildStats)> {
         if metric.is_empty() {
             return Err(Error::invalid("data", "no points to build a tree from".into()));
         }
@@ -222,6 +245,6 @@ impl<M: Metric> Tree<M> {
                 "the pair budget must be at least 1".into(),
             ));
         }
-        pool.install(|| batch::build(metric, pool, options))
+        pool.install(|| batch::build(metric, pool, options, observe))
     }
 }

@@ -4,21 +4,25 @@ use crate::kernels::{isa, IsaChoice};
 use crate::{Error, Result};
 use std::io::Write;
 
-/// The CPU model name from `/proc/cpuinfo`, where there is one.
-fn cpu_model() -> Option<String> {
-    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    text.lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map(|(_, v)| v.trim().to_string())
-}
-
 /// Writes the facts to `out`. Fails if `PCCT_ISA` names an unknown or unavailable level.
 pub fn run(out: &mut impl Write) -> Result<()> {
+    // The profile first: it may select the ISA level.
+    let profile = match crate::tuning::Profile::from_env() {
+        Ok(Some(p)) => match p.apply(&mut crate::BuildOptions::default()) {
+            Ok(()) => format!("active: {}", p.describe()),
+            Err(e) => format!("refused: {e}"),
+        },
+        Ok(None) => format!(
+            "none ({}=FILE loads one; pcct tune writes one)",
+            crate::tuning::PROFILE_ENV
+        ),
+        Err(e) => format!("refused: {e}"),
+    };
     let choice = isa::active()?;
     let names: Vec<&str> = isa::available().iter().map(|i| i.name()).collect();
     let why = match choice {
         IsaChoice::Detected(_) => "best detected".to_string(),
+        IsaChoice::Selected(_) => "selected by the tuning profile".to_string(),
         IsaChoice::Forced(_) => format!(
             "forced by {}={}",
             isa::ISA_ENV,
@@ -37,7 +41,7 @@ pub fn run(out: &mut impl Write) -> Result<()> {
         format!("pcct version: {}", env!("CARGO_PKG_VERSION")),
         format!(
             "cpu: {}",
-            cpu_model().unwrap_or_else(|| std::env::consts::ARCH.to_string())
+            crate::tuning::cpu_model().unwrap_or_else(|| std::env::consts::ARCH.to_string())
         ),
         format!("arch: {}", std::env::consts::ARCH),
         format!("logical cores: {cores}"),
@@ -47,6 +51,7 @@ pub fn run(out: &mut impl Write) -> Result<()> {
         format!("isa active: {} ({why})", choice.isa()),
         format!("f32 lanes: {}", choice.isa().f32_lanes()),
         format!("f64 lanes: {}", choice.isa().f64_lanes()),
+        format!("tuning profile: {profile}"),
     ];
     for line in lines {
         writeln!(out, "{line}").map_err(|source| Error::Io {

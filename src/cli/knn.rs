@@ -1,11 +1,13 @@
 //! `pcct knn`: files in, exact neighbours out.
 
+use super::progress::Progress;
 use crate::build::Order;
-use crate::io::{check_output_path, read_matrix, write_all, Matrix, Output};
+use crate::io::{check_output_path, check_text_path, read_matrix, write_all, Matrix, Output};
 use crate::kernels::{isa, Element};
 use crate::metric::{Dataset, Euclidean, Kernel, KernelKind, Residual};
 use crate::telemetry::{Record, Value};
 use crate::tree::NONE;
+use crate::tuning::Profile;
 use crate::{BuildOptions, Error, Metric, Neighbors, Pool, QueryStats, Result, Tree};
 use clap::{ArgGroup, Args};
 use std::path::PathBuf;
@@ -69,6 +71,12 @@ pub struct KnnArgs {
     /// Tree builder: pcct (the parallel pipeline) or sequential (the one-point-at-a-time reference).
     #[arg(long, default_value = "pcct", value_parser = ["pcct", "sequential"])]
     pub builder: String,
+    /// A tuning profile from `pcct tune` (default: $PCCT_PROFILE if set).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 fn values<T: Element>(m: &Matrix) -> Vec<T> {
@@ -96,12 +104,23 @@ pub fn run(args: &KnnArgs) -> Result<()> {
     if let Some(p) = &args.out_dists {
         check_output_path(p)?;
     }
+    if let Some(p) = &args.stats {
+        check_text_path(p)?;
+    }
     if args.k == 0 {
         return Err(Error::invalid("k", "k must be at least 1".into()));
     }
-    args.order.parse::<Order>()?;
+    // The profile before any metric exists: it may select the kernels' ISA level.
+    let mut opts = BuildOptions {
+        seed: args.seed,
+        order: args.order.parse::<Order>()?,
+        ..BuildOptions::default()
+    };
+    if let Some(p) = Profile::from_arg_or_env(args.profile.as_deref())? {
+        p.apply(&mut opts)?;
+    }
     if args.metric == "residual" {
-        return run_residual(args);
+        return run_residual(args, &opts);
     }
     if args.inducing.is_some() {
         return Err(Error::invalid(
@@ -114,13 +133,13 @@ pub fn run(args: &KnnArgs) -> Result<()> {
     let all_f32 = matches!(data, Matrix::F32 { .. })
         && queries.as_ref().is_none_or(|q| matches!(q, Matrix::F32 { .. }));
     if all_f32 {
-        run_typed::<f32>(args, &data, queries.as_ref())
+        run_typed::<f32>(args, &opts, &data, queries.as_ref())
     } else {
-        run_typed::<f64>(args, &data, queries.as_ref())
+        run_typed::<f64>(args, &opts, &data, queries.as_ref())
     }
 }
 
-fn run_residual(args: &KnnArgs) -> Result<()> {
+fn run_residual(args: &KnnArgs, opts: &BuildOptions) -> Result<()> {
     let Some(zpath) = &args.inducing else {
         return Err(Error::invalid(
             "inducing",
@@ -157,19 +176,25 @@ fn run_residual(args: &KnnArgs) -> Result<()> {
         Some(q) => Some(m.queries(&q.to_f64(), &pool)?),
         None => None,
     };
-    run_metric(args, m, q, pool, dim, "f64-residual")
+    run_metric(args, opts, m, q, pool, dim, "f64-residual")
 }
 
-fn run_typed<T: Element>(args: &KnnArgs, data: &Matrix, queries: Option<&Matrix>) -> Result<()> {
+fn run_typed<T: Element>(
+    args: &KnnArgs,
+    opts: &BuildOptions,
+    data: &Matrix,
+    queries: Option<&Matrix>,
+) -> Result<()> {
     let pool = Pool::new(args.threads)?;
     let (_, dim) = data.shape();
     let m = metric::<T>(data, "data")?;
     let q = queries.map(|q| metric::<T>(q, "queries")).transpose()?;
-    run_metric(args, m, q, pool, dim, std::any::type_name::<T>())
+    run_metric(args, opts, m, q, pool, dim, std::any::type_name::<T>())
 }
 
 fn run_metric<M: Metric>(
     args: &KnnArgs,
+    opts: &BuildOptions,
     m: M,
     q: Option<M>,
     pool: Pool,
@@ -188,20 +213,20 @@ fn run_metric<M: Metric>(
         ));
     }
 
+    let progress = Progress::new(n as u64, "pcct knn", args.quiet);
     let t0 = Instant::now();
     let (tree, build_stats) = if args.builder == "sequential" {
+        progress.step("sequential build");
         (Tree::build_sequential(m)?, None)
     } else {
-        let opts = BuildOptions {
-            seed: args.seed,
-            order: args.order.parse()?,
-            ..BuildOptions::default()
-        };
-        let (t, s) = Tree::build_with(m, &pool, &opts)?;
+        progress.step("build");
+        let (t, s) = Tree::build_observed(m, &pool, opts, &mut |_, placed| progress.set(placed as u64))?;
         (t, Some(s))
     };
     let build_s = t0.elapsed().as_secs_f64();
 
+    progress.set(n as u64);
+    progress.step("queries");
     let t1 = Instant::now();
     let (mode, (nb, qs)): (&str, (Neighbors, QueryStats)) = match &q {
         Some(q) => ("knn", tree.knn(q, k, &pool)?),
@@ -209,6 +234,7 @@ fn run_metric<M: Metric>(
         None => ("predecessor", tree.predecessor_knn(k, &pool)?),
     };
     let query_s = t1.elapsed().as_secs_f64();
+    progress.finish();
 
     let ids: Vec<i64> = nb
         .ids()

@@ -2,10 +2,18 @@
 //!
 //! Every command prints one clear line and exits with status 2 on bad input.
 
+mod bench;
 mod info;
 mod knn;
+mod plot;
+mod progress;
+mod stats;
+mod tune;
 
+pub use bench::{BenchArgs, Row, Timing};
 pub use knn::KnnArgs;
+pub use stats::StatsArgs;
+pub use tune::TuneArgs;
 
 use clap::{Parser, Subcommand};
 
@@ -21,12 +29,26 @@ pub struct Cli {
 /// The subcommands of `pcct`.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Print the CPU's ISA levels, the level pcct uses and why, cores and version.
+    /// The main job: the workload table W1–W8 on generated data, pcct against brute force
+    /// and the sequential cover tree, same run, same threads.
+    ///
+    /// Examples: pcct bench · pcct bench --workload W3,W6 --repeat 5 --markdown ·
+    /// pcct bench --scale 0.125 --plot bench.svg --json bench.json
+    Bench(Box<BenchArgs>),
+    /// Print the CPU's ISA levels, the level pcct uses and why, the tuning profile, cores and version.
     Info,
     /// Exact k nearest neighbours: data (and queries) in, ids and distances out.
     ///
     /// Example: pcct knn --data X.npy --k 30 --predecessor --out-ids nn.npy --out-dists d.npy
     Knn(Box<KnnArgs>),
+    /// Measure the kernel ISA levels and pair budgets on this CPU and write a profile.
+    ///
+    /// Example: pcct tune --out my-cpu.json && pcct bench --profile my-cpu.json
+    Tune(TuneArgs),
+    /// Summarize a --stats telemetry file (stage shares, slowest batches); --plot draws it.
+    ///
+    /// Example: pcct knn … --stats s.jsonl && pcct stats s.jsonl --plot s.svg
+    Stats(StatsArgs),
 }
 
 /// A clap message on one line: its lines joined, usage and hints dropped.
@@ -61,6 +83,9 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Info => info::run(&mut std::io::stdout().lock()),
         Command::Knn(args) => knn::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::Tune(args) => tune::run(&args),
+        Command::Stats(args) => stats::run(&args),
     };
     match result {
         Ok(()) => 0,

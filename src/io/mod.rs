@@ -95,6 +95,22 @@ pub fn check_output_path(path: &Path) -> Result<()> {
     format_of(path).map(|_| ())
 }
 
+/// Checks, before any work, that a text output (telemetry, JSON, SVG) can go to
+/// `path`: its folder exists and it is not a folder itself.
+pub fn check_text_path(path: &Path) -> Result<()> {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if parent.is_some_and(|p| !p.is_dir()) {
+        return Err(Error::invalid(
+            "file",
+            format!("{}: its folder does not exist", path.display()),
+        ));
+    }
+    if path.is_dir() {
+        return Err(Error::invalid("file", format!("{}: is a folder", path.display())));
+    }
+    Ok(())
+}
+
 /// Reads a 2-D matrix from `.npy` or `.csv`.
 pub fn read_matrix(path: &Path) -> Result<Matrix> {
     let format = format_of(path)?;

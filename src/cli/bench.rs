@@ -1,0 +1,621 @@
+//! `pcct bench`: the workload table of DESIGN.md §8 on generated data, pcct against
+//! brute force and the sequential cover tree in the same run, on the same pool.
+
+use super::progress::Progress;
+use crate::io::{check_text_path, write_all, Output};
+use crate::kernels::isa;
+use crate::metric::{Dataset, Euclidean};
+use crate::query::{brute_force_knn, brute_force_predecessor_knn};
+use crate::telemetry::{Record, Value};
+use crate::tuning::Profile;
+use crate::workload::{Queries, Workload, WorkloadMetric, WORKLOADS};
+use crate::{BuildOptions, Error, Metric, Neighbors, Pool, QueryStats, Result, Tree};
+use clap::Args;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `pcct bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Workloads to run, comma-separated (W1 … W8); all of them by default.
+    #[arg(long, value_delimiter = ',', value_name = "W")]
+    pub workload: Vec<String>,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Runs per measurement; the table shows the median (and min–max when > 1).
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
+    /// Multiplies every workload's points and queries (0.125 for a quick look).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Baselines, comma-separated: brute (blocked brute force), sequential (the
+    /// one-point-at-a-time cover tree), or none.
+    #[arg(long, value_delimiter = ',', default_value = "brute,sequential")]
+    pub baselines: Vec<String>,
+    /// The sequential-tree baseline runs only on workloads with at most this many points
+    /// (it builds one point at a time: at 2^20 points it alone takes many minutes).
+    #[arg(long, default_value_t = 1 << 18)]
+    pub sequential_max_n: usize,
+    /// Print the table as markdown (the BENCHMARKS.md format).
+    #[arg(long)]
+    pub markdown: bool,
+    /// Also write every measurement (all repeats) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write telemetry as JSON Lines (per build batch, per query phase, one summary per workload).
+    #[arg(long, value_name = "STATS")]
+    pub stats: Option<PathBuf>,
+    /// Draw time vs n (the workloads at 1/8, 1/4, 1/2 and full size) for pcct and the baselines as SVG.
+    #[arg(long, value_name = "SVG")]
+    pub plot: Option<PathBuf>,
+    /// A tuning profile from `pcct tune` (default: $PCCT_PROFILE if set).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Median, min and max of a set of seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timing {
+    /// The median.
+    pub median: f64,
+    /// The fastest run.
+    pub min: f64,
+    /// The slowest run.
+    pub max: f64,
+}
+
+impl Timing {
+    /// The summary of `runs` (non-empty).
+    pub fn of(runs: &[f64]) -> Timing {
+        let mut v = runs.to_vec();
+        v.sort_by(f64::total_cmp);
+        let m = v.len() / 2;
+        let median = if v.len() % 2 == 1 {
+            v[m]
+        } else {
+            (v[m - 1] + v[m]) / 2.0
+        };
+        Timing {
+            median,
+            min: v[0],
+            max: v[v.len() - 1],
+        }
+    }
+}
+
+/// One workload's results.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// The workload as run (after `--scale`).
+    pub workload: Workload,
+    /// pcct build seconds.
+    pub build: Timing,
+    /// pcct query seconds.
+    pub query: Timing,
+    /// Distance evaluations per query (pcct).
+    pub evals_per_query: f64,
+    /// `tree` or `scan`.
+    pub path: &'static str,
+    /// Brute-force query seconds, if run.
+    pub brute: Option<Timing>,
+    /// Sequential tree build and query seconds, if run.
+    pub sequential: Option<(Timing, Timing)>,
+    /// Why a baseline did not run.
+    pub skipped: Vec<String>,
+    /// Residual workloads: the median of `p_i / σ²` over the data.
+    pub residual_median: Option<f64>,
+}
+
+impl Row {
+    fn total(&self) -> f64 {
+        self.build.median + self.query.median
+    }
+}
+
+/// What one run measures: the workload, its options and where telemetry goes.
+struct Runner<'a> {
+    pool: &'a Pool,
+    opts: BuildOptions,
+    repeat: usize,
+    brute: bool,
+    sequential_max_n: usize,
+    sequential: bool,
+    progress: &'a Progress,
+    telemetry: Vec<Record>,
+}
+
+fn seconds(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64()
+}
+
+impl Runner<'_> {
+    fn run(&mut self, w: &Workload) -> Result<Row> {
+        let p = self.progress;
+        p.step(format!("{}: generating data", w.id));
+        let data = w.data();
+        let rows = w.query_rows(&data);
+        match w.metric {
+            WorkloadMetric::Euclidean => {
+                let m = Euclidean::new(Dataset::from_rows(&data, w.n, w.dim)?)?;
+                let q = match rows {
+                    Some(r) => Some(Euclidean::new(Dataset::from_rows(&r, w.query_count(), w.dim)?)?),
+                    None => None,
+                };
+                self.measure(w, m, q, None)
+            }
+            WorkloadMetric::Residual { .. } => {
+                let m = w.residual(&data, self.pool)?.expect("a residual workload");
+                let mut pv: Vec<f64> = m.residual_variance().to_vec();
+                pv.sort_by(f64::total_cmp);
+                let sigma2 = m.kernel().variance();
+                let median = pv[pv.len() / 2] / sigma2;
+                let q = rows.map(|r| m.queries(&r, self.pool)).transpose()?;
+                self.measure(w, m, q, Some(median))
+            }
+        }
+    }
+
+    fn queries<M: Metric>(
+        &self,
+        tree: &Tree<M>,
+        w: &Workload,
+        q: Option<&M>,
+    ) -> Result<(Neighbors, QueryStats)> {
+        match (w.queries, q) {
+            (Queries::Predecessor, _) | (_, None) => tree.predecessor_knn(w.k, self.pool),
+            (_, Some(q)) => tree.knn(q, w.k, self.pool),
+        }
+    }
+
+    fn measure<M: Metric + Clone>(
+        &mut self,
+        w: &Workload,
+        m: M,
+        q: Option<M>,
+        residual_median: Option<f64>,
+    ) -> Result<Row> {
+        let p = self.progress;
+        let (mut build, mut query) = (Vec::new(), Vec::new());
+        let mut answer = None;
+        let mut last = None;
+        for r in 0..self.repeat {
+            p.step(format!("{}: pcct build ({}/{})", w.id, r + 1, self.repeat));
+            let t = Instant::now();
+            let (tree, stats) = Tree::build_observed(m.clone(), self.pool, &self.opts, &mut |_, placed| {
+                p.step(format!(
+                    "{}: pcct build ({}/{}), {placed}/{} points",
+                    w.id,
+                    r + 1,
+                    self.repeat,
+                    w.n
+                ));
+            })?;
+            build.push(seconds(t));
+            p.step(format!("{}: pcct queries ({}/{})", w.id, r + 1, self.repeat));
+            let t = Instant::now();
+            let (nb, qs) = self.queries(&tree, w, q.as_ref())?;
+            query.push(seconds(t));
+            answer = Some(nb);
+            last = Some((stats, qs));
+            p.inc(1);
+        }
+        let answer = answer.expect("at least one repeat");
+        let (stats, qs) = last.expect("at least one repeat");
+        let (build, query) = (Timing::of(&build), Timing::of(&query));
+        let id = Value::Str(w.id.into());
+        self.telemetry.extend(
+            stats
+                .batches
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b.record(i).with("workload", id.clone())),
+        );
+        self.telemetry.push(stats.record().with("workload", id.clone()));
+        self.telemetry.push(
+            Record::new("query")
+                .with("workload", id.clone())
+                .with("path", Value::Str(qs.path.name().into()))
+                .with("queries", Value::Int(qs.queries as u64))
+                .with("k", Value::Int(w.k as u64))
+                .with("query_s", Value::Num(query.median))
+                .with("distance_evals", Value::Int(qs.distance_evals))
+                .with("exact_evals", Value::Int(qs.exact_evals))
+                .with("evals_per_query", Value::Num(qs.evals_per_query())),
+        );
+
+        let mut skipped = Vec::new();
+        let brute = if self.brute {
+            let mut runs = Vec::new();
+            for r in 0..self.repeat {
+                p.step(format!("{}: brute force ({}/{})", w.id, r + 1, self.repeat));
+                let t = Instant::now();
+                let bf = match &q {
+                    Some(q) => brute_force_knn(&m, q, w.k, self.pool)?,
+                    None => brute_force_predecessor_knn(&m, w.k, self.pool)?,
+                };
+                runs.push(seconds(t));
+                if bf != answer {
+                    return Err(Error::invalid(
+                        "bench",
+                        format!("{}: pcct and brute force disagree — please report this", w.id),
+                    ));
+                }
+                p.inc(1);
+            }
+            Some(Timing::of(&runs))
+        } else {
+            None
+        };
+        let sequential = if !self.sequential {
+            None
+        } else if w.n > self.sequential_max_n {
+            skipped.push(format!(
+                "{}: sequential tree skipped (n = {} > --sequential-max-n {})",
+                w.id, w.n, self.sequential_max_n
+            ));
+            p.inc(self.repeat as u64);
+            None
+        } else {
+            let (mut b, mut qt) = (Vec::new(), Vec::new());
+            for r in 0..self.repeat {
+                p.step(format!("{}: sequential tree ({}/{})", w.id, r + 1, self.repeat));
+                let t = Instant::now();
+                let tree = Tree::build_sequential(m.clone())?;
+                b.push(seconds(t));
+                let t = Instant::now();
+                let (nb, _) = self.queries(&tree, w, q.as_ref())?;
+                qt.push(seconds(t));
+                if nb != answer {
+                    return Err(Error::invalid(
+                        "bench",
+                        format!(
+                            "{}: pcct and the sequential tree disagree — please report this",
+                            w.id
+                        ),
+                    ));
+                }
+                p.inc(1);
+            }
+            Some((Timing::of(&b), Timing::of(&qt)))
+        };
+        let row = Row {
+            workload: *w,
+            build,
+            query,
+            evals_per_query: qs.evals_per_query(),
+            path: qs.path.name(),
+            brute,
+            sequential,
+            skipped,
+            residual_median,
+        };
+        self.telemetry.push(summary(&row, self.pool.threads()));
+        Ok(row)
+    }
+}
+
+fn summary(row: &Row, threads: usize) -> Record {
+    let w = &row.workload;
+    let mut r = Record::new("summary")
+        .with("workload", Value::Str(w.id.into()))
+        .with("metric", Value::Str(w.metric_name()))
+        .with("n", Value::Int(w.n as u64))
+        .with("dim", Value::Int(w.dim as u64))
+        .with("queries", Value::Int(w.query_count() as u64))
+        .with("k", Value::Int(w.k as u64))
+        .with("threads", Value::Int(threads as u64))
+        .with("build_s", Value::Num(row.build.median))
+        .with("build_min_s", Value::Num(row.build.min))
+        .with("build_max_s", Value::Num(row.build.max))
+        .with("query_s", Value::Num(row.query.median))
+        .with("query_min_s", Value::Num(row.query.min))
+        .with("query_max_s", Value::Num(row.query.max))
+        .with("evals_per_query", Value::Num(row.evals_per_query))
+        .with("path", Value::Str(row.path.into()));
+    if let Some(b) = row.brute {
+        r = r
+            .with("brute_s", Value::Num(b.median))
+            .with("brute_min_s", Value::Num(b.min))
+            .with("brute_max_s", Value::Num(b.max));
+    }
+    if let Some((b, q)) = row.sequential {
+        r = r
+            .with("sequential_build_s", Value::Num(b.median))
+            .with("sequential_query_s", Value::Num(q.median));
+    }
+    if let Some(p) = row.residual_median {
+        r = r.with("residual_variance_median", Value::Num(p));
+    }
+    r
+}
+
+/// `1.234` or, over several runs, `1.234 (1.2–1.3)`.
+fn cell(t: &Timing, repeat: usize) -> String {
+    if repeat > 1 {
+        format!("{} ({}–{})", secs(t.median), secs(t.min), secs(t.max))
+    } else {
+        secs(t.median)
+    }
+}
+
+fn secs(s: f64) -> String {
+    if s >= 10.0 {
+        format!("{s:.1}")
+    } else if s >= 0.1 {
+        format!("{s:.3}")
+    } else {
+        format!("{s:.4}")
+    }
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    format!("{:.1}×", a / b)
+}
+
+/// The table as rows of cells, header first.
+fn table(rows: &[Row], repeat: usize) -> Vec<Vec<String>> {
+    let mut t = vec![[
+        "id",
+        "n",
+        "queries",
+        "k",
+        "d",
+        "metric",
+        "build s",
+        "query s",
+        "queries/s",
+        "evals/query",
+        "brute s",
+        "brute/pcct query",
+        "brute/pcct total",
+        "seq build s",
+        "seq query s",
+        "seq/pcct total",
+    ]
+    .map(String::from)
+    .to_vec()];
+    let dash = || "—".to_string();
+    for r in rows {
+        let w = &r.workload;
+        let queries = match w.queries {
+            Queries::Predecessor => format!("{} (pred.)", w.n),
+            Queries::Dataset(q) => format!("{q} (data)"),
+            Queries::New(q) => q.to_string(),
+        };
+        let mut metric = w.metric_name();
+        if let Some(p) = r.residual_median {
+            let _ = write!(metric, ", median p/σ² {p:.2}");
+        }
+        let mut cells = vec![
+            w.id.to_string(),
+            w.n.to_string(),
+            queries,
+            w.k.to_string(),
+            w.dim.to_string(),
+            metric,
+            cell(&r.build, repeat),
+            cell(&r.query, repeat),
+            format!("{:.0}", w.query_count() as f64 / r.query.median),
+            format!(
+                "{:.0}{}",
+                r.evals_per_query,
+                if r.path == "scan" { " (scan)" } else { "" }
+            ),
+        ];
+        match r.brute {
+            Some(b) => cells.extend([
+                cell(&b, repeat),
+                ratio(b.median, r.query.median),
+                ratio(b.median, r.total()),
+            ]),
+            None => cells.extend([dash(), dash(), dash()]),
+        }
+        match r.sequential {
+            Some((b, q)) => cells.extend([
+                cell(&b, repeat),
+                cell(&q, repeat),
+                ratio(b.median + q.median, r.total()),
+            ]),
+            None => cells.extend([dash(), dash(), dash()]),
+        }
+        t.push(cells);
+    }
+    t
+}
+
+fn render(t: &[Vec<String>], markdown: bool) -> String {
+    let mut out = String::new();
+    if markdown {
+        for (i, row) in t.iter().enumerate() {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+            if i == 0 {
+                let _ = writeln!(out, "|{}", "---|".repeat(row.len()));
+            }
+        }
+        return out;
+    }
+    let widths: Vec<usize> = (0..t[0].len())
+        .map(|c| t.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in t {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(s, &w)| format!("{s:>w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    out
+}
+
+/// The JSON document of `--json`: the machine, then one object per row.
+fn json(rows: &[Row], threads: usize, repeat: usize) -> String {
+    let mut s = format!(
+        "{{\"pcct_version\":\"{}\",\"isa\":\"{}\",\"threads\":{threads},\"repeat\":{repeat},\"rows\":[\n",
+        env!("CARGO_PKG_VERSION"),
+        isa_name()
+    );
+    let lines: Vec<String> = rows.iter().map(|r| summary(r, threads).to_json()).collect();
+    s.push_str(&lines.join(",\n"));
+    s.push_str("\n]}\n");
+    s
+}
+
+fn isa_name() -> &'static str {
+    isa::active().map(|c| c.isa().name()).unwrap_or("unknown")
+}
+
+/// Which workloads `--workload` names (all by default).
+fn selected(args: &BenchArgs) -> Result<Vec<Workload>> {
+    if !(args.scale > 0.0 && args.scale.is_finite()) {
+        return Err(Error::invalid(
+            "scale",
+            format!("{} is not a positive factor", args.scale),
+        ));
+    }
+    let base: Vec<Workload> = if args.workload.is_empty() {
+        WORKLOADS.to_vec()
+    } else {
+        args.workload
+            .iter()
+            .map(|id| Workload::find(id))
+            .collect::<Result<_>>()?
+    };
+    Ok(base.into_iter().map(|w| w.scaled(args.scale)).collect())
+}
+
+/// Runs `pcct bench`.
+pub fn run(args: &BenchArgs) -> Result<()> {
+    let workloads = selected(args)?;
+    if args.repeat == 0 {
+        return Err(Error::invalid("repeat", "--repeat must be at least 1".into()));
+    }
+    let (mut brute, mut sequential) = (false, false);
+    for b in &args.baselines {
+        match b.as_str() {
+            "brute" => brute = true,
+            "sequential" => sequential = true,
+            "none" => {}
+            other => {
+                return Err(Error::invalid(
+                    "baselines",
+                    format!("unknown baseline {other:?} (expected brute, sequential or none)"),
+                ))
+            }
+        }
+    }
+    for p in [&args.json, &args.stats, &args.plot].into_iter().flatten() {
+        check_text_path(p)?;
+    }
+    let profile = Profile::from_arg_or_env(args.profile.as_deref())?;
+    let pool = Pool::new(args.threads)?;
+    let mut opts = BuildOptions::default();
+    if let Some(p) = &profile {
+        p.apply(&mut opts)?;
+    }
+
+    let sweep: &[f64] = if args.plot.is_some() {
+        &[0.125, 0.25, 0.5, 1.0]
+    } else {
+        &[1.0]
+    };
+    let runs_per_workload = args.repeat as u64 * (1 + brute as u64 + sequential as u64);
+    let progress = Progress::new(
+        runs_per_workload * (workloads.len() * sweep.len()) as u64,
+        "pcct bench",
+        args.quiet,
+    );
+    let mut runner = Runner {
+        pool: &pool,
+        opts,
+        repeat: args.repeat,
+        brute,
+        sequential,
+        sequential_max_n: args.sequential_max_n,
+        progress: &progress,
+        telemetry: Vec::new(),
+    };
+    let mut rows = Vec::new();
+    let mut curves = Vec::new();
+    for w in &workloads {
+        let mut points = Vec::new();
+        for &f in sweep {
+            let ws = if f == 1.0 { *w } else { w.scaled(f) };
+            let row = runner.run(&ws)?;
+            points.push(row.clone());
+            if f == 1.0 {
+                rows.push(row);
+            }
+        }
+        curves.push(points);
+    }
+    progress.finish();
+
+    let mut text = format!(
+        "pcct {} · {} threads · ISA {} · profile {} · repeat {} (median{}) · seconds\n\n",
+        env!("CARGO_PKG_VERSION"),
+        pool.threads(),
+        isa_name(),
+        profile.as_ref().map_or("none".to_string(), |p| p.describe()),
+        args.repeat,
+        if args.repeat > 1 { ", min–max" } else { "" },
+    );
+    text.push_str(&render(&table(&rows, args.repeat), args.markdown));
+    for r in &rows {
+        for s in &r.skipped {
+            let _ = writeln!(text, "note: {s}");
+        }
+    }
+    print!("{text}");
+
+    let json_text = args
+        .json
+        .as_ref()
+        .map(|_| json(&rows, pool.threads(), args.repeat));
+    let stats_text = args.stats.as_ref().map(|_| {
+        runner
+            .telemetry
+            .iter()
+            .map(|r| r.to_json() + "\n")
+            .collect::<String>()
+    });
+    let plot_text = args.plot.as_ref().map(|_| super::plot::bench_svg(&curves));
+    let mut outputs = Vec::new();
+    for (path, text) in [
+        (&args.json, &json_text),
+        (&args.stats, &stats_text),
+        (&args.plot, &plot_text),
+    ] {
+        if let (Some(p), Some(t)) = (path, text) {
+            outputs.push((p.as_path(), Output::Text(t), 0, 0));
+        }
+    }
+    write_all(&outputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timing_summarizes() {
+        let t = Timing::of(&[3.0, 1.0, 2.0]);
+        assert_eq!((t.median, t.min, t.max), (2.0, 1.0, 3.0));
+        assert_eq!(Timing::of(&[1.0, 4.0]).median, 2.5);
+    }
+
+    #[test]
+    fn markdown_has_a_rule_under_the_header() {
+        let t = vec![
+            vec!["a".to_string(), "b".to_string()],
+            vec!["1".into(), "2".into()],
+        ];
+        assert_eq!(render(&t, true), "| a | b |\n|---|---|\n| 1 | 2 |\n");
+        assert_eq!(render(&t, false), "a  b\n1  2\n");
+    }
+}
