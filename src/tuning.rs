@@ -105,10 +105,12 @@ impl Profile {
         }
         match p.num("version") {
             Some(v) if v == PROFILE_VERSION as f64 => {}
-            v => return Err(bad(format!(
+            v => {
+                return Err(bad(format!(
                 "profile format version {} — this pcct reads version {PROFILE_VERSION}; run pcct tune again",
                 v.map_or("missing".into(), |v| v.to_string())
-            ))),
+            )))
+            }
         }
         let cpu = p.str("cpu").ok_or_else(|| bad("no cpu".into()))?.to_string();
         let here = cpu_id();
