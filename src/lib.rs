@@ -1,13 +1,14 @@
 //! # pcct
 //!
-//! Exact k-nearest-neighbour search with a compressed cover tree, for Euclidean data
-//! (f32, f64) and user metrics; the parallel PCCT build and the residual-correlation
-//! metric of Vecchia GP models are on the way.
-//! Every answer is exact: the set brute force would give, ties broken by id.
+//! Exact k-nearest-neighbour search with a parallel compressed cover tree, for Euclidean
+//! data (f32, f64), the residual-correlation metric of Vecchia-inducing-points GP models,
+//! and user metrics ([`Metric`]). Every answer is exact: the set brute force would give,
+//! ties broken by id, identical for any thread count.
 //!
 //! The crate is layered (DESIGN.md §1): [`kernels`] (SIMD distance kernels with
 //! run-time CPU dispatch) and the arenas crate sit below; this crate holds the
-//! metrics, tree, build pipeline, queries and the `pcct` CLI.
+//! metrics, tree, build pipeline ([`build`]), queries ([`query`]), the workload table
+//! ([`workload`]), tuning profiles ([`tuning`]) and the `pcct` CLI ([`cli`]).
 
 pub use pcct_kernels as kernels;
 
@@ -29,7 +30,7 @@ pub use error::{Error, Result};
 pub use metric::{Dataset, Euclidean, Metric};
 pub use pool::Pool;
 pub use query::{Neighbors, QueryPath, QueryStats, RangeNeighbors};
-pub use tree::{Tree, TreeShape};
+pub use tree::{Persist, Tree, TreeShape};
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

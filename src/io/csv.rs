@@ -65,6 +65,7 @@ pub(super) fn encode(data: Output<'_>, cols: usize) -> Vec<u8> {
             let _ = writeln!(s, "{}", line.join(","));
         }),
         Output::Text(t) => s.push_str(t),
+        Output::Bytes(b) => return b.to_vec(),
     }
     s.into_bytes()
 }

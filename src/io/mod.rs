@@ -60,6 +60,8 @@ pub enum Output<'a> {
     F64(&'a [f64]),
     /// Text written as is, whatever the extension (e.g. JSON Lines telemetry).
     Text(&'a str),
+    /// Bytes written as is, whatever the extension (e.g. a tree file).
+    Bytes(&'a [u8]),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -142,6 +144,7 @@ pub fn write_all(outputs: &[(&Path, Output<'_>, usize, usize)]) -> Result<()> {
     for &(path, data, rows, cols) in outputs {
         let bytes = match (data, format_of(path)) {
             (Output::Text(t), _) => t.as_bytes().to_vec(),
+            (Output::Bytes(b), _) => b.to_vec(),
             (_, Ok(Format::Npy)) => npy::encode(data, rows, cols),
             (_, Ok(Format::Csv)) => csv::encode(data, cols),
             (_, Err(e)) => {

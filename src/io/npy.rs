@@ -100,7 +100,7 @@ fn row_major<T: Copy>(raw: Vec<T>, n: usize, d: usize, fortran: bool) -> Vec<T> 
 pub(super) fn encode(data: Output<'_>, rows: usize, cols: usize) -> Vec<u8> {
     let descr = match data {
         Output::I64(_) => "<i8",
-        Output::F64(_) | Output::Text(_) => "<f8",
+        Output::F64(_) | Output::Text(_) | Output::Bytes(_) => "<f8",
     };
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     // Pad so that magic + version + length + header is a multiple of 64, ending in '\n'.
@@ -116,6 +116,7 @@ pub(super) fn encode(data: Output<'_>, rows: usize, cols: usize) -> Vec<u8> {
         Output::I64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
         Output::F64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
         Output::Text(t) => out.extend_from_slice(t.as_bytes()),
+        Output::Bytes(b) => out.extend_from_slice(b),
     }
     out
 }

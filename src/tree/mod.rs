@@ -27,10 +27,12 @@
 //! descendant; `min_id(p)` is the smallest id in the subtree (duplicates included).
 
 mod level;
+mod persist;
 mod sequential;
 mod validate;
 
 pub use level::{level_of, scale, BASE};
+pub use persist::{file_tag, Persist, Reader, Writer, FORMAT_VERSION};
 pub use validate::Violation;
 
 pub(crate) use sequential::{Growing, Placement};
