@@ -182,6 +182,15 @@ pub struct Csr<V = u32, A: Allocator = Global> {
     values: AVec<V, A>,
 }
 
+impl<V: Clone, A: Allocator + Clone> Clone for Csr<V, A> {
+    fn clone(&self) -> Self {
+        Csr {
+            offsets: self.offsets.clone(),
+            values: self.values.clone(),
+        }
+    }
+}
+
 impl<V: fmt::Debug, A: Allocator> fmt::Debug for Csr<V, A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Csr")

@@ -86,27 +86,51 @@ pub(crate) fn build<M: Metric>(
 ) -> Result<(Tree<M>, BuildStats)> {
     let t0 = Instant::now();
     let n = metric.len();
-    let threads = pool.threads();
-    let seq = order::sequence(&metric, opts.order, opts.seed);
+    let all: Vec<u32> = (0..n as u32).collect();
+    let seq = order::sequence(&metric, &all, opts.order, opts.seed);
     let mut stats = BuildStats {
         order: t0.elapsed(),
-        threads,
+        threads: pool.threads(),
         ..Default::default()
     };
     let mut g = Growing::new(n);
     g.root = seq.ids[0];
+    grow(&metric, &mut g, &seq, 1, 1, pool, opts, observe, &mut stats)?;
+    let tf = Instant::now();
+    let tree = g.freeze(&metric, n);
+    stats.freeze = tf.elapsed();
+    stats.total = t0.elapsed();
+    Ok((tree, stats))
+}
+
+/// Inserts `seq.ids[first..]` into `g`, which holds `present` points, in batches
+/// about the size of the tree (cut by the pair budget); runs inside the pool.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn grow<M: Metric>(
+    metric: &M,
+    g: &mut Growing,
+    seq: &order::Sequence,
+    first: usize,
+    mut present: usize,
+    pool: &Pool,
+    opts: &BuildOptions,
+    observe: &mut (dyn FnMut(&BatchStats, usize) + Send),
+    stats: &mut BuildStats,
+) -> Result<()> {
+    let n = metric.len();
     let mut arena = Arena::new();
     let mut counts = vec![0u32; n];
     let mut pos = vec![0u32; n];
     for (p, &x) in seq.ids.iter().enumerate() {
         pos[x as usize] = p as u32;
     }
-    let mut start = 1;
+    let mut start = first;
     // After a cut, batches grow again from twice the size the budget allowed, so
     // that a tight budget does not traverse (and discard) a tree-sized batch each time.
     let mut cap = usize::MAX;
-    while start < n {
-        let want = start.min(n - start).min(cap);
+    let end = seq.ids.len();
+    while start < end {
+        let want = present.min(end - start).min(cap);
         let mut batch: Vec<u32> = seq.ids[start..start + want].to_vec();
         batch.sort_unstable_by_key(|&x| seq.rank[x as usize]);
         let ctx = Ctx {
@@ -115,7 +139,7 @@ pub(crate) fn build<M: Metric>(
             pos: &pos,
             start,
         };
-        let mut bs = run_batch(&metric, &mut g, &ctx, &batch, &mut arena, &mut counts)?;
+        let mut bs = run_batch(metric, g, &ctx, &batch, &mut arena, &mut counts)?;
         bs.deferred = want - bs.size;
         cap = if bs.deferred > 0 {
             bs.size.saturating_mul(2)
@@ -123,14 +147,11 @@ pub(crate) fn build<M: Metric>(
             cap.saturating_mul(2)
         };
         start += bs.size;
-        observe(&bs, start);
+        present += bs.size;
+        observe(&bs, present);
         stats.batches.push(bs);
     }
-    let tf = Instant::now();
-    let tree = g.freeze(&metric, n);
-    stats.freeze = tf.elapsed();
-    stats.total = t0.elapsed();
-    Ok((tree, stats))
+    Ok(())
 }
 
 /// What a batch needs besides the tree: the pool, the options, and every point's

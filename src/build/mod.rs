@@ -18,6 +18,7 @@
 mod batch;
 mod mis;
 mod order;
+mod update;
 
 use crate::metric::Metric;
 use crate::pool::Pool;

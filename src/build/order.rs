@@ -23,37 +23,40 @@ pub(crate) struct Sequence {
     pub(crate) rank: Vec<u32>,
 }
 
-/// The sequence for `order`; Hilbert falls back to natural order for a metric
-/// without coordinates.
-pub(crate) fn sequence<M: Metric>(metric: &M, order: Order, seed: u64) -> Sequence {
-    let n = metric.len();
-    let identity: Vec<u32> = (0..n as u32).collect();
+/// The sequence of the points `ids` (the whole data set for a build, the new points of
+/// an insert) for `order`; Hilbert falls back to natural order for a metric without
+/// coordinates. `rank` is indexed by point id (0 for ids not in `ids`).
+pub(crate) fn sequence<M: Metric>(metric: &M, ids: &[u32], order: Order, seed: u64) -> Sequence {
+    let n = ids.len();
+    let ranked = |ids: Vec<u32>| {
+        let mut rank = vec![0u32; metric.len()];
+        for (r, &id) in ids.iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        (ids, rank)
+    };
     match order {
         Order::Hilbert if metric.coordinate_dim() > 0 => {
-            let sorted = hilbert_sorted(metric);
-            let mut rank = vec![0u32; n];
-            for (r, &id) in sorted.iter().enumerate() {
-                rank[id as usize] = r as u32;
-            }
+            let (sorted, rank) = ranked(hilbert_sorted(metric, ids));
             Sequence {
                 ids: bit_reversed(n).map(|p| sorted[p]).collect(),
                 rank,
             }
         }
-        Order::Hilbert | Order::Natural => Sequence {
-            ids: identity.clone(),
-            rank: identity,
-        },
+        Order::Hilbert | Order::Natural => {
+            let mut sorted = ids.to_vec();
+            sorted.sort_unstable();
+            let (ids, rank) = ranked(sorted);
+            Sequence { ids, rank }
+        }
         Order::Random => {
-            let mut ids = identity;
+            let mut shuffled = ids.to_vec();
+            shuffled.sort_unstable();
             let mut rng = Rng::new(seed);
             for i in (1..n).rev() {
-                ids.swap(i, rng.below(i as u64 + 1) as usize);
+                shuffled.swap(i, rng.below(i as u64 + 1) as usize);
             }
-            let mut rank = vec![0u32; n];
-            for (r, &id) in ids.iter().enumerate() {
-                rank[id as usize] = r as u32;
-            }
+            let (ids, rank) = ranked(shuffled);
             Sequence { ids, rank }
         }
     }
@@ -74,15 +77,15 @@ fn bit_reversed(n: usize) -> impl Iterator<Item = usize> {
 
 /// Point ids sorted by Hilbert index (ties by id), coordinates quantized per
 /// dimension to `bits` bits with `dim · bits ≤ 128` where possible.
-fn hilbert_sorted<M: Metric>(metric: &M) -> Vec<u32> {
-    let n = metric.len();
+fn hilbert_sorted<M: Metric>(metric: &M, ids: &[u32]) -> Vec<u32> {
+    let n = ids.len();
     let dim = metric.coordinate_dim();
     let bits = (128 / dim).clamp(1, 16) as u32;
     let words = (dim * bits as usize).div_ceil(64);
 
     let mut coords = vec![0.0; n * dim];
-    for (i, row) in coords.chunks_exact_mut(dim).enumerate() {
-        metric.coordinates(i as u32, row);
+    for (&id, row) in ids.iter().zip(coords.chunks_exact_mut(dim)) {
+        metric.coordinates(id, row);
     }
     let mut lo = vec![f64::INFINITY; dim];
     let mut hi = vec![f64::NEG_INFINITY; dim];
@@ -103,14 +106,14 @@ fn hilbert_sorted<M: Metric>(metric: &M) -> Vec<u32> {
         }
         hilbert_key(&mut axes, bits, key);
     }
-    let mut ids: Vec<u32> = (0..n as u32).collect();
-    ids.sort_unstable_by(|&a, &b| {
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
         let (a, b) = (a as usize, b as usize);
         keys[a * words..(a + 1) * words]
             .cmp(&keys[b * words..(b + 1) * words])
-            .then(a.cmp(&b))
+            .then(ids[a].cmp(&ids[b]))
     });
-    ids
+    order.into_iter().map(|i| ids[i as usize]).collect()
 }
 
 /// The Hilbert index of `axes` (each `< 2^bits`), most significant bit first in

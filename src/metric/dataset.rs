@@ -94,6 +94,35 @@ impl<T: Element> Dataset<T> {
         self.data.iter().fold(0.0f64, |m, v| m.max(v.to_f64().abs()))
     }
 
+    /// The rows of `self` followed by those of `other` (same dimension), or an error
+    /// naming both dimensions, or the id range if the result would exceed it.
+    pub fn concat(&self, other: &Self) -> Result<Self> {
+        if other.dim != self.dim {
+            return Err(Error::invalid(
+                "points",
+                format!(
+                    "dimension {} differs from the tree's dimension {}",
+                    other.dim, self.dim
+                ),
+            ));
+        }
+        let n = self.n + other.n;
+        if n > MAX_POINTS {
+            return Err(Error::invalid(
+                "points",
+                format!("{n} points exceed the u32 id range ({MAX_POINTS})"),
+            ));
+        }
+        let mut data = self.data.clone();
+        data.extend_from_slice(&other.data);
+        Ok(Dataset {
+            data,
+            n,
+            dim: self.dim,
+            stride: self.stride,
+        })
+    }
+
     /// A copy whose row `k` is row `order[k]` of `self`.
     pub fn permuted(&self, order: &[u32]) -> Self {
         let mut data = Vec::with_capacity(order.len() * self.stride);

@@ -176,6 +176,13 @@ impl<T: Element> Metric for Euclidean<T> {
         }
     }
 
+    fn concat(&self, other: &Self) -> Result<Self> {
+        Ok(Euclidean {
+            data: self.data.concat(&other.data)?,
+            kernels: self.kernels,
+        })
+    }
+
     fn check_queries(&self, queries: &Self) -> Result<()> {
         if queries.data.dim() != self.data.dim() {
             return Err(Error::invalid(

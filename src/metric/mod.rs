@@ -109,6 +109,15 @@ pub trait Metric: Send + Sync + Sized {
     /// A copy whose point `k` is point `order[k]` of `self`.
     fn permuted(&self, order: &[u32]) -> Self;
 
+    /// The points of `self` followed by those of `other` (what [`crate::Tree::insert`]
+    /// needs). Default: an error saying the metric does not support inserts.
+    fn concat(&self, _other: &Self) -> Result<Self> {
+        Err(crate::Error::invalid(
+            "metric",
+            "this metric does not implement Metric::concat, so its trees cannot take inserts".into(),
+        ))
+    }
+
     /// Checks that `queries` can be measured against `self` (e.g. same dimension).
     fn check_queries(&self, _queries: &Self) -> Result<()> {
         Ok(())

@@ -486,6 +486,29 @@ impl Metric for Residual {
         }
     }
 
+    fn concat(&self, other: &Self) -> Result<Self> {
+        self.check_queries(other).map_err(|_| {
+            Error::invalid(
+                "points",
+                "new points must come from the same model (dimension, inducing points, kernel)".into(),
+            )
+        })?;
+        let cat = |a: &[f64], b: &[f64]| [a, b].concat();
+        Ok(Residual {
+            x: cat(&self.x, &other.x),
+            v: cat(&self.v, &other.v),
+            p: cat(&self.p, &other.p),
+            sqrt_p: cat(&self.sqrt_p, &other.sqrt_p),
+            dim: self.dim,
+            m: self.m,
+            kernel: self.kernel.clone(),
+            model: self.model.clone().or_else(|| other.model.clone()),
+            floor: self.floor,
+            // The bound grows as the smallest p shrinks: the larger of the two covers both.
+            abs_error: self.abs_error.max(other.abs_error),
+        })
+    }
+
     fn check_queries(&self, queries: &Self) -> Result<()> {
         if queries.dim != self.dim || queries.m != self.m || queries.kernel != self.kernel {
             return Err(Error::invalid(

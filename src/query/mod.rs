@@ -167,26 +167,26 @@ impl<M: Metric> Tree<M> {
     pub fn knn(&self, queries: &M, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
         check_k(k, self.len(), "k-NN")?;
         self.metric.check_queries(queries)?;
-        self.run_knn(queries, queries.len(), k, pool, |i| (i as u32, Filter::All))
+        self.run_knn(queries, queries.len(), k, pool, |i| Some((i as u32, Filter::All)))
     }
 
     /// For each point, its `k` nearest other points (`1 ≤ k ≤ len()`; its duplicates
-    /// count as other points; with `k = len()` the last entry is padding).
+    /// count as other points; with `k = len()` the last entry is padding). One row per
+    /// id below [`Tree::id_bound`]; rows of deleted ids are all padding.
     pub fn self_knn(&self, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
         check_k(k, self.len(), "self-kNN")?;
-        let n = self.len();
-        self.run_knn(&self.metric, n, k, pool, |i| {
-            (row_of(self, i as u32), Filter::Except(i as u32))
+        self.run_knn(&self.metric, self.id_bound(), k, pool, |i| {
+            row_of(self, i as u32).map(|r| (r, Filter::Except(i as u32)))
         })
     }
 
     /// For each point `i`, its `k` nearest points among ids `< i` (the Vecchia
     /// conditioning sets; `1 ≤ k ≤ len()`); rows with fewer than `k` predecessors are padded.
+    /// One row per id below [`Tree::id_bound`]; rows of deleted ids are all padding.
     pub fn predecessor_knn(&self, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
         check_k(k, self.len(), "predecessor")?;
-        let n = self.len();
-        self.run_knn(&self.metric, n, k, pool, |i| {
-            (row_of(self, i as u32), Filter::Below(i as u32))
+        self.run_knn(&self.metric, self.id_bound(), k, pool, |i| {
+            row_of(self, i as u32).map(|r| (r, Filter::Below(i as u32)))
         })
     }
 
@@ -229,14 +229,15 @@ impl<M: Metric> Tree<M> {
         Ok((RangeNeighbors { offsets, ids, dists }, stats))
     }
 
-    /// Runs `nq` k-NN queries; `map(i)` gives query i's row in `qm` and its filter.
+    /// Runs `nq` k-NN queries; `map(i)` gives query i's row in `qm` and its filter, or
+    /// `None` for an id no longer in the tree (its row stays padded).
     fn run_knn(
         &self,
         qm: &M,
         nq: usize,
         k: usize,
         pool: &Pool,
-        map: impl Fn(usize) -> (u32, Filter) + Sync,
+        map: impl Fn(usize) -> Option<(u32, Filter)> + Sync,
     ) -> Result<(Neighbors, QueryStats)> {
         let cells = nq.checked_mul(k).ok_or_else(|| {
             Error::invalid("k", format!("{nq} queries × k = {k} overflows the result size"))
@@ -249,7 +250,9 @@ impl<M: Metric> Tree<M> {
                     .zip(dists.par_chunks_mut(k))
                     .enumerate()
                     .map_init(Scratch::default, |sc, (j, (ri, rd))| {
-                        let (q, filter) = map(first + j);
+                        let Some((q, filter)) = map(first + j) else {
+                            return Evals::default();
+                        };
                         let ev = sc.knn(self, qm, q, k, filter, use_scan);
                         sc.topk.write(ri, rd);
                         ev

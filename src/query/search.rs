@@ -451,9 +451,9 @@ impl Scratch {
     }
 }
 
-/// The position whose row holds point `id` (its node or its twin's).
-pub(crate) fn row_of<M>(tree: &Tree<M>, id: u32) -> u32 {
+/// The position whose row holds point `id` (its node or its twin's); `None` for an
+/// id not in the tree (deleted).
+pub(crate) fn row_of<M>(tree: &Tree<M>, id: u32) -> Option<u32> {
     let p = tree.pos_of_id[id as usize];
-    debug_assert_ne!(p, NONE);
-    p
+    (p != NONE).then_some(p)
 }

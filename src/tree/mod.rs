@@ -62,8 +62,9 @@ pub struct TreeShape {
     pub buckets: usize,
 }
 
-/// A built, immutable compressed cover tree over a metric's points.
-#[derive(Debug)]
+/// A built, immutable compressed cover tree over a metric's points. Cloning copies it;
+/// [`Tree::insert`] and [`Tree::delete`] return new trees and leave this one as it is.
+#[derive(Clone, Debug)]
 pub struct Tree<M> {
     pub(crate) metric: M,
     pub(crate) n_points: usize,
@@ -94,6 +95,17 @@ impl<M: Metric> Tree<M> {
     /// Number of points (nodes and duplicates).
     pub fn len(&self) -> usize {
         self.n_points
+    }
+
+    /// Every point id is below this: the ids ever given in this tree's lineage (deleted
+    /// ids are never reused, so after a delete `id_bound() > len()`).
+    pub fn id_bound(&self) -> usize {
+        self.pos_of_id.len()
+    }
+
+    /// Whether point `id` is in the tree (not deleted, not beyond [`Tree::id_bound`]).
+    pub fn contains(&self, id: u32) -> bool {
+        self.pos_of_id.get(id as usize).is_some_and(|&p| p != NONE)
     }
 
     /// Whether the tree holds no point (never true for a built tree).
@@ -162,6 +174,11 @@ impl<M: Metric> Tree<M> {
             }
         }
         h
+    }
+
+    /// The id of the point at the root.
+    pub fn root_id(&self) -> u32 {
+        self.id[0]
     }
 
     /// The level of the root (`i32::MIN` for a one-node tree).

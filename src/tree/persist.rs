@@ -327,15 +327,20 @@ impl<M: Persist> Tree<M> {
                 return bad(&format!("{name} has {len} entries for {nodes} nodes"));
             }
         }
-        if n > crate::metric::MAX_POINTS || nodes + self.dups.num_values() != n || self.pos_of_id.len() != n {
+        let bound = self.pos_of_id.len();
+        if bound > crate::metric::MAX_POINTS || nodes + self.dups.num_values() != n || n > bound {
             return bad("point count does not match nodes and duplicates");
         }
-        let mut seen = vec![false; n];
+        let mut seen = vec![false; bound];
         let ids = self.id.iter().chain(self.dups.values());
         for &i in ids {
-            if i as usize >= n || std::mem::replace(&mut seen[i as usize], true) {
+            if i as usize >= bound || std::mem::replace(&mut seen[i as usize], true) {
                 return bad(&format!("id {i} out of range or repeated"));
             }
+        }
+        // Ids not in the tree (deleted) have no position.
+        if seen.iter().zip(&self.pos_of_id).any(|(&s, &p)| !s && p != NONE) {
+            return bad("a position names an id that is in no node");
         }
         if self.parent[0] != NONE {
             return bad("the root has a parent");
@@ -362,7 +367,7 @@ impl<M: Persist> Tree<M> {
             if nums.iter().any(|x| !(x.is_finite() && *x >= 0.0)) {
                 return bad(&format!("node {p} has a negative or non-finite distance"));
             }
-            if self.min_id[p] as usize >= n {
+            if self.min_id[p] as usize >= bound {
                 return bad(&format!("node {p} has a minimum id out of range"));
             }
             let pos = self.pos_of_id[self.id[p] as usize];

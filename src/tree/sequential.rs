@@ -66,6 +66,45 @@ impl Growing {
         }
     }
 
+    /// The growing form of a frozen tree, indexed by point id over `n` ids (at least
+    /// `tree.id_bound()`; ids not in the tree get no node). Radii stay the frozen,
+    /// inflated ones: upper bounds, which is all pruning and validity need.
+    pub(crate) fn thaw<M>(tree: &Tree<M>, n: usize) -> Self {
+        let mut g = Growing::new(n);
+        for p in 0..tree.id.len() {
+            let x = tree.id[p] as usize;
+            g.level[x] = tree.level[p];
+            g.parent[x] = match tree.parent[p] {
+                NONE => NONE,
+                q => tree.id[q as usize],
+            };
+            g.dist_parent[x] = tree.dist_parent[p];
+            g.radius[x] = tree.radius[p];
+            for &d in tree.dups.row(p) {
+                g.make_dup(x as u32, d);
+            }
+        }
+        for p in 0..tree.id.len() {
+            let x = tree.id[p] as usize;
+            let f = tree.child_first[p] as usize;
+            let mut ch: Vec<u32> = tree.id[f..f + tree.child_count[p] as usize].to_vec();
+            let lv = &g.level;
+            ch.sort_unstable_by_key(|&c| (std::cmp::Reverse(lv[c as usize]), c));
+            g.children[x] = ch;
+        }
+        g.root = tree.id[0];
+        g
+    }
+
+    /// Removes `x` from its parent's children (it keeps its own subtree).
+    pub(crate) fn detach(&mut self, x: u32) {
+        let p = self.parent[x as usize];
+        if p != NONE {
+            self.children[p as usize].retain(|&c| c != x);
+        }
+        self.parent[x as usize] = NONE;
+    }
+
     pub(crate) fn attach(&mut self, x: u32, parent: u32, level: i32, dist: f64) {
         let xi = x as usize;
         self.level[xi] = level;
@@ -79,7 +118,7 @@ impl Growing {
     }
 
     /// Raises the radius of every ancestor of the new node `x` to cover it.
-    fn cover<M: Metric>(&mut self, m: &M, x: u32) {
+    pub(crate) fn cover<M: Metric>(&mut self, m: &M, x: u32) {
         let mut a = self.parent[x as usize];
         let mut d = self.dist_parent[x as usize];
         while a != NONE {
@@ -226,18 +265,19 @@ impl Growing {
     /// The frozen, query-ready tree: depth-first positions, children contiguous,
     /// the metric's rows permuted to match, radii and minimum ids bottom-up.
     pub(crate) fn freeze<M: Metric>(self, metric: &M, n: usize) -> Tree<M> {
-        let nodes = self.twin.iter().filter(|&&t| t == NONE).count();
-        let mut order: Vec<u32> = Vec::with_capacity(nodes);
-        let mut pos_of = vec![NONE; n];
-        let mut child_first = vec![0u32; nodes];
-        let mut child_count = vec![0u32; nodes];
-        // Subtree sizes (nodes), bottom-up over a preorder of the growing tree.
+        // The nodes reachable from the root (ids not in the tree — deleted, or not yet
+        // inserted — are not), in preorder; subtree sizes bottom-up over it.
         let mut pre = vec![self.root];
         let mut i = 0;
         while i < pre.len() {
             pre.extend_from_slice(&self.children[pre[i] as usize]);
             i += 1;
         }
+        let nodes = pre.len();
+        let mut order: Vec<u32> = Vec::with_capacity(nodes);
+        let mut pos_of = vec![NONE; n];
+        let mut child_first = vec![0u32; nodes];
+        let mut child_count = vec![0u32; nodes];
         let mut size = vec![1u32; n];
         for &x in pre.iter().rev() {
             if self.parent[x as usize] != NONE {
@@ -336,7 +376,7 @@ impl Growing {
 
         Tree {
             metric: metric.permuted(&order),
-            n_points: n,
+            n_points: nodes + dups.num_values(),
             id: order,
             level,
             parent,

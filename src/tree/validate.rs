@@ -229,8 +229,9 @@ impl<M: Metric> Tree<M> {
                 )));
             }
         }
-        // Every point id is one node or one duplicate, and pos_of_id agrees.
-        let mut seen = vec![false; self.n_points];
+        // Every point id is one node or one duplicate, and pos_of_id agrees; ids not in
+        // the tree (deleted) have no position.
+        let mut seen = vec![false; self.pos_of_id.len()];
         let mut mark = |id: u32, pos: usize, v: &mut Vec<Violation>| match seen.get_mut(id as usize) {
             Some(s) if !*s && self.pos_of_id[id as usize] == pos as u32 => *s = true,
             _ => v.push(Violation::Structure(format!(
@@ -243,8 +244,19 @@ impl<M: Metric> Tree<M> {
                 mark(d, p, v);
             }
         }
-        if let Some(missing) = seen.iter().position(|s| !s) {
+        if let Some(missing) = seen
+            .iter()
+            .zip(&self.pos_of_id)
+            .position(|(&s, &p)| !s && p != NONE)
+        {
             v.push(Violation::Structure(format!("point {missing} is in no node")));
+        }
+        let live = seen.iter().filter(|&&s| s).count();
+        if live != self.n_points {
+            v.push(Violation::Structure(format!(
+                "{live} points in nodes, but the tree counts {}",
+                self.n_points
+            )));
         }
     }
 
