@@ -94,3 +94,36 @@ fn truncated_and_flipped_files_are_errors() {
     let missing = Tree::<Euclidean<f64>>::load(std::path::Path::new("/no/such/tree.pcct"));
     assert!(missing.unwrap_err().to_string().contains("tree.pcct"));
 }
+
+#[test]
+fn residual_trees_and_updated_trees_round_trip() {
+    use pcct::metric::{Kernel, KernelKind, Residual};
+    let pool = Pool::new(2).unwrap();
+    let x = datagen::uniform(800, 2, 1);
+    let z = datagen::uniform(40, 2, 2);
+    let kernel = Kernel::new(KernelKind::Matern32, 1.5, &[0.3, 0.2]).unwrap();
+    let m = Residual::from_inducing(&x, 2, &z, kernel, 1e-6, &pool).unwrap();
+    let queries = m.queries(&datagen::uniform(30, 2, 3), &pool).unwrap();
+    let tree = Tree::build(m, &pool).unwrap();
+    let back = Tree::<Residual>::from_bytes(&tree.to_bytes()).unwrap();
+    same_answers(&tree, &back, &queries, &pool);
+    // New query points still get their own v, p from the loaded model.
+    let again = back.metric().queries(&datagen::uniform(30, 2, 3), &pool).unwrap();
+    assert_eq!(
+        back.knn(&again, 5, &pool).unwrap().0,
+        tree.knn(&queries, 5, &pool).unwrap().0
+    );
+    let e = Tree::<Euclidean<f64>>::from_bytes(&tree.to_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("residual"), "{e}");
+
+    // After a delete and an insert: sparse ids survive the round trip.
+    let t = tree.delete(&[0, 5, 17, 400]).unwrap();
+    let more = back.metric().queries(&datagen::uniform(20, 2, 4), &pool).unwrap();
+    let (t, _) = t.insert(&more, &pool).unwrap();
+    let b = Tree::<Residual>::from_bytes(&t.to_bytes()).unwrap();
+    assert_eq!((b.len(), b.id_bound()), (816, 820));
+    assert!(!b.contains(5) && b.contains(819));
+    same_answers(&t, &b, &queries, &pool);
+}

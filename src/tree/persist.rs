@@ -5,7 +5,7 @@
 //! offset  size  field
 //!      0     8  magic "PCCTTREE"
 //!      8     4  format version (u32 LE)
-//!     12     4  metric tag (u32 LE): 1 Euclidean f32, 2 Euclidean f64
+//!     12     4  metric tag (u32 LE): 1 Euclidean f32, 2 Euclidean f64, 3 residual
 //!     16     8  payload length in bytes (u64 LE)
 //!     24     8  checksum of the payload (u64 LE; 64-bit words, FNV-style)
 //!     32     …  payload: the metric's points, then the tree's arrays, each a u64 count
@@ -394,6 +394,7 @@ fn tag_name(tag: u32) -> &'static str {
     match tag {
         1 => "Euclidean f32",
         2 => "Euclidean f64",
+        3 => "residual",
         _ => "unknown",
     }
 }
