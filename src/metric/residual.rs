@@ -575,11 +575,12 @@ impl crate::tree::Persist for Residual {
             return Err(bad("variance and error bound missing"));
         };
         let positive = |q: &f64| q.is_finite() && *q > 0.0;
-        if !positive(&variance)
-            || !(abs_error.is_finite() && abs_error >= 0.0)
-            || inv.is_empty()
-            || !inv.iter().all(positive)
-        {
+        let in_range = positive(&variance)
+            && abs_error.is_finite()
+            && abs_error >= 0.0
+            && !inv.is_empty()
+            && inv.iter().all(positive);
+        if !in_range {
             return Err(bad("variance, lengthscales or error bound out of range"));
         }
         let kernel = Kernel {
