@@ -6,7 +6,7 @@ use crate::io::{check_output_path, check_text_path, read_matrix, write_all, Matr
 use crate::kernels::{isa, Element};
 use crate::metric::{Dataset, Euclidean, Kernel, KernelKind, Residual};
 use crate::telemetry::{Record, Value};
-use crate::tree::NONE;
+use crate::tree::{file_tag, Persist, NONE};
 use crate::tuning::Profile;
 use crate::{BuildOptions, Error, Metric, Neighbors, Pool, QueryStats, Result, Tree};
 use clap::{ArgGroup, Args};
@@ -18,8 +18,13 @@ use std::time::Instant;
 #[command(group(ArgGroup::new("mode").required(true).args(["queries", "self_", "predecessor"])))]
 pub struct KnnArgs {
     /// Data points: .npy (2-D float32/float64, C or Fortran order) or .csv (numeric, optional header).
-    #[arg(long, value_name = "DATA")]
-    pub data: PathBuf,
+    #[arg(
+        long,
+        value_name = "DATA",
+        required_unless_present = "load_tree",
+        conflicts_with = "load_tree"
+    )]
+    pub data: Option<PathBuf>,
     /// Neighbours per query (1 ≤ k ≤ n).
     #[arg(long)]
     pub k: usize,
@@ -77,6 +82,12 @@ pub struct KnnArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Also save the built tree (with its points) to this file; `--load-tree` reads it back.
+    #[arg(long, value_name = "TREE")]
+    pub save_tree: Option<PathBuf>,
+    /// Answer from a saved tree instead of building one (replaces --data and the metric options).
+    #[arg(long, value_name = "TREE")]
+    pub load_tree: Option<PathBuf>,
 }
 
 fn values<T: Element>(m: &Matrix) -> Vec<T> {
@@ -119,6 +130,12 @@ pub fn run(args: &KnnArgs) -> Result<()> {
     if let Some(p) = Profile::from_arg_or_env(args.profile.as_deref())? {
         p.apply(&mut opts)?;
     }
+    if let Some(path) = &args.save_tree {
+        check_text_path(path)?;
+    }
+    if let Some(path) = &args.load_tree {
+        return run_loaded(args, path);
+    }
     if args.metric == "residual" {
         return run_residual(args, &opts);
     }
@@ -128,7 +145,7 @@ pub fn run(args: &KnnArgs) -> Result<()> {
             "--inducing needs --metric residual".into(),
         ));
     }
-    let data = read_matrix(&args.data)?;
+    let data = read_matrix(data_path(args))?;
     let queries = args.queries.as_deref().map(read_matrix).transpose()?;
     let all_f32 = matches!(data, Matrix::F32 { .. })
         && queries.as_ref().is_none_or(|q| matches!(q, Matrix::F32 { .. }));
@@ -136,6 +153,81 @@ pub fn run(args: &KnnArgs) -> Result<()> {
         run_typed::<f32>(args, &opts, &data, queries.as_ref())
     } else {
         run_typed::<f64>(args, &opts, &data, queries.as_ref())
+    }
+}
+
+/// `--data` (clap makes it present unless `--load-tree` is).
+fn data_path(args: &KnnArgs) -> &std::path::Path {
+    args.data
+        .as_deref()
+        .expect("clap requires --data without --load-tree")
+}
+
+/// `--load-tree`: the file's metric tag picks the type; queries are converted to it.
+fn run_loaded(args: &KnnArgs, path: &std::path::Path) -> Result<()> {
+    let t0 = Instant::now();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let named = |e: Error| match e {
+        Error::InvalidArgument { name, reason } => {
+            Error::invalid(name, format!("{}: {reason}", path.display()))
+        }
+        e => e,
+    };
+    let queries = args.queries.as_deref().map(read_matrix).transpose()?;
+    let pool = Pool::new(args.threads)?;
+    let progress = Progress::new(1, "pcct knn", args.quiet);
+    progress.step("loading the tree");
+    match file_tag(&bytes).map_err(named)? {
+        1 => {
+            let tree = Tree::<Euclidean<f32>>::from_bytes(&bytes).map_err(named)?;
+            let q = queries.map(|q| metric::<f32>(&q, "queries")).transpose()?;
+            let built = Built {
+                stats: None,
+                seconds: t0.elapsed().as_secs_f64(),
+                builder: "loaded",
+            };
+            answer(args, tree, built, q, pool, "f32", progress)
+        }
+        2 => {
+            let tree = Tree::<Euclidean<f64>>::from_bytes(&bytes).map_err(named)?;
+            let q = queries.map(|q| metric::<f64>(&q, "queries")).transpose()?;
+            let built = Built {
+                stats: None,
+                seconds: t0.elapsed().as_secs_f64(),
+                builder: "loaded",
+            };
+            answer(args, tree, built, q, pool, "f64", progress)
+        }
+        3 => {
+            let tree = Tree::<Residual>::from_bytes(&bytes).map_err(named)?;
+            let dim = tree.metric().coordinate_dim();
+            let q = match queries {
+                Some(q) if q.shape().1 != dim => {
+                    return Err(Error::invalid(
+                        "queries",
+                        format!(
+                            "queries have dimension {} but the tree's points have {dim}",
+                            q.shape().1
+                        ),
+                    ))
+                }
+                Some(q) => Some(tree.metric().queries(&q.to_f64(), &pool)?),
+                None => None,
+            };
+            let built = Built {
+                stats: None,
+                seconds: t0.elapsed().as_secs_f64(),
+                builder: "loaded",
+            };
+            answer(args, tree, built, q, pool, "f64-residual", progress)
+        }
+        tag => Err(named(Error::invalid(
+            "tree file",
+            format!("unknown metric tag {tag} (written by a newer pcct?)"),
+        ))),
     }
 }
 
@@ -151,7 +243,7 @@ fn run_residual(args: &KnnArgs, opts: &BuildOptions) -> Result<()> {
         args.variance,
         &args.lengthscale,
     )?;
-    let data = read_matrix(&args.data)?;
+    let data = read_matrix(data_path(args))?;
     let z = read_matrix(zpath)?;
     let queries = args.queries.as_deref().map(read_matrix).transpose()?;
     let (_, dim) = data.shape();
@@ -192,40 +284,73 @@ fn run_typed<T: Element>(
     run_metric(args, opts, m, q, pool, dim, std::any::type_name::<T>())
 }
 
-fn run_metric<M: Metric>(
+fn run_metric<M: Metric + Persist>(
     args: &KnnArgs,
     opts: &BuildOptions,
     m: M,
     q: Option<M>,
     pool: Pool,
-    dim: usize,
+    _dim: usize,
     dtype: &str,
 ) -> Result<()> {
     let n = m.len();
     if let Some(q) = &q {
         m.check_queries(q)?;
     }
-    let k = args.k;
-    if k > n {
+    if args.k > n {
         return Err(Error::invalid(
             "k",
-            format!("k = {k} exceeds the {n} data points"),
+            format!("k = {} exceeds the {n} data points", args.k),
         ));
     }
-
     let progress = Progress::new(n as u64, "pcct knn", args.quiet);
     let t0 = Instant::now();
-    let (tree, build_stats) = if args.builder == "sequential" {
+    let (tree, stats, builder) = if args.builder == "sequential" {
         progress.step("sequential build");
-        (Tree::build_sequential(m)?, None)
+        (Tree::build_sequential(m)?, None, "sequential")
     } else {
         progress.step("build");
         let (t, s) = Tree::build_observed(m, &pool, opts, &mut |_, placed| progress.set(placed as u64))?;
-        (t, Some(s))
+        (t, Some(s), "pcct")
     };
-    let build_s = t0.elapsed().as_secs_f64();
-
+    let built = Built {
+        stats,
+        seconds: t0.elapsed().as_secs_f64(),
+        builder,
+    };
     progress.set(n as u64);
+    answer(args, tree, built, q, pool, dtype, progress)
+}
+
+/// How the tree came to be: the build's stats (if the parallel build ran), seconds
+/// spent building or loading, and `pcct`, `sequential` or `loaded`.
+struct Built {
+    stats: Option<crate::BuildStats>,
+    seconds: f64,
+    builder: &'static str,
+}
+
+/// Runs the queries on `tree` and writes ids, distances, telemetry and the tree file.
+fn answer<M: Metric + Persist>(
+    args: &KnnArgs,
+    tree: Tree<M>,
+    built: Built,
+    q: Option<M>,
+    pool: Pool,
+    dtype: &str,
+    progress: Progress,
+) -> Result<()> {
+    let (n, k, dim) = (tree.len(), args.k, tree.metric().coordinate_dim());
+    if k > n {
+        return Err(Error::invalid(
+            "k",
+            format!("k = {k} exceeds the tree's {n} points"),
+        ));
+    }
+    if let Some(q) = &q {
+        tree.metric().check_queries(q)?;
+    }
+    let (build_stats, build_s) = (built.stats, built.seconds);
     progress.step("queries");
     let t1 = Instant::now();
     let (mode, (nb, qs)): (&str, (Neighbors, QueryStats)) = match &q {
@@ -254,7 +379,7 @@ fn run_metric<M: Metric>(
             .flat_map(|s| s.batches.iter().enumerate().map(|(i, b)| b.record(i)))
             .collect();
         let build = build_stats.as_ref().map_or_else(
-            || Record::new("build").with("builder", Value::Str("sequential".into())),
+            || Record::new("build").with("builder", Value::Str(built.builder.into())),
             |s| s.record(),
         );
         records.extend([
@@ -287,6 +412,11 @@ fn run_metric<M: Metric>(
         ]);
         stats_text = records.iter().map(|r| r.to_json() + "\n").collect::<String>();
         outputs.push((p.as_path(), Output::Text(&stats_text), 0, 0));
+    }
+    let tree_bytes;
+    if let Some(p) = &args.save_tree {
+        tree_bytes = tree.to_bytes();
+        outputs.push((p.as_path(), Output::Bytes(&tree_bytes), 0, 0));
     }
     write_all(&outputs)
 }

@@ -9,11 +9,13 @@ mod plot;
 mod progress;
 mod stats;
 mod tune;
+mod update;
 
 pub use bench::{BenchArgs, Row, Timing};
 pub use knn::KnnArgs;
 pub use stats::StatsArgs;
 pub use tune::TuneArgs;
+pub use update::UpdateArgs;
 
 use clap::{Parser, Subcommand};
 
@@ -45,6 +47,11 @@ pub enum Command {
     ///
     /// Example: pcct tune --out my-cpu.json && pcct bench --profile my-cpu.json
     Tune(TuneArgs),
+    /// Delete and insert points in a saved tree, writing the new version to --out.
+    ///
+    /// Example: pcct knn --data X.npy --k 10 --self --out-ids nn.npy --save-tree t.pcct &&
+    /// pcct update --tree t.pcct --delete gone.txt --insert new.npy --out t2.pcct
+    Update(UpdateArgs),
     /// Summarize a --stats telemetry file (stage shares, slowest batches); --plot draws it.
     ///
     /// Example: pcct knn … --stats s.jsonl && pcct stats s.jsonl --plot s.svg
@@ -86,6 +93,7 @@ pub fn main() -> i32 {
         Command::Bench(args) => bench::run(&args),
         Command::Tune(args) => tune::run(&args),
         Command::Stats(args) => stats::run(&args),
+        Command::Update(args) => update::run(&args),
     };
     match result {
         Ok(()) => 0,

@@ -97,6 +97,37 @@ pub fn check_output_path(path: &Path) -> Result<()> {
     format_of(path).map(|_| ())
 }
 
+/// Point ids from `.npy` (a 1-D integer array) or a text file with one id per line
+/// (blank lines and `#` comments skipped). Errors name the file and the first bad entry;
+/// negative ids or ids beyond the u32 range are errors.
+pub fn read_ids(path: &Path) -> Result<Vec<u32>> {
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let bad = |reason: String| Error::invalid("ids", format!("{}: {reason}", path.display()));
+    let is_npy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    let raw: Vec<i64> = if is_npy {
+        npy::parse_ids(&bytes).map_err(bad)?
+    } else {
+        let text = std::str::from_utf8(&bytes).map_err(|_| bad("not UTF-8 text".into()))?;
+        text.lines()
+            .enumerate()
+            .map(|(i, l)| (i, l.split('#').next().unwrap_or("").trim()))
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(i, l)| {
+                l.parse::<i64>()
+                    .map_err(|_| bad(format!("line {}: {l:?} is not an integer id", i + 1)))
+            })
+            .collect::<Result<_>>()?
+    };
+    raw.into_iter()
+        .map(|id| {
+            u32::try_from(id)
+                .ok()
+                .filter(|&i| i != crate::tree::NONE)
+                .ok_or_else(|| bad(format!("id {id} is outside 0..{}", crate::tree::NONE)))
+        })
+        .collect()
+}
+
 /// Checks, before any work, that a text output (telemetry, JSON, SVG) can go to
 /// `path`: its folder exists and it is not a folder itself.
 pub fn check_text_path(path: &Path) -> Result<()> {

@@ -15,7 +15,36 @@ fn field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     Some(rest[..end].trim())
 }
 
-pub(super) fn parse(bytes: &[u8]) -> Result<Matrix, String> {
+/// Point ids from a 1-D (or `n × 1`) integer `.npy` (int64, int32, uint32 or uint64).
+pub(super) fn parse_ids(bytes: &[u8]) -> Result<Vec<i64>, String> {
+    let (descr, _, shape, body) = header(bytes)?;
+    let n = match shape[..] {
+        [n] | [n, 1] | [1, n] => n,
+        _ => return Err(format!("expected a 1-D array of ids, found shape {shape:?}")),
+    };
+    let (width, read): (usize, fn(&[u8]) -> Result<i64, String>) = match descr {
+        "<i8" | "=i8" => (8, |c| Ok(i64::from_le_bytes(c.try_into().expect("8")))),
+        "<u8" | "=u8" => (8, |c| {
+            i64::try_from(u64::from_le_bytes(c.try_into().expect("8")))
+                .map_err(|_| "an id beyond int64".to_string())
+        }),
+        "<i4" | "=i4" => (4, |c| Ok(i32::from_le_bytes(c.try_into().expect("4")) as i64)),
+        "<u4" | "=u4" => (4, |c| Ok(u32::from_le_bytes(c.try_into().expect("4")) as i64)),
+        other => {
+            return Err(format!(
+                "unsupported id dtype {other:?} (expected int64, int32, uint32 or uint64)"
+            ))
+        }
+    };
+    let len = n.checked_mul(width).ok_or("shape overflows")?;
+    let data = body
+        .get(..len)
+        .ok_or_else(|| format!("truncated: {} data bytes for {n} ids", body.len()))?;
+    data.chunks_exact(width).map(read).collect()
+}
+
+/// The header fields (dtype, Fortran order, shape) and the data bytes.
+fn header(bytes: &[u8]) -> Result<(&str, bool, Vec<usize>, &[u8]), String> {
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err("not an .npy file (bad magic)".into());
     }
@@ -44,6 +73,11 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Matrix, String> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().map_err(|_| format!("bad shape entry {s:?}")))
         .collect::<Result<_, _>>()?;
+    Ok((descr, fortran, shape, body))
+}
+
+pub(super) fn parse(bytes: &[u8]) -> Result<Matrix, String> {
+    let (descr, fortran, shape, body) = header(bytes)?;
     let [n, d] = shape[..] else {
         return Err(format!("expected a 2-D array, found shape {shape:?}"));
     };

@@ -1,0 +1,169 @@
+//! `pcct update`: deletes and inserts points in a saved tree and saves the new version
+//! (the input file is left as it was).
+
+use super::progress::Progress;
+use crate::io::{check_text_path, read_ids, read_matrix, write_all, Matrix, Output};
+use crate::kernels::Element;
+use crate::metric::{Dataset, Euclidean, Residual};
+use crate::telemetry::{Record, Value};
+use crate::tree::{file_tag, Persist};
+use crate::{BuildOptions, Error, Metric, Pool, Result, Tree};
+use clap::{ArgGroup, Args};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `pcct update`.
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("change").required(true).multiple(true).args(["insert", "delete"])))]
+pub struct UpdateArgs {
+    /// The saved tree (from `pcct knn --save-tree` or an earlier update).
+    #[arg(long, value_name = "TREE")]
+    pub tree: PathBuf,
+    /// New points (.npy or .csv, the tree's dimension); they get the next unused ids, in row order.
+    #[arg(long, value_name = "NEW")]
+    pub insert: Option<PathBuf>,
+    /// Ids to delete: int64 .npy (1-D) or a text file with one id per line. Applied before --insert.
+    #[arg(long, value_name = "IDS")]
+    pub delete: Option<PathBuf>,
+    /// Where to write the new tree.
+    #[arg(long, value_name = "TREE")]
+    pub out: PathBuf,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Seed of the insert's batch pipeline.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write one `update` telemetry record (JSON Lines).
+    #[arg(long, value_name = "STATS")]
+    pub stats: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn euclid<T: Element>(m: &Matrix) -> Result<Euclidean<T>> {
+    let (n, d) = m.shape();
+    let values: Vec<T> = m.to_f64().into_iter().map(T::from_f64).collect();
+    Euclidean::new(Dataset::from_rows(&values, n, d).map_err(|e| match e {
+        Error::InvalidArgument { reason, .. } => Error::invalid("insert", reason),
+        e => e,
+    })?)
+}
+
+/// Runs `pcct update`.
+pub fn run(args: &UpdateArgs) -> Result<()> {
+    check_text_path(&args.out)?;
+    if let Some(p) = &args.stats {
+        check_text_path(p)?;
+    }
+    let ids = args.delete.as_deref().map(read_ids).transpose()?;
+    let new = args.insert.as_deref().map(read_matrix).transpose()?;
+    let bytes = std::fs::read(&args.tree).map_err(|source| Error::Io {
+        path: args.tree.clone(),
+        source,
+    })?;
+    let named = |e: Error| match e {
+        Error::InvalidArgument { name, reason } => {
+            Error::invalid(name, format!("{}: {reason}", args.tree.display()))
+        }
+        e => e,
+    };
+    let pool = Pool::new(args.threads)?;
+    let opts = BuildOptions {
+        seed: args.seed,
+        ..BuildOptions::default()
+    };
+    let progress = Progress::new(1, "pcct update", args.quiet);
+    progress.step("loading the tree");
+    match file_tag(&bytes).map_err(named)? {
+        1 => {
+            let tree = Tree::<Euclidean<f32>>::from_bytes(&bytes).map_err(named)?;
+            let new = new.as_ref().map(euclid::<f32>).transpose()?;
+            apply(args, tree, ids, new, &pool, &opts, &progress)
+        }
+        2 => {
+            let tree = Tree::<Euclidean<f64>>::from_bytes(&bytes).map_err(named)?;
+            let new = new.as_ref().map(euclid::<f64>).transpose()?;
+            apply(args, tree, ids, new, &pool, &opts, &progress)
+        }
+        3 => {
+            let tree = Tree::<Residual>::from_bytes(&bytes).map_err(named)?;
+            let dim = tree.metric().coordinate_dim();
+            let new = match new {
+                Some(m) if m.shape().1 != dim => {
+                    return Err(Error::invalid(
+                        "insert",
+                        format!(
+                            "new points have dimension {} but the tree's have {dim}",
+                            m.shape().1
+                        ),
+                    ))
+                }
+                Some(m) => Some(tree.metric().queries(&m.to_f64(), &pool)?),
+                None => None,
+            };
+            apply(args, tree, ids, new, &pool, &opts, &progress)
+        }
+        tag => Err(named(Error::invalid(
+            "tree file",
+            format!("unknown metric tag {tag} (written by a newer pcct?)"),
+        ))),
+    }
+}
+
+fn apply<M: Metric + Persist>(
+    args: &UpdateArgs,
+    tree: Tree<M>,
+    ids: Option<Vec<u32>>,
+    new: Option<M>,
+    pool: &Pool,
+    opts: &BuildOptions,
+    progress: &Progress,
+) -> Result<()> {
+    let t0 = Instant::now();
+    let before = (tree.len(), tree.id_bound());
+    let mut tree = tree;
+    if let Some(ids) = &ids {
+        progress.step(format!("deleting {} points", ids.len()));
+        tree = tree.delete(ids)?;
+    }
+    let first_new = tree.id_bound();
+    if let Some(new) = &new {
+        progress.step(format!("inserting {} points", new.len()));
+        tree = tree.insert_with(new, pool, opts)?.0;
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    progress.finish();
+    let inserted = new.as_ref().map_or(0, |m| m.len());
+    let deleted = before.0 + inserted - tree.len();
+    let bytes = tree.to_bytes();
+    let record = Record::new("update")
+        .with("deleted", Value::Int(deleted as u64))
+        .with("inserted", Value::Int(inserted as u64))
+        .with("first_new_id", Value::Int(first_new as u64))
+        .with("points", Value::Int(tree.len() as u64))
+        .with("id_bound", Value::Int(tree.id_bound() as u64))
+        .with("update_s", Value::Num(seconds))
+        .to_json()
+        + "\n";
+    let mut outputs = vec![(args.out.as_path(), Output::Bytes(&bytes), 0, 0)];
+    if let Some(p) = &args.stats {
+        outputs.push((p.as_path(), Output::Text(&record), 0, 0));
+    }
+    write_all(&outputs)?;
+    println!(
+        "{}: {} points → deleted {deleted}, inserted {inserted}{} → {} points; wrote {} ({:.3} s)",
+        args.tree.display(),
+        before.0,
+        if inserted > 0 {
+            format!(" (ids {first_new}..{})", first_new + inserted - 1)
+        } else {
+            String::new()
+        },
+        tree.len(),
+        args.out.display(),
+        seconds
+    );
+    Ok(())
+}
