@@ -17,12 +17,14 @@ fn field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 
 /// Point ids from a 1-D (or `n × 1`) integer `.npy` (int64, int32, uint32 or uint64).
 pub(super) fn parse_ids(bytes: &[u8]) -> Result<Vec<i64>, String> {
-    let (descr, _, shape, body) = header(bytes)?;
+    let Header {
+        descr, shape, body, ..
+    } = header(bytes)?;
     let n = match shape[..] {
         [n] | [n, 1] | [1, n] => n,
         _ => return Err(format!("expected a 1-D array of ids, found shape {shape:?}")),
     };
-    let (width, read): (usize, fn(&[u8]) -> Result<i64, String>) = match descr {
+    let (width, read): (usize, ReadId) = match descr {
         "<i8" | "=i8" => (8, |c| Ok(i64::from_le_bytes(c.try_into().expect("8")))),
         "<u8" | "=u8" => (8, |c| {
             i64::try_from(u64::from_le_bytes(c.try_into().expect("8")))
@@ -43,8 +45,19 @@ pub(super) fn parse_ids(bytes: &[u8]) -> Result<Vec<i64>, String> {
     data.chunks_exact(width).map(read).collect()
 }
 
+/// Decodes one little-endian id.
+type ReadId = fn(&[u8]) -> Result<i64, String>;
+
+/// An `.npy` header's fields and the data bytes after it.
+struct Header<'a> {
+    descr: &'a str,
+    fortran: bool,
+    shape: Vec<usize>,
+    body: &'a [u8],
+}
+
 /// The header fields (dtype, Fortran order, shape) and the data bytes.
-fn header(bytes: &[u8]) -> Result<(&str, bool, Vec<usize>, &[u8]), String> {
+fn header(bytes: &[u8]) -> Result<Header<'_>, String> {
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err("not an .npy file (bad magic)".into());
     }
@@ -73,11 +86,21 @@ fn header(bytes: &[u8]) -> Result<(&str, bool, Vec<usize>, &[u8]), String> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().map_err(|_| format!("bad shape entry {s:?}")))
         .collect::<Result<_, _>>()?;
-    Ok((descr, fortran, shape, body))
+    Ok(Header {
+        descr,
+        fortran,
+        shape,
+        body,
+    })
 }
 
 pub(super) fn parse(bytes: &[u8]) -> Result<Matrix, String> {
-    let (descr, fortran, shape, body) = header(bytes)?;
+    let Header {
+        descr,
+        fortran,
+        shape,
+        body,
+    } = header(bytes)?;
     let [n, d] = shape[..] else {
         return Err(format!("expected a 2-D array, found shape {shape:?}"));
     };
