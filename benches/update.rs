@@ -26,7 +26,8 @@ fn main() {
     let pool = Pool::new(2).unwrap();
     let m = Euclidean::new(Dataset::from_rows(&datagen::uniform(n, dim, 1), n, dim).unwrap()).unwrap();
     let extra = n / 100;
-    let new = Euclidean::new(Dataset::from_rows(&datagen::uniform(extra, dim, 2), extra, dim).unwrap()).unwrap();
+    let new =
+        Euclidean::new(Dataset::from_rows(&datagen::uniform(extra, dim, 2), extra, dim).unwrap()).unwrap();
     let mut rng = Rng::new(3);
     let gone: Vec<u32> = (0..extra).map(|_| rng.below(n as u64) as u32).collect();
 
