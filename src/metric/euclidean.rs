@@ -176,6 +176,10 @@ impl<T: Element> Metric for Euclidean<T> {
         }
     }
 
+    fn blocks_pay(&self) -> bool {
+        true
+    }
+
     fn concat(&self, other: &Self) -> Result<Self> {
         Ok(Euclidean {
             data: self.data.concat(&other.data)?,

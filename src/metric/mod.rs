@@ -65,6 +65,14 @@ pub trait Metric: Send + Sync + Sized {
         d
     }
 
+    /// Whether measuring a contiguous block of rows ([`Metric::approx_block_raw`]) is so
+    /// much cheaper per row than one row at a time that searches should measure whole
+    /// blocks even when the query's filter excludes some rows (SIMD Euclidean: yes).
+    /// Default `false`: searches measure only the rows that can still matter.
+    fn blocks_pay(&self) -> bool {
+        false
+    }
+
     /// One approximate distance, as [`Metric::approx_block`] would give it.
     fn approx_one(&self, queries: &Self, i: u32, j: u32) -> f64 {
         let mut out = [0.0];

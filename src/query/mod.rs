@@ -167,7 +167,14 @@ impl<M: Metric> Tree<M> {
     pub fn knn(&self, queries: &M, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
         check_k(k, self.len(), "k-NN")?;
         self.metric.check_queries(queries)?;
-        self.run_knn(queries, queries.len(), k, pool, |i| Some((i as u32, Filter::All)))
+        self.run_knn(
+            queries,
+            queries.len(),
+            k,
+            pool,
+            |i| Some((i as u32, Filter::All)),
+            false,
+        )
     }
 
     /// For each point, its `k` nearest other points (`1 ≤ k ≤ len()`; its duplicates
@@ -175,9 +182,14 @@ impl<M: Metric> Tree<M> {
     /// id below [`Tree::id_bound`]; rows of deleted ids are all padding.
     pub fn self_knn(&self, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
         check_k(k, self.len(), "self-kNN")?;
-        self.run_knn(&self.metric, self.id_bound(), k, pool, |i| {
-            row_of(self, i as u32).map(|r| (r, Filter::Except(i as u32)))
-        })
+        self.run_knn(
+            &self.metric,
+            self.id_bound(),
+            k,
+            pool,
+            |i| row_of(self, i as u32).map(|r| (r, Filter::Except(i as u32))),
+            false,
+        )
     }
 
     /// For each point `i`, its `k` nearest points among ids `< i` (the Vecchia
@@ -185,9 +197,14 @@ impl<M: Metric> Tree<M> {
     /// One row per id below [`Tree::id_bound`]; rows of deleted ids are all padding.
     pub fn predecessor_knn(&self, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
         check_k(k, self.len(), "predecessor")?;
-        self.run_knn(&self.metric, self.id_bound(), k, pool, |i| {
-            row_of(self, i as u32).map(|r| (r, Filter::Below(i as u32)))
-        })
+        self.run_knn(
+            &self.metric,
+            self.id_bound(),
+            k,
+            pool,
+            |i| row_of(self, i as u32).map(|r| (r, Filter::Below(i as u32))),
+            true,
+        )
     }
 
     /// All points within `r` (canonical distance `≤ r`) of each point of `queries`.
@@ -238,6 +255,7 @@ impl<M: Metric> Tree<M> {
         k: usize,
         pool: &Pool,
         map: impl Fn(usize) -> Option<(u32, Filter)> + Sync,
+        probe_tail: bool,
     ) -> Result<(Neighbors, QueryStats)> {
         let cells = nq.checked_mul(k).ok_or_else(|| {
             Error::invalid("k", format!("{nq} queries × k = {k} overflows the result size"))
@@ -266,15 +284,19 @@ impl<M: Metric> Tree<M> {
         // Probe in steps of four; once the probe's evaluations exceed the scan budget of
         // the whole probe the decision is certain and the remaining probes are scanned.
         // The rule depends only on evaluation counts, so the path is deterministic.
+        // Predecessor queries probe the last rows: the first ones have almost no
+        // predecessors and would make any tree look cheap.
         let probe = nq.min(PROBE_QUERIES);
+        let base = if probe_tail { nq - probe } else { 0 };
         let budget = SCAN_FRACTION * self.num_nodes() as f64 * probe as f64;
         let (mut done, mut first) = (0, Evals::default());
         while done < probe && ((first.approx + first.exact) as f64) <= budget {
             let step = (probe - done).min(4);
+            let at = base + done;
             let ev = run(
-                done,
-                &mut ids[done * k..(done + step) * k],
-                &mut dists[done * k..(done + step) * k],
+                at,
+                &mut ids[at * k..(at + step) * k],
+                &mut dists[at * k..(at + step) * k],
                 false,
             );
             first = Evals {
@@ -285,7 +307,15 @@ impl<M: Metric> Tree<M> {
         }
         let use_scan = nq > done && (first.approx + first.exact) as f64 > budget;
         let probe = done;
-        let rest = run(probe, &mut ids[probe * k..], &mut dists[probe * k..], use_scan);
+        let tail = base + probe;
+        let mut rest = run(tail, &mut ids[tail * k..], &mut dists[tail * k..], use_scan);
+        if base > 0 {
+            let head = run(0, &mut ids[..base * k], &mut dists[..base * k], use_scan);
+            rest = Evals {
+                approx: rest.approx + head.approx,
+                exact: rest.exact + head.exact,
+            };
+        }
         let stats = QueryStats {
             path: if use_scan {
                 QueryPath::Scan { probed: probe }

@@ -222,6 +222,34 @@ fn node_may_admit<M: Metric>(tree: &Tree<M>, pos: u32, filter: Filter) -> bool {
     }
 }
 
+/// Raw values of the rows `first..first + raw.len()`: one block call where the metric's
+/// blocks pay ([`Metric::blocks_pay`]), else row by row, measuring only rows whose points
+/// the filter admits (the others get `+inf`, which no threshold lets in).
+fn measure_rows<M: Metric>(
+    tree: &Tree<M>,
+    qm: &M,
+    q: u32,
+    first: u32,
+    raw: &mut [f64],
+    filter: Filter,
+    ev: &mut Evals,
+) {
+    let m = &tree.metric;
+    if m.blocks_pay() {
+        m.approx_block_raw(qm, q, first, raw);
+        ev.approx += raw.len() as u64;
+        return;
+    }
+    for (c, r) in (first..).zip(raw.iter_mut()) {
+        if node_may_admit(tree, c, filter) {
+            m.approx_block_raw(qm, q, c, std::slice::from_mut(r));
+            ev.approx += 1;
+        } else {
+            *r = f64::INFINITY;
+        }
+    }
+}
+
 /// Offers the nodes `first..` whose raw block values are in `raw`: each value is
 /// first compared with the raw form of the threshold (no square root for the many
 /// that cannot enter), then turned into an interval.
@@ -295,8 +323,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
             // A bucket: all descendants are one block; measure them in one pass.
             let first = tree.child_first[p as usize];
             buf.resize((end - first) as usize, 0.0);
-            m.approx_block_raw(qm, q, first, buf);
-            ev.approx += (end - first) as u64;
+            measure_rows(tree, qm, q, first, buf, filter, ev);
             offer_raw(tree, first, buf, filter, col, err);
             continue;
         }
@@ -376,8 +403,7 @@ pub(crate) fn scan<M: Metric, C: Collector>(
     while start < n {
         let end = (start + BLOCK).min(n);
         buf.resize((end - start) as usize, 0.0);
-        m.approx_block_raw(qm, q, start, buf);
-        ev.approx += (end - start) as u64;
+        measure_rows(tree, qm, q, start, buf, filter, ev);
         offer_raw(tree, start, buf, filter, col, err);
         start = end;
     }
