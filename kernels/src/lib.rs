@@ -56,6 +56,7 @@
 //!
 //! Adding an operation means one more [`Op`](crate) step (`SqL2`, `Dot`, `SqNorm` are ~3 lines each).
 
+pub mod canonical;
 mod dispatch;
 pub mod isa;
 mod portable;

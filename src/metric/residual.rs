@@ -146,24 +146,12 @@ impl Kernel {
     }
 }
 
-/// The canonical dot product: eight interleaved partial sums (a product rounded, then
-/// added: never fused, so every build and CPU gives the same bits), combined pairwise.
-/// The fixed lane structure lets the compiler vectorize it without reassociating.
-/// (`f64::mul_add` would be a libm call per element on CPUs built without FMA:
-/// ten times slower.)
+/// The canonical dot product (`pcct_kernels::canonical::dot`): eight interleaved partial
+/// sums, each product rounded then added (never fused), combined pairwise — the same
+/// bits on every CPU and path (AVX where the CPU has it).
+#[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ta, tb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for j in 0..8 {
-            acc[j] += x[j] * y[j];
-        }
-    }
-    for (j, (x, y)) in ta.iter().zip(tb).enumerate() {
-        acc[j] += x * y;
-    }
-    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
+    crate::kernels::canonical::dot(a, b)
 }
 
 /// What new points need to get their own `v`, `p`: the inducing points and the
