@@ -272,3 +272,63 @@ fn small_trees_survive_heavy_deletes() {
         }
     }
 }
+
+/// The residual metric through delete and insert: answers equal brute force over a
+/// residual metric built afresh from the live points' coordinates.
+#[test]
+fn residual_trees_update_exactly() {
+    use pcct::metric::{Kernel, KernelKind, Residual};
+    let pool = Pool::new(2).unwrap();
+    let (dim, n) = (2, 500);
+    let x = datagen::uniform(n, dim, 21);
+    let z = datagen::uniform(30, dim, 22);
+    let kernel = Kernel::new(KernelKind::Matern32, 1.0, &[0.25]).unwrap();
+    let m = Residual::from_inducing(&x, dim, &z, kernel.clone(), 1e-6, &pool).unwrap();
+    let tree = Tree::build(m, &pool).unwrap();
+    let gone: Vec<u32> = (0..n as u32).filter(|i| i % 9 == 4).collect();
+    let t = tree.delete(&gone).unwrap();
+    let extra = datagen::uniform(40, dim, 23);
+    let (t, _) = t
+        .insert(&t.metric().queries(&extra, &pool).unwrap(), &pool)
+        .unwrap();
+    assert!(t.validate().is_empty(), "{:?}", t.validate());
+    let mut all = x.clone();
+    all.extend_from_slice(&extra);
+    let live: Vec<u32> = (0..(n + 40) as u32).filter(|i| !gone.contains(i)).collect();
+    let rows: Vec<f64> = live
+        .iter()
+        .flat_map(|&i| all[i as usize * dim..(i as usize + 1) * dim].to_vec())
+        .collect();
+    let dense = Residual::from_inducing(&rows, dim, &z, kernel, 1e-6, &pool).unwrap();
+    let k = 6;
+    for (name, got, want) in [
+        (
+            "self",
+            t.self_knn(k, &pool).unwrap().0,
+            brute_force_self_knn(&dense, k, &pool).unwrap(),
+        ),
+        (
+            "predecessor",
+            t.predecessor_knn(k, &pool).unwrap().0,
+            brute_force_predecessor_knn(&dense, k, &pool).unwrap(),
+        ),
+    ] {
+        let (wi, wd) = to_ids(&want, &live);
+        for (r, &id) in live.iter().enumerate() {
+            assert_eq!(
+                got.row(id as usize).0,
+                &wi[r * k..(r + 1) * k],
+                "{name} ids of {id}"
+            );
+            assert_eq!(
+                got.row(id as usize).1,
+                &wd[r * k..(r + 1) * k],
+                "{name} dists of {id}"
+            );
+        }
+    }
+    let q = t.metric().queries(&datagen::uniform(20, dim, 24), &pool).unwrap();
+    let got = t.knn(&q, k, &pool).unwrap().0;
+    let want = to_ids(&brute_force_knn(&dense, &q, k, &pool).unwrap(), &live);
+    assert_eq!((got.ids().to_vec(), got.dists().to_vec()), want);
+}
