@@ -121,13 +121,12 @@ fn soak_alternating_inserts_and_deletes() {
             let count = 1 + rng.below(40) as usize;
             let live = model.live();
             let mut new = Vec::with_capacity(count * DIM);
-            for j in 0..count {
+            for _ in 0..count {
                 let p: [f64; DIM] = match rng.below(3) {
                     0 => model.points[live[rng.below(live.len() as u64) as usize] as usize].unwrap(),
                     1 => [0, 1, 2].map(|_| rng.below(12) as f64 / 11.0),
                     _ => [0, 1, 2].map(|_| rng.uniform()),
                 };
-                let _ = j;
                 new.extend_from_slice(&p);
             }
             let (next, _) = tree.insert(&metric(&new), &pool).unwrap();
