@@ -30,10 +30,7 @@ fn kiddo_build<const K: usize>(data: &[f64]) -> f64 {
 static ALLOC: CountingAlloc = CountingAlloc::new();
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let args = common::positional_args();
     let repeats: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(3);
     let max_log2: u32 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(16);
     let (p1, p2) = (Pool::new(1).unwrap(), Pool::new(2).unwrap());

@@ -14,3 +14,12 @@ pub fn time<R>(f: impl FnOnce() -> R) -> (f64, R) {
     let r = f();
     (t.elapsed().as_secs_f64(), r)
 }
+
+/// The positional arguments after `cargo bench --bench NAME --` (flags such as the
+/// `--bench` cargo passes are dropped).
+pub fn positional_args() -> Vec<String> {
+    std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect()
+}

@@ -16,10 +16,7 @@ use pcct::{Dataset, Euclidean, Pool, Tree};
 use std::hint::black_box;
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let args = common::positional_args();
     let log2: u32 = args.first().and_then(|a| a.parse().ok()).unwrap_or(16);
     let repeats: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(3);
     let (n, dim) = (1usize << log2, 8);

@@ -99,10 +99,7 @@ fn kiddo_run<const K: usize>(
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let args = common::positional_args();
     let threads: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(2);
     let repeats: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(5);
     let pool = Pool::new(threads).unwrap();

@@ -1,12 +1,13 @@
 //! `pcct knn`: files in, exact neighbours out.
 
 use super::progress::Progress;
+use super::saved::{euclidean, residual_points, SavedTree};
 use crate::build::Order;
 use crate::io::{check_output_path, check_text_path, read_matrix, write_all, Matrix, Output};
 use crate::kernels::{isa, Element};
-use crate::metric::{Dataset, Euclidean, Kernel, KernelKind, Residual};
+use crate::metric::{Kernel, KernelKind, Residual};
 use crate::telemetry::{Record, Value};
-use crate::tree::{file_tag, Persist, NONE};
+use crate::tree::{Persist, NONE};
 use crate::tuning::Profile;
 use crate::{BuildOptions, Error, Metric, Neighbors, Pool, QueryStats, Result, Tree};
 use clap::{ArgGroup, Args};
@@ -90,24 +91,6 @@ pub struct KnnArgs {
     pub load_tree: Option<PathBuf>,
 }
 
-fn values<T: Element>(m: &Matrix) -> Vec<T> {
-    match m {
-        Matrix::F32 { values, .. } if T::BYTES == 4 => {
-            values.iter().map(|&v| T::from_f64(v as f64)).collect()
-        }
-        _ => m.to_f64().into_iter().map(T::from_f64).collect(),
-    }
-}
-
-fn metric<T: Element>(m: &Matrix, what: &'static str) -> Result<Euclidean<T>> {
-    let (n, d) = m.shape();
-    let data = Dataset::from_rows(&values::<T>(m), n, d).map_err(|e| match e {
-        Error::InvalidArgument { reason, .. } => Error::invalid(what, reason),
-        e => e,
-    })?;
-    Euclidean::new(data)
-}
-
 /// Runs `pcct knn`.
 pub fn run(args: &KnnArgs) -> Result<()> {
     // Everything that can be checked before the work is checked first.
@@ -166,68 +149,31 @@ fn data_path(args: &KnnArgs) -> &std::path::Path {
 /// `--load-tree`: the file's metric tag picks the type; queries are converted to it.
 fn run_loaded(args: &KnnArgs, path: &std::path::Path) -> Result<()> {
     let t0 = Instant::now();
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let named = |e: Error| match e {
-        Error::InvalidArgument { name, reason } => {
-            Error::invalid(name, format!("{}: {reason}", path.display()))
-        }
-        e => e,
+    let progress = Progress::new(1, "pcct knn", args.quiet);
+    progress.step("loading the tree");
+    let saved = SavedTree::read(path)?;
+    let built = Built {
+        stats: None,
+        seconds: t0.elapsed().as_secs_f64(),
+        builder: "loaded",
     };
     let queries = args.queries.as_deref().map(read_matrix).transpose()?;
     let pool = Pool::new(args.threads)?;
-    let progress = Progress::new(1, "pcct knn", args.quiet);
-    progress.step("loading the tree");
-    match file_tag(&bytes).map_err(named)? {
-        1 => {
-            let tree = Tree::<Euclidean<f32>>::from_bytes(&bytes).map_err(named)?;
-            let q = queries.map(|q| metric::<f32>(&q, "queries")).transpose()?;
-            let built = Built {
-                stats: None,
-                seconds: t0.elapsed().as_secs_f64(),
-                builder: "loaded",
-            };
+    match saved {
+        SavedTree::F32(tree) => {
+            let q = queries.map(|q| euclidean::<f32>(&q, "queries")).transpose()?;
             answer(args, tree, built, q, pool, "f32", progress)
         }
-        2 => {
-            let tree = Tree::<Euclidean<f64>>::from_bytes(&bytes).map_err(named)?;
-            let q = queries.map(|q| metric::<f64>(&q, "queries")).transpose()?;
-            let built = Built {
-                stats: None,
-                seconds: t0.elapsed().as_secs_f64(),
-                builder: "loaded",
-            };
+        SavedTree::F64(tree) => {
+            let q = queries.map(|q| euclidean::<f64>(&q, "queries")).transpose()?;
             answer(args, tree, built, q, pool, "f64", progress)
         }
-        3 => {
-            let tree = Tree::<Residual>::from_bytes(&bytes).map_err(named)?;
-            let dim = tree.metric().coordinate_dim();
-            let q = match queries {
-                Some(q) if q.shape().1 != dim => {
-                    return Err(Error::invalid(
-                        "queries",
-                        format!(
-                            "queries have dimension {} but the tree's points have {dim}",
-                            q.shape().1
-                        ),
-                    ))
-                }
-                Some(q) => Some(tree.metric().queries(&q.to_f64(), &pool)?),
-                None => None,
-            };
-            let built = Built {
-                stats: None,
-                seconds: t0.elapsed().as_secs_f64(),
-                builder: "loaded",
-            };
+        SavedTree::Residual(tree) => {
+            let q = queries
+                .map(|q| residual_points(&tree, &q, "queries", &pool))
+                .transpose()?;
             answer(args, tree, built, q, pool, "f64-residual", progress)
         }
-        tag => Err(named(Error::invalid(
-            "tree file",
-            format!("unknown metric tag {tag} (written by a newer pcct?)"),
-        ))),
     }
 }
 
@@ -268,7 +214,7 @@ fn run_residual(args: &KnnArgs, opts: &BuildOptions) -> Result<()> {
         Some(q) => Some(m.queries(&q.to_f64(), &pool)?),
         None => None,
     };
-    run_metric(args, opts, m, q, pool, dim, "f64-residual")
+    run_metric(args, opts, m, q, pool, "f64-residual")
 }
 
 fn run_typed<T: Element>(
@@ -278,10 +224,9 @@ fn run_typed<T: Element>(
     queries: Option<&Matrix>,
 ) -> Result<()> {
     let pool = Pool::new(args.threads)?;
-    let (_, dim) = data.shape();
-    let m = metric::<T>(data, "data")?;
-    let q = queries.map(|q| metric::<T>(q, "queries")).transpose()?;
-    run_metric(args, opts, m, q, pool, dim, std::any::type_name::<T>())
+    let m = euclidean::<T>(data, "data")?;
+    let q = queries.map(|q| euclidean::<T>(q, "queries")).transpose()?;
+    run_metric(args, opts, m, q, pool, std::any::type_name::<T>())
 }
 
 fn run_metric<M: Metric + Persist>(
@@ -290,7 +235,6 @@ fn run_metric<M: Metric + Persist>(
     m: M,
     q: Option<M>,
     pool: Pool,
-    _dim: usize,
     dtype: &str,
 ) -> Result<()> {
     let n = m.len();

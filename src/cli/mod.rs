@@ -7,6 +7,7 @@ mod info;
 mod knn;
 mod plot;
 mod progress;
+mod saved;
 mod stats;
 mod tune;
 mod update;

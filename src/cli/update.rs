@@ -2,12 +2,11 @@
 //! (the input file is left as it was).
 
 use super::progress::Progress;
-use crate::io::{check_text_path, read_ids, read_matrix, write_all, Matrix, Output};
-use crate::kernels::Element;
-use crate::metric::{Dataset, Euclidean, Residual};
+use super::saved::{euclidean, residual_points, SavedTree};
+use crate::io::{check_text_path, read_ids, read_matrix, write_all, Output};
 use crate::telemetry::{Record, Value};
-use crate::tree::{file_tag, Persist};
-use crate::{BuildOptions, Error, Metric, Pool, Result, Tree};
+use crate::tree::Persist;
+use crate::{BuildOptions, Metric, Pool, Result, Tree};
 use clap::{ArgGroup, Args};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -42,15 +41,6 @@ pub struct UpdateArgs {
     pub quiet: bool,
 }
 
-fn euclid<T: Element>(m: &Matrix) -> Result<Euclidean<T>> {
-    let (n, d) = m.shape();
-    let values: Vec<T> = m.to_f64().into_iter().map(T::from_f64).collect();
-    Euclidean::new(Dataset::from_rows(&values, n, d).map_err(|e| match e {
-        Error::InvalidArgument { reason, .. } => Error::invalid("insert", reason),
-        e => e,
-    })?)
-}
-
 /// Runs `pcct update`.
 pub fn run(args: &UpdateArgs) -> Result<()> {
     check_text_path(&args.out)?;
@@ -59,16 +49,6 @@ pub fn run(args: &UpdateArgs) -> Result<()> {
     }
     let ids = args.delete.as_deref().map(read_ids).transpose()?;
     let new = args.insert.as_deref().map(read_matrix).transpose()?;
-    let bytes = std::fs::read(&args.tree).map_err(|source| Error::Io {
-        path: args.tree.clone(),
-        source,
-    })?;
-    let named = |e: Error| match e {
-        Error::InvalidArgument { name, reason } => {
-            Error::invalid(name, format!("{}: {reason}", args.tree.display()))
-        }
-        e => e,
-    };
     let pool = Pool::new(args.threads)?;
     let opts = BuildOptions {
         seed: args.seed,
@@ -76,39 +56,21 @@ pub fn run(args: &UpdateArgs) -> Result<()> {
     };
     let progress = Progress::new(1, "pcct update", args.quiet);
     progress.step("loading the tree");
-    match file_tag(&bytes).map_err(named)? {
-        1 => {
-            let tree = Tree::<Euclidean<f32>>::from_bytes(&bytes).map_err(named)?;
-            let new = new.as_ref().map(euclid::<f32>).transpose()?;
+    match SavedTree::read(&args.tree)? {
+        SavedTree::F32(tree) => {
+            let new = new.map(|m| euclidean::<f32>(&m, "insert")).transpose()?;
             apply(args, tree, ids, new, &pool, &opts, &progress)
         }
-        2 => {
-            let tree = Tree::<Euclidean<f64>>::from_bytes(&bytes).map_err(named)?;
-            let new = new.as_ref().map(euclid::<f64>).transpose()?;
+        SavedTree::F64(tree) => {
+            let new = new.map(|m| euclidean::<f64>(&m, "insert")).transpose()?;
             apply(args, tree, ids, new, &pool, &opts, &progress)
         }
-        3 => {
-            let tree = Tree::<Residual>::from_bytes(&bytes).map_err(named)?;
-            let dim = tree.metric().coordinate_dim();
-            let new = match new {
-                Some(m) if m.shape().1 != dim => {
-                    return Err(Error::invalid(
-                        "insert",
-                        format!(
-                            "new points have dimension {} but the tree's have {dim}",
-                            m.shape().1
-                        ),
-                    ))
-                }
-                Some(m) => Some(tree.metric().queries(&m.to_f64(), &pool)?),
-                None => None,
-            };
+        SavedTree::Residual(tree) => {
+            let new = new
+                .map(|m| residual_points(&tree, &m, "insert", &pool))
+                .transpose()?;
             apply(args, tree, ids, new, &pool, &opts, &progress)
         }
-        tag => Err(named(Error::invalid(
-            "tree file",
-            format!("unknown metric tag {tag} (written by a newer pcct?)"),
-        ))),
     }
 }
 
