@@ -132,7 +132,9 @@ fn check(name: &str, x: &[f64], d: usize, kind: KernelKind, lengthscale: &[f64],
     let p = pool(2);
     let z = datagen::uniform(m, d, seed + 100);
     let kernel = Kernel::new(kind, 1.0, lengthscale).unwrap();
-    let data = Residual::from_inducing(x, d, &z, kernel, 1e-6, &p).unwrap();
+    let data = Residual::from_inducing(x, d, &z, kernel, 1e-6, &p)
+        .unwrap()
+        .with_audit();
     let q = data.queries(&datagen::uniform(60, d, seed + 200), &p).unwrap();
     let (seq, (par, _)) = (
         Tree::build_sequential(data.clone()).unwrap(),
@@ -168,6 +170,31 @@ fn check(name: &str, x: &[f64], d: usize, kind: KernelKind, lengthscale: &[f64],
             assert_eq!(got, brute_force_predecessor_knn(&data, k, &p).unwrap(), "{what}");
         }
     }
+    for tree in [Tree::build_with(data.clone(), &p, &BuildOptions::default())
+        .unwrap()
+        .0]
+    {
+        for r in [0.2, 0.6, 0.9] {
+            let (got, _) = tree.range(&q, r, &p).unwrap();
+            for i in 0..q.len() as u32 {
+                let mut want: Vec<(f64, u32)> = (0..data.len() as u32)
+                    .map(|j| (data.distance(&q, i, j), j))
+                    .filter(|&(dd, _)| dd <= r)
+                    .collect();
+                want.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                let (ids, ds) = got.row(i as usize);
+                let got_pairs: Vec<(f64, u32)> = ds.iter().copied().zip(ids.iter().copied()).collect();
+                assert_eq!(got_pairs, want, "range {name} {kind:?} r={r}: row {i}");
+            }
+        }
+    }
+    // Audit mode measured every row phase 1 ruled out: none was within its radius.
+    let audit = data.audit().expect("audit is on");
+    assert_eq!(audit.misses(), 0, "{name} {kind:?}: phase-1 misses");
+    assert!(
+        audit.rejections() > 0,
+        "{name} {kind:?}: phase 1 never rejected a row"
+    );
 }
 
 #[test]
@@ -203,6 +230,50 @@ fn every_kernel_and_query_kind_matches_brute_force() {
         );
         check("line d=3", &datagen::line(300, 3, s), 3, kind, &[0.5], 15, s);
     }
+}
+
+/// Residual data like W4's (d = 8, RBF ℓ = 0.5, p ≈ 0.1σ²: most of each v's energy is
+/// explained, the regime where phase 1 must still be rigorous), through the query
+/// engine's scan and tree paths, with audit on.
+#[test]
+fn realistic_residual_data_with_audit() {
+    let p = pool(2);
+    let (n, d, m) = (1500, 8, 160);
+    let x = datagen::uniform(n, d, 41);
+    let z = datagen::uniform(m, d, 42);
+    let kernel = Kernel::new(KernelKind::Rbf, 1.0, &[0.5]).unwrap();
+    let data = Residual::from_inducing(&x, d, &z, kernel, 1e-6, &p)
+        .unwrap()
+        .with_audit();
+    let mut ps = data.residual_variance().to_vec();
+    ps.sort_by(f64::total_cmp);
+    assert!(
+        ps[n / 2] < 0.5,
+        "median p {} is not the realistic regime",
+        ps[n / 2]
+    );
+    let q = data.queries(&datagen::uniform(40, d, 43), &p).unwrap();
+    let (tree, _) = Tree::build_with(data.clone(), &p, &BuildOptions::default()).unwrap();
+    assert!(tree.validate().is_empty());
+    for k in [1, 8, 30] {
+        let (got, _) = tree.knn(&q, k, &p).unwrap();
+        assert_rows(&format!("knn k={k}"), &got, |i| naive(&data, &q, i, k, |_| true));
+        let (got, _) = tree.predecessor_knn(k, &p).unwrap();
+        assert_eq!(
+            got,
+            brute_force_predecessor_knn(&data, k, &p).unwrap(),
+            "pred k={k}"
+        );
+        let (got, _) = tree.self_knn(k, &p).unwrap();
+        assert_eq!(got, brute_force_self_knn(&data, k, &p).unwrap(), "self k={k}");
+    }
+    let audit = data.audit().unwrap();
+    assert_eq!(audit.misses(), 0);
+    assert!(
+        audit.rejections() > 1000,
+        "only {} rejections",
+        audit.rejections()
+    );
 }
 
 #[test]

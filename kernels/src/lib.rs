@@ -9,6 +9,9 @@
 //!   [`Kernels::dot_block`], [`Kernels::sq_norm_block`] (eight, then four rows per step);
 //! - a many-to-many tile: [`Kernels::sq_dist_tile`], [`Kernels::dot_tile`].
 //!
+//! [`residual::Phase1`] is phase 1 of the two-phase residual-correlation kernel: a
+//! rigorous bound of the distance from an `f32` head dot product ([`Kernels::dot_block`]).
+//!
 //! ```
 //! use pcct_kernels::Kernels;
 //! let k = Kernels::<f32>::active().expect("PCCT_ISA names a level this CPU has");
@@ -61,6 +64,7 @@ mod dispatch;
 pub mod isa;
 mod portable;
 pub mod reference;
+pub mod residual;
 mod simd;
 #[cfg(target_arch = "x86_64")]
 mod x86;

@@ -13,7 +13,7 @@ mod residual;
 
 pub use dataset::{Dataset, MAX_POINTS};
 pub use euclidean::{canonical as euclidean_distance, Euclidean};
-pub use residual::{dot as residual_dot, Kernel, KernelKind, Residual};
+pub use residual::{dot as residual_dot, Audit, Kernel, KernelKind, Residual};
 
 use crate::Result;
 
@@ -72,6 +72,26 @@ pub trait Metric: Send + Sync + Sized {
     fn blocks_pay(&self) -> bool {
         false
     }
+
+    /// Whether the metric measures in two phases: [`Metric::phase1_block`] bounds each
+    /// distance cheaply, and searches compute the canonical [`Metric::distance`] only
+    /// for rows whose lower bound they cannot rule out (instead of the approximations
+    /// above). Default `false`.
+    const TWO_PHASE: bool = false;
+
+    /// Phase 1 of a two-phase metric: `lo[r] ≤ canonical ≤ hi[r]` for the distances from
+    /// point `i` of `queries` to points `first + r` of `self`. Default: the canonical
+    /// distances themselves.
+    fn phase1_block(&self, queries: &Self, i: u32, first: u32, lo: &mut [f64], hi: &mut [f64]) {
+        for ((j, l), h) in (first..).zip(lo.iter_mut()).zip(hi.iter_mut()) {
+            *l = self.distance(queries, i, j);
+            *h = *l;
+        }
+    }
+
+    /// Told of every row a search ruled out by phase 1 (its lower bound exceeded `cut`):
+    /// the hook of an audit mode that checks the rejection exactly. Default: nothing.
+    fn phase1_rejected(&self, _queries: &Self, _i: u32, _j: u32, _cut: f64) {}
 
     /// One approximate distance, as [`Metric::approx_block`] would give it.
     fn approx_one(&self, queries: &Self, i: u32, j: u32) -> f64 {

@@ -19,9 +19,11 @@
 //! widens its pruning by it so that answers stay exact.
 
 use super::Metric;
+use crate::kernels::residual::{Bf16Dot, Phase1, Row};
 use crate::pool::Pool;
 use crate::{Error, Result};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The covariance family.
@@ -164,6 +166,73 @@ struct Model {
     chol: Vec<f64>,
 }
 
+/// Audit mode's counters: phase-1 rejections, and those the exact distance
+/// contradicts (misses; a correct bound never has any). Shared by every copy of the
+/// metric it was switched on for (the tree's permuted copy included).
+#[derive(Debug, Default)]
+pub struct Audit {
+    rejections: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl Audit {
+    /// Rows phase 1 ruled out so far.
+    pub fn rejections(&self) -> u64 {
+        self.rejections.load(Ordering::Relaxed)
+    }
+
+    /// Rejected rows whose canonical distance was within the radius after all.
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+}
+
+/// Phase 1 of the two-phase kernel: a bf16 copy of `V/σ` (`n × m`) and each row's
+/// `‖v‖` and `√p` (`pcct_kernels::residual`).
+#[derive(Clone, Debug)]
+struct Coarse {
+    bound: Phase1,
+    v16: Vec<u16>,
+    rows: Vec<Row>,
+    dot: Bf16Dot,
+}
+
+impl Coarse {
+    /// The constants and kernel path, with empty rows.
+    fn clone_constants(&self) -> Self {
+        Coarse {
+            bound: self.bound,
+            v16: Vec::new(),
+            rows: Vec::new(),
+            dot: self.dot,
+        }
+    }
+
+    /// The coarse rows of `v` (`n × m`) with residual variances `p`.
+    fn new(v: &[f64], m: usize, p: &[f64], variance: f64, slack: f64) -> Result<Self> {
+        let bound = Phase1::new(m, variance, slack);
+        let mut v16 = vec![0u16; v.len()];
+        for (out, row) in v16.chunks_exact_mut(m).zip(v.chunks_exact(m)) {
+            bound.encode(row, out);
+        }
+        let floor = 1e-12 * variance;
+        let rows = v
+            .chunks_exact(m)
+            .zip(p)
+            .map(|(row, &q)| Row {
+                norm: dot(row, row).sqrt(),
+                sqrt_p: if q > floor { q.sqrt() } else { 0.0 },
+            })
+            .collect();
+        Ok(Coarse {
+            bound,
+            v16,
+            rows,
+            dot: Bf16Dot::active()?,
+        })
+    }
+}
+
 /// The residual-correlation metric over points with coordinates `X`.
 #[derive(Clone, Debug)]
 pub struct Residual {
@@ -178,6 +247,8 @@ pub struct Residual {
     floor: f64,
     /// [`Metric::distance_abs_error`], computed once from the smallest `p`.
     abs_error: f64,
+    coarse: Coarse,
+    audit: Option<Arc<Audit>>,
 }
 
 fn check_matrix(what: &'static str, values: &[f64], rows: usize, cols: usize) -> Result<()> {
@@ -368,7 +439,10 @@ impl Residual {
             .fold(f64::INFINITY, f64::min)
             .min(kernel.variance);
         let abs_error = (8.0 * (m + dim + 16) as f64 * f64::EPSILON * kernel.variance / p_min).sqrt();
+        let coarse = Coarse::new(&v, m, &p, kernel.variance, abs_error * abs_error)?;
         Ok(Residual {
+            coarse,
+            audit: None,
             abs_error,
             x,
             dim,
@@ -395,6 +469,20 @@ impl Residual {
         };
         check_matrix("queries", x, n, self.dim)?;
         Self::project(x, n, self.dim, self.kernel.clone(), model.clone(), pool)
+    }
+
+    /// Switches audit mode on: from now on every row phase 1 rules out in a search is
+    /// measured exactly as well, and [`Residual::audit`] counts rejections and misses
+    /// (a rejected row that was within the search radius after all: there must be
+    /// none). Slower; for tests and `pcct knn --audit`.
+    pub fn with_audit(mut self) -> Self {
+        self.audit = Some(Arc::new(Audit::default()));
+        self
+    }
+
+    /// Audit mode's counters, if it is on.
+    pub fn audit(&self) -> Option<&Audit> {
+        self.audit.as_deref()
     }
 
     /// Residual variances `p_i`.
@@ -445,6 +533,52 @@ impl Metric for Residual {
         self.abs_error
     }
 
+    const TWO_PHASE: bool = true;
+
+    fn phase1_block(&self, queries: &Self, i: u32, first: u32, lo: &mut [f64], hi: &mut [f64]) {
+        const STEP: usize = 64;
+        let (cq, cd) = (&queries.coarse, &self.coarse);
+        let m = self.m;
+        // The larger of the two rounding slacks covers the pair.
+        let bound = if queries.abs_error > self.abs_error {
+            cq.bound
+        } else {
+            cd.bound
+        };
+        let (xq, rq) = (queries.row_x(i), cq.rows[i as usize]);
+        let vq = &cq.v16[i as usize * m..(i as usize + 1) * m];
+        let mut s = [0f32; STEP];
+        let mut k = [0f64; STEP];
+        let mut at = 0;
+        while at < lo.len() {
+            let len = (lo.len() - at).min(STEP);
+            let j0 = first as usize + at;
+            cd.dot
+                .dot_block(vq, &cd.v16[j0 * m..(j0 + len) * m], m, &mut s[..len]);
+            for (r, kr) in k[..len].iter_mut().enumerate() {
+                *kr = self.kernel.eval(xq, self.row_x((j0 + r) as u32));
+            }
+            bound.bounds_block(
+                &s[..len],
+                &k[..len],
+                rq,
+                &cd.rows[j0..j0 + len],
+                &mut lo[at..at + len],
+                &mut hi[at..at + len],
+            );
+            at += len;
+        }
+    }
+
+    fn phase1_rejected(&self, queries: &Self, i: u32, j: u32, cut: f64) {
+        if let Some(a) = &self.audit {
+            a.rejections.fetch_add(1, Ordering::Relaxed);
+            if self.distance(queries, i, j) <= cut {
+                a.misses.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
     fn coordinate_dim(&self) -> usize {
         self.dim
     }
@@ -460,7 +594,23 @@ impl Metric for Residual {
                 .flat_map(|&o| src[o as usize * w..(o as usize + 1) * w].iter().copied())
                 .collect()
         };
+        let m = self.m;
+        let v16 = order
+            .iter()
+            .flat_map(|&o| {
+                self.coarse.v16[o as usize * m..(o as usize + 1) * m]
+                    .iter()
+                    .copied()
+            })
+            .collect();
+        let rows = order.iter().map(|&o| self.coarse.rows[o as usize]).collect();
         Residual {
+            coarse: Coarse {
+                v16,
+                rows,
+                ..self.coarse.clone_constants()
+            },
+            audit: self.audit.clone(),
             x: pick(&self.x, self.dim),
             v: pick(&self.v, self.m),
             p: pick(&self.p, 1),
@@ -482,7 +632,17 @@ impl Metric for Residual {
             )
         })?;
         let cat = |a: &[f64], b: &[f64]| [a, b].concat();
+        // The bound grows as the smallest p shrinks: the larger of the two covers both.
+        let abs_error = self.abs_error.max(other.abs_error);
+        let coarse = Coarse {
+            bound: self.coarse.bound.with_slack(abs_error * abs_error),
+            v16: [&self.coarse.v16[..], &other.coarse.v16[..]].concat(),
+            rows: [&self.coarse.rows[..], &other.coarse.rows[..]].concat(),
+            dot: self.coarse.dot,
+        };
         Ok(Residual {
+            coarse,
+            audit: self.audit.clone(),
             x: cat(&self.x, &other.x),
             v: cat(&self.v, &other.v),
             p: cat(&self.p, &other.p),
@@ -492,8 +652,7 @@ impl Metric for Residual {
             kernel: self.kernel.clone(),
             model: self.model.clone().or_else(|| other.model.clone()),
             floor: self.floor,
-            // The bound grows as the smallest p shrinks: the larger of the two covers both.
-            abs_error: self.abs_error.max(other.abs_error),
+            abs_error,
         })
     }
 
@@ -593,7 +752,9 @@ impl crate::tree::Persist for Residual {
         };
         let mut metric = Self::assemble(x, dim, v, m, p, Arc::new(kernel), model)?;
         // The bound the tree was built with (it may cover points deleted since).
-        metric.abs_error = metric.abs_error.max(abs_error);
+        let e = metric.abs_error.max(abs_error);
+        metric.abs_error = e;
+        metric.coarse.bound = metric.coarse.bound.with_slack(e * e);
         Ok(metric)
     }
 }

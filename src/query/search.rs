@@ -78,6 +78,9 @@ pub(crate) struct KnnCollector {
     cands: Vec<Cand>,
     /// The largest of `uppers` once k are known, +∞ before.
     threshold: f64,
+    /// Candidates are filtered by the threshold when there are this many (doubling
+    /// when most survive, so the filtering stays linear overall).
+    limit: usize,
 }
 
 impl KnnCollector {
@@ -86,6 +89,7 @@ impl KnnCollector {
         self.uppers.clear();
         self.cands.clear();
         self.threshold = f64::INFINITY;
+        self.limit = 4 * k + 64;
     }
 }
 
@@ -110,9 +114,10 @@ impl Collector for KnnCollector {
                 self.threshold = f64::from_bits(*self.uppers.peek().expect("k ≥ 1 bounds"));
             }
         }
-        if self.cands.len() >= 4 * self.k + 64 {
+        if self.cands.len() >= self.limit {
             let t = self.threshold;
             self.cands.retain(|c| c.0 <= t);
+            self.limit = (4 * self.k + 64).max(2 * self.cands.len());
         }
     }
 }
@@ -143,6 +148,8 @@ pub(crate) struct Buffers {
     /// Frontier: (subtree lower bound bits, position, lower and upper d(q, node) bits).
     heap: BinaryHeap<Reverse<(u64, u32, u64, u64)>>,
     buf: Vec<f64>,
+    /// Phase-1 upper bounds (two-phase metrics).
+    hi: Vec<f64>,
     /// Children that survive the triangle-inequality bound.
     keep: Vec<u32>,
 }
@@ -283,6 +290,51 @@ fn offer_raw<M: Metric, C: Collector>(
     }
 }
 
+/// Two-phase metrics ([`Metric::TWO_PHASE`]): phase 1 over the rows
+/// `first..first + len`, and each admitted row offered with its phase-1 interval (the
+/// canonical distance, phase 2, comes in [`resolve`] for the survivors only); rows
+/// ruled out are reported to [`Metric::phase1_rejected`].
+#[allow(clippy::too_many_arguments)]
+fn offer_phased<M: Metric, C: Collector>(
+    tree: &Tree<M>,
+    qm: &M,
+    q: u32,
+    first: u32,
+    len: usize,
+    filter: Filter,
+    col: &mut C,
+    lo: &mut Vec<f64>,
+    hi: &mut Vec<f64>,
+    ev: &mut Evals,
+) {
+    let m = &tree.metric;
+    lo.resize(len, 0.0);
+    hi.resize(len, 0.0);
+    if let Filter::Below(_) = filter {
+        // Predecessor queries admit about half of the rows: bound only those.
+        for (c, (l, h)) in (first..).zip(lo.iter_mut().zip(hi.iter_mut())) {
+            if node_may_admit(tree, c, filter) {
+                m.phase1_block(qm, q, c, std::slice::from_mut(l), std::slice::from_mut(h));
+                ev.approx += 1;
+            }
+        }
+    } else {
+        m.phase1_block(qm, q, first, lo, hi);
+        ev.approx += len as u64;
+    }
+    for ((c, &l), &h) in (first..).zip(lo.iter()).zip(hi.iter()) {
+        if !node_may_admit(tree, c, filter) {
+            continue;
+        }
+        let t = col.threshold();
+        if l > t {
+            m.phase1_rejected(qm, q, c, t);
+            continue;
+        }
+        offer_node(tree, c, l, h, filter, col);
+    }
+}
+
 /// Orders non-negative finite floats by their bit patterns.
 #[inline]
 fn key(lb: f64) -> u64 {
@@ -299,7 +351,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
     bufs: &mut Buffers,
     ev: &mut Evals,
 ) {
-    let Buffers { heap, buf, keep } = bufs;
+    let Buffers { heap, buf, hi, keep } = bufs;
     let m = &tree.metric;
     let err = Bounds::new(m.approx_error());
     let dc = m.distance_rel_error();
@@ -322,9 +374,14 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
         if end != NONE {
             // A bucket: all descendants are one block; measure them in one pass.
             let first = tree.child_first[p as usize];
-            buf.resize((end - first) as usize, 0.0);
-            measure_rows(tree, qm, q, first, buf, filter, ev);
-            offer_raw(tree, first, buf, filter, col, err);
+            let len = (end - first) as usize;
+            if M::TWO_PHASE {
+                offer_phased(tree, qm, q, first, len, filter, col, buf, hi, ev);
+            } else {
+                buf.resize(len, 0.0);
+                measure_rows(tree, qm, q, first, buf, filter, ev);
+                offer_raw(tree, first, buf, filter, col, err);
+            }
             continue;
         }
         let ch = tree.children(p);
@@ -360,25 +417,61 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
         let block = 2 * keep.len() > ch.len();
         if block {
             buf.resize(ch.len(), 0.0);
-            m.approx_block(qm, q, ch.start, buf);
+            if M::TWO_PHASE {
+                hi.resize(ch.len(), 0.0);
+                m.phase1_block(qm, q, ch.start, buf, hi);
+            } else {
+                m.approx_block(qm, q, ch.start, buf);
+            }
             ev.approx += ch.len() as u64;
         }
         for &c in keep.iter() {
-            let a = if block {
-                buf[(c - ch.start) as usize]
+            let (lo, hi) = if M::TWO_PHASE {
+                if block {
+                    let r = (c - ch.start) as usize;
+                    (buf[r], hi[r])
+                } else {
+                    ev.approx += 1;
+                    let (mut l, mut h) = (0.0, 0.0);
+                    m.phase1_block(
+                        qm,
+                        q,
+                        c,
+                        std::slice::from_mut(&mut l),
+                        std::slice::from_mut(&mut h),
+                    );
+                    (l, h)
+                }
             } else {
-                ev.approx += 1;
-                m.approx_one(qm, q, c)
+                let a = if block {
+                    buf[(c - ch.start) as usize]
+                } else {
+                    ev.approx += 1;
+                    m.approx_one(qm, q, c)
+                };
+                (err.lower(a), err.upper(a))
             };
-            let lo = err.lower(a);
-            if lo <= col.threshold() && node_may_admit(tree, c, filter) {
-                offer_node(tree, c, lo, err.upper(a), filter, col);
+            let thr = col.threshold();
+            let mut used = false;
+            if lo <= thr && node_may_admit(tree, c, filter) {
+                offer_node(tree, c, lo, hi, filter, col);
+                used = true;
             }
             if tree.child_count[c as usize] > 0 {
                 let lb_sub = ((lo * down - tree.radius[c as usize]) * shrink).max(0.0);
                 if lb_sub <= col.threshold() {
-                    heap.push(Reverse((key(lb_sub), c, lo.to_bits(), err.upper(a).to_bits())));
+                    heap.push(Reverse((key(lb_sub), c, lo.to_bits(), hi.to_bits())));
+                    used = true;
                 }
+            }
+            if M::TWO_PHASE && !used {
+                // Ruled out as a point and as a subtree: d > thr and d > thr/shrink/down + radius/down.
+                let cut = if tree.child_count[c as usize] > 0 {
+                    thr.max((thr / shrink + tree.radius[c as usize]) / down)
+                } else {
+                    thr
+                };
+                m.phase1_rejected(qm, q, c, cut);
             }
         }
     }
@@ -392,19 +485,35 @@ pub(crate) fn scan<M: Metric, C: Collector>(
     q: u32,
     filter: Filter,
     col: &mut C,
-    buf: &mut Vec<f64>,
+    bufs: &mut Buffers,
     ev: &mut Evals,
 ) {
     const BLOCK: u32 = 256;
+    let Buffers { buf, hi, .. } = bufs;
     let m = &tree.metric;
     let err = Bounds::new(m.approx_error());
     let n = tree.num_nodes() as u32;
     let mut start = 0;
     while start < n {
         let end = (start + BLOCK).min(n);
-        buf.resize((end - start) as usize, 0.0);
-        measure_rows(tree, qm, q, start, buf, filter, ev);
-        offer_raw(tree, start, buf, filter, col, err);
+        if M::TWO_PHASE {
+            offer_phased(
+                tree,
+                qm,
+                q,
+                start,
+                (end - start) as usize,
+                filter,
+                col,
+                buf,
+                hi,
+                ev,
+            );
+        } else {
+            buf.resize((end - start) as usize, 0.0);
+            measure_rows(tree, qm, q, start, buf, filter, ev);
+            offer_raw(tree, start, buf, filter, col, err);
+        }
         start = end;
     }
 }
@@ -423,6 +532,9 @@ fn resolve<M: Metric>(
     let mut last: (u32, f64) = (NONE, 0.0);
     for &(lo, pos, id) in cands {
         if lo > threshold {
+            if M::TWO_PHASE {
+                tree.metric.phase1_rejected(qm, q, pos, threshold);
+            }
             continue;
         }
         if last.0 != pos {
@@ -447,7 +559,7 @@ impl Scratch {
         let mut ev = Evals::default();
         self.knn.reset(k);
         if use_scan {
-            scan(tree, qm, q, filter, &mut self.knn, &mut self.bufs.buf, &mut ev);
+            scan(tree, qm, q, filter, &mut self.knn, &mut self.bufs, &mut ev);
         } else {
             tree_search(tree, qm, q, filter, &mut self.knn, &mut self.bufs, &mut ev);
         }
