@@ -192,6 +192,31 @@ impl Bf16Dot {
     }
 }
 
+/// Bounds `(lo, hi)` of the canonical distance `√(1 − min(1, |ρ|))` given an estimate
+/// `num` of `|k − v_i·v_j|` within `b` of the truth, `sp = √p_i·√p_j`, and the canonical
+/// distance's largest error in `ρ`, `slack`. `sp = 0` (a point at the residual floor)
+/// gives `(0, 1)`: nothing is known.
+#[inline]
+pub fn interval(num: f64, b: f64, sp: f64, slack: f64) -> (f64, f64) {
+    if sp == 0.0 {
+        return (0.0, 1.0);
+    }
+    let inv = 1.0 / sp;
+    let up = (num + b) * inv + slack;
+    let low = (num - b) * inv - slack;
+    let lo = if up >= 1.0 {
+        0.0
+    } else {
+        (1.0 - up).sqrt() * (1.0 - 4.0 * f64::EPSILON)
+    };
+    let hi = if low <= 0.0 {
+        1.0
+    } else {
+        ((1.0 - low.min(1.0)).sqrt() * (1.0 + 4.0 * f64::EPSILON)).min(1.0)
+    };
+    (lo, hi)
+}
+
 /// What phase 1 needs of one point besides its bf16 row.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Row {
@@ -227,6 +252,11 @@ impl Phase1 {
         }
     }
 
+    /// The slack this bound adds in `ρ`.
+    pub fn slack(&self) -> f64 {
+        self.slack
+    }
+
     /// The same constants with another slack.
     pub fn with_slack(self, slack: f64) -> Self {
         Phase1 { slack, ..self }
@@ -241,44 +271,38 @@ impl Phase1 {
     }
 
     /// Bounds `(lo, hi)` of the canonical distance between points `q` and `j`, from the
-    /// bf16 dot product `s` of their encoded rows and the kernel value `k = k(x_q, x_j)`
-    /// (computed exactly as the canonical distance computes it).
+    /// bf16 dot product `s` of their encoded rows and a bracket `[k_lo, k_hi]` of the
+    /// exact kernel value `k(x_q, x_j)` (a point bracket where `k` is computed exactly
+    /// as the canonical distance computes it).
     #[inline]
-    pub fn bounds(&self, s: f32, k: f64, q: Row, j: Row) -> (f64, f64) {
-        let sp = q.sqrt_p * j.sqrt_p;
-        if sp == 0.0 {
-            return (0.0, 1.0);
-        }
-        let b = self.c * q.norm * j.norm + self.a;
-        let num = (k - self.variance * s as f64).abs();
-        let inv = 1.0 / sp;
-        let up = (num + b) * inv + self.slack;
-        let low = (num - b) * inv - self.slack;
-        let lo = if up >= 1.0 {
-            0.0
-        } else {
-            (1.0 - up).sqrt() * (1.0 - 4.0 * f64::EPSILON)
-        };
-        let hi = if low <= 0.0 {
-            1.0
-        } else {
-            ((1.0 - low.min(1.0)).sqrt() * (1.0 + 4.0 * f64::EPSILON)).min(1.0)
-        };
-        (lo, hi)
+    pub fn bounds(&self, s: f32, k_lo: f64, k_hi: f64, q: Row, j: Row) -> (f64, f64) {
+        let b = self.c * q.norm * j.norm + self.a + 0.5 * (k_hi - k_lo);
+        let mid = 0.5 * (k_lo + k_hi) - self.variance * s as f64;
+        interval(mid.abs(), b, q.sqrt_p * j.sqrt_p, self.slack)
     }
 
-    /// [`Phase1::bounds`] for a block: `s[r]`, `k[r]`, `rows[r]` → `lo[r]`, `hi[r]`.
+    /// [`Phase1::bounds`] for a block: `s[r]`, `k_lo[r]`, `k_hi[r]`, `rows[r]` → `lo[r]`, `hi[r]`.
     ///
     /// # Panics
     /// If the slices differ in length.
-    pub fn bounds_block(&self, s: &[f32], k: &[f64], q: Row, rows: &[Row], lo: &mut [f64], hi: &mut [f64]) {
+    #[allow(clippy::too_many_arguments)]
+    pub fn bounds_block(
+        &self,
+        s: &[f32],
+        k_lo: &[f64],
+        k_hi: &[f64],
+        q: Row,
+        rows: &[Row],
+        lo: &mut [f64],
+        hi: &mut [f64],
+    ) {
         let n = s.len();
         assert!(
-            k.len() == n && rows.len() == n && lo.len() == n && hi.len() == n,
+            k_lo.len() == n && k_hi.len() == n && rows.len() == n && lo.len() == n && hi.len() == n,
             "pcct-kernels: phase-1 block slices differ in length"
         );
         for r in 0..n {
-            (lo[r], hi[r]) = self.bounds(s[r], k[r], q, rows[r]);
+            (lo[r], hi[r]) = self.bounds(s[r], k_lo[r], k_hi[r], q, rows[r]);
         }
     }
 }
@@ -379,7 +403,12 @@ mod tests {
                 let dot: f64 = vq.iter().zip(&vj).map(|(a, b)| a * b).sum();
                 let rho = ((k - dot) / (rq.sqrt_p * rj.sqrt_p)).clamp(-1.0, 1.0);
                 let d = (1.0 - rho.abs()).sqrt();
-                let (lo, hi) = ph.bounds(s, k, rq, rj);
+                let (lo, hi) = ph.bounds(s, k, k, rq, rj);
+                let (wlo, whi) = ph.bounds(s, k * 0.99, k * 1.01 + 1e-3 * variance, rq, rj);
+                assert!(
+                    wlo <= lo && hi <= whi,
+                    "{isa:?} case {case}: a wider bracket must widen the bounds"
+                );
                 assert!(
                     lo <= d && d <= hi,
                     "{isa:?} case {case}: {lo} ≤ {d} ≤ {hi} fails (m = {m})"
@@ -396,7 +425,7 @@ mod tests {
             norm: 0.9,
             sqrt_p: 0.0,
         };
-        assert_eq!(ph.bounds(0.3, 0.5, q, q), (0.0, 1.0));
+        assert_eq!(ph.bounds(0.3, 0.5, 0.5, q, q), (0.0, 1.0));
     }
 
     #[test]
@@ -411,10 +440,11 @@ mod tests {
             .collect();
         let s: Vec<f32> = (0..37).map(|_| rng(&mut seed) as f32).collect();
         let k: Vec<f64> = (0..37).map(|_| rng(&mut seed)).collect();
+        let k2: Vec<f64> = k.iter().map(|x| x + 0.01).collect();
         let (mut lo, mut hi) = (vec![0.0; 37], vec![0.0; 37]);
-        ph.bounds_block(&s, &k, rows[0], &rows, &mut lo, &mut hi);
+        ph.bounds_block(&s, &k, &k2, rows[0], &rows, &mut lo, &mut hi);
         for r in 0..37 {
-            assert_eq!((lo[r], hi[r]), ph.bounds(s[r], k[r], rows[0], rows[r]));
+            assert_eq!((lo[r], hi[r]), ph.bounds(s[r], k[r], k2[r], rows[0], rows[r]));
         }
     }
 }

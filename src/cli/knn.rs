@@ -172,7 +172,7 @@ fn run_loaded(args: &KnnArgs, path: &std::path::Path) -> Result<()> {
             let q = queries
                 .map(|q| residual_points(&tree, &q, "queries", &pool))
                 .transpose()?;
-            answer(args, tree, built, q, pool, "f64-residual", progress)
+            answer(args, *tree, built, q, pool, "f64-residual", progress)
         }
     }
 }

@@ -14,7 +14,7 @@ pub(super) enum SavedTree {
     /// Euclidean, f64 rows.
     F64(Tree<Euclidean<f64>>),
     /// The residual-correlation metric.
-    Residual(Tree<Residual>),
+    Residual(Box<Tree<Residual>>),
 }
 
 impl SavedTree {
@@ -33,7 +33,7 @@ impl SavedTree {
         let tree = match file_tag(&bytes).map_err(named)? {
             1 => SavedTree::F32(Tree::from_bytes(&bytes).map_err(named)?),
             2 => SavedTree::F64(Tree::from_bytes(&bytes).map_err(named)?),
-            3 => SavedTree::Residual(Tree::from_bytes(&bytes).map_err(named)?),
+            3 => SavedTree::Residual(Box::new(Tree::from_bytes(&bytes).map_err(named)?)),
             tag => {
                 return Err(named(Error::invalid(
                     "tree file",

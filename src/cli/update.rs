@@ -69,7 +69,7 @@ pub fn run(args: &UpdateArgs) -> Result<()> {
             let new = new
                 .map(|m| residual_points(&tree, &m, "insert", &pool))
                 .transpose()?;
-            apply(args, tree, ids, new, &pool, &opts, &progress)
+            apply(args, *tree, ids, new, &pool, &opts, &progress)
         }
     }
 }

@@ -9,6 +9,7 @@
 
 mod dataset;
 mod euclidean;
+mod kernel;
 mod residual;
 
 pub use dataset::{Dataset, MAX_POINTS};
@@ -86,6 +87,42 @@ pub trait Metric: Send + Sync + Sized {
         for ((j, l), h) in (first..).zip(lo.iter_mut()).zip(hi.iter_mut()) {
             *l = self.distance(queries, i, j);
             *h = *l;
+        }
+    }
+
+    /// Bounds for a tile of pairs: `lo[a·nr + r] ≤ canonical ≤ hi[a·nr + r]` for point
+    /// `q0 + a` of `queries` and point `first + r` of `self` (`a < nq`, `r < nr`); what
+    /// [`crate::query::brute_force_knn_tiled`] runs on. Default: [`Metric::phase1_block`]
+    /// per query. The residual metric computes the tile's dot products as one
+    /// matrix product in `f64`.
+    #[allow(clippy::too_many_arguments)]
+    fn tile_bounds(
+        &self,
+        queries: &Self,
+        q0: u32,
+        nq: usize,
+        first: u32,
+        nr: usize,
+        lo: &mut [f64],
+        hi: &mut [f64],
+    ) {
+        for a in 0..nq {
+            let (l, h) = (&mut lo[a * nr..(a + 1) * nr], &mut hi[a * nr..(a + 1) * nr]);
+            self.phase1_block(queries, q0 + a as u32, first, l, h);
+        }
+    }
+
+    /// Phase 1 for a tile: `lo[a·rows.len() + r] ≤ canonical ≤ hi[…]` for point `qs[a]`
+    /// of `queries` and point `rows[r]` of `self`; the query engine's scan runs blocks of
+    /// queries through it, so that a two-phase metric reads each row once per block.
+    /// Default: [`Metric::phase1_block`] per pair.
+    fn phase1_tile(&self, queries: &Self, qs: &[u32], rows: &[u32], lo: &mut [f64], hi: &mut [f64]) {
+        let nr = rows.len();
+        for (a, &q) in qs.iter().enumerate() {
+            for (r, &j) in rows.iter().enumerate() {
+                let at = a * nr + r;
+                self.phase1_block(queries, q, j, &mut lo[at..at + 1], &mut hi[at..at + 1]);
+            }
         }
     }
 

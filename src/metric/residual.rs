@@ -18,135 +18,16 @@
 //! `√|Δρ|` of the exact one; [`Metric::distance_abs_error`] reports that, and the tree
 //! widens its pruning by it so that answers stay exact.
 
+use super::kernel::Bracket;
+pub use super::kernel::{Kernel, KernelKind};
 use super::Metric;
-use crate::kernels::residual::{Bf16Dot, Phase1, Row};
+use crate::kernels::residual::{interval, Bf16Dot, Phase1, Row};
+use crate::kernels::{Kernels, Rows};
 use crate::pool::Pool;
 use crate::{Error, Result};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-
-/// The covariance family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KernelKind {
-    /// Squared exponential: `σ² exp(−r²/2)`.
-    Rbf,
-    /// Matérn ν = 1/2: `σ² exp(−r)`.
-    Matern12,
-    /// Matérn ν = 3/2: `σ² (1 + √3 r) exp(−√3 r)`.
-    Matern32,
-    /// Matérn ν = 5/2: `σ² (1 + √5 r + 5r²/3) exp(−√5 r)`.
-    Matern52,
-}
-
-impl KernelKind {
-    /// The name `FromStr` accepts: `rbf`, `matern12`, `matern32`, `matern52`.
-    pub fn name(self) -> &'static str {
-        match self {
-            KernelKind::Rbf => "rbf",
-            KernelKind::Matern12 => "matern12",
-            KernelKind::Matern32 => "matern32",
-            KernelKind::Matern52 => "matern52",
-        }
-    }
-}
-
-impl std::str::FromStr for KernelKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "rbf" => Ok(KernelKind::Rbf),
-            "matern12" => Ok(KernelKind::Matern12),
-            "matern32" => Ok(KernelKind::Matern32),
-            "matern52" => Ok(KernelKind::Matern52),
-            _ => Err(Error::invalid(
-                "kernel",
-                format!("unknown kernel {s:?} (expected rbf, matern12, matern32 or matern52)"),
-            )),
-        }
-    }
-}
-
-/// A stationary kernel: family, variance `σ²` and lengthscales (one, or one per
-/// dimension); `r = ‖(x − y) / ℓ‖`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Kernel {
-    kind: KernelKind,
-    variance: f64,
-    inv_lengthscales: Vec<f64>,
-}
-
-impl Kernel {
-    /// A kernel; errors unless the variance and every lengthscale are finite and positive.
-    pub fn new(kind: KernelKind, variance: f64, lengthscales: &[f64]) -> Result<Self> {
-        if !(variance.is_finite() && variance > 0.0) {
-            return Err(Error::invalid(
-                "variance",
-                format!("must be finite and > 0, got {variance}"),
-            ));
-        }
-        if lengthscales.is_empty() || lengthscales.iter().any(|l| !(l.is_finite() && *l > 0.0)) {
-            return Err(Error::invalid(
-                "lengthscale",
-                format!("need one or more finite values > 0, got {lengthscales:?}"),
-            ));
-        }
-        Ok(Kernel {
-            kind,
-            variance,
-            inv_lengthscales: lengthscales.iter().map(|l| 1.0 / l).collect(),
-        })
-    }
-
-    /// The family.
-    pub fn kind(&self) -> KernelKind {
-        self.kind
-    }
-
-    /// The variance `σ²`.
-    pub fn variance(&self) -> f64 {
-        self.variance
-    }
-
-    fn check_dim(&self, dim: usize) -> Result<()> {
-        let l = self.inv_lengthscales.len();
-        if l != 1 && l != dim {
-            return Err(Error::invalid(
-                "lengthscale",
-                format!("{l} lengthscales for {dim}-dimensional points (give 1 or {dim})"),
-            ));
-        }
-        Ok(())
-    }
-
-    /// `k(a, b)` (same length; lengthscales checked against it by the constructors).
-    pub fn eval(&self, a: &[f64], b: &[f64]) -> f64 {
-        let il = &self.inv_lengthscales;
-        let r2: f64 = if il.len() == 1 {
-            a.iter().zip(b).map(|(x, y)| ((x - y) * il[0]).powi(2)).sum()
-        } else {
-            a.iter()
-                .zip(b)
-                .zip(il)
-                .map(|((x, y), s)| ((x - y) * s).powi(2))
-                .sum()
-        };
-        let r = r2.sqrt();
-        let f = match self.kind {
-            KernelKind::Rbf => (-0.5 * r2).exp(),
-            KernelKind::Matern12 => (-r).exp(),
-            KernelKind::Matern32 => {
-                let s = 3f64.sqrt() * r;
-                (1.0 + s) * (-s).exp()
-            }
-            KernelKind::Matern52 => {
-                let s = 5f64.sqrt() * r;
-                (1.0 + s + s * s / 3.0) * (-s).exp()
-            }
-        };
-        self.variance * f
-    }
-}
 
 /// The canonical dot product (`pcct_kernels::canonical::dot`): eight interleaved partial
 /// sums, each product rounded then added (never fused), combined pairwise — the same
@@ -195,6 +76,8 @@ struct Coarse {
     v16: Vec<u16>,
     rows: Vec<Row>,
     dot: Bf16Dot,
+    /// The f64 kernels of the tiled brute force.
+    k64: Kernels<f64>,
 }
 
 impl Coarse {
@@ -205,6 +88,7 @@ impl Coarse {
             v16: Vec::new(),
             rows: Vec::new(),
             dot: self.dot,
+            k64: self.k64,
         }
     }
 
@@ -229,6 +113,7 @@ impl Coarse {
             v16,
             rows,
             dot: Bf16Dot::active()?,
+            k64: Kernels::<f64>::active()?,
         })
     }
 }
@@ -248,6 +133,8 @@ pub struct Residual {
     /// [`Metric::distance_abs_error`], computed once from the smallest `p`.
     abs_error: f64,
     coarse: Coarse,
+    /// Phase 1's kernel values: table brackets instead of `exp`.
+    bracket: Arc<Bracket>,
     audit: Option<Arc<Audit>>,
 }
 
@@ -442,6 +329,7 @@ impl Residual {
         let coarse = Coarse::new(&v, m, &p, kernel.variance, abs_error * abs_error)?;
         Ok(Residual {
             coarse,
+            bracket: Arc::new(Bracket::new(&kernel)),
             audit: None,
             abs_error,
             x,
@@ -548,25 +436,84 @@ impl Metric for Residual {
         let (xq, rq) = (queries.row_x(i), cq.rows[i as usize]);
         let vq = &cq.v16[i as usize * m..(i as usize + 1) * m];
         let mut s = [0f32; STEP];
-        let mut k = [0f64; STEP];
+        let (mut klo, mut khi) = ([0f64; STEP], [0f64; STEP]);
         let mut at = 0;
         while at < lo.len() {
             let len = (lo.len() - at).min(STEP);
             let j0 = first as usize + at;
             cd.dot
                 .dot_block(vq, &cd.v16[j0 * m..(j0 + len) * m], m, &mut s[..len]);
-            for (r, kr) in k[..len].iter_mut().enumerate() {
-                *kr = self.kernel.eval(xq, self.row_x((j0 + r) as u32));
+            for r in 0..len {
+                (klo[r], khi[r]) = self.bracket.bracket(xq, self.row_x((j0 + r) as u32));
             }
             bound.bounds_block(
                 &s[..len],
-                &k[..len],
+                &klo[..len],
+                &khi[..len],
                 rq,
                 &cd.rows[j0..j0 + len],
                 &mut lo[at..at + len],
                 &mut hi[at..at + len],
             );
             at += len;
+        }
+    }
+
+    fn tile_bounds(
+        &self,
+        queries: &Self,
+        q0: u32,
+        nq: usize,
+        first: u32,
+        nr: usize,
+        lo: &mut [f64],
+        hi: &mut [f64],
+    ) {
+        let m = self.m;
+        let (q0, first) = (q0 as usize, first as usize);
+        let a = Rows::new(&queries.v[q0 * m..(q0 + nq) * m], m, m, nq).expect("query rows in range");
+        let b = Rows::new(&self.v[first * m..(first + nr) * m], m, m, nr).expect("data rows in range");
+        // lo holds the dot products first: the tile V_Q·V_Rᵀ.
+        self.coarse.k64.dot_tile(a, b, &mut lo[..nq * nr]);
+        // Any f64 summation order of m products: |Δ| ≤ 1.03·m·ε·‖v_q‖‖v_j‖.
+        let c = 1.03 * (m + 2) as f64 * f64::EPSILON;
+        let slack = self.coarse.bound.slack().max(queries.coarse.bound.slack());
+        for qa in 0..nq {
+            let (xq, rq) = (queries.row_x((q0 + qa) as u32), queries.coarse.rows[q0 + qa]);
+            for r in 0..nr {
+                let j = first + r;
+                let rj = self.coarse.rows[j];
+                let k = self.kernel.eval(xq, self.row_x(j as u32));
+                let at = qa * nr + r;
+                (lo[at], hi[at]) = interval(
+                    (k - lo[at]).abs(),
+                    c * rq.norm * rj.norm,
+                    rq.sqrt_p * rj.sqrt_p,
+                    slack,
+                );
+            }
+        }
+    }
+
+    fn phase1_tile(&self, queries: &Self, qs: &[u32], rows: &[u32], lo: &mut [f64], hi: &mut [f64]) {
+        let (cq, cd) = (&queries.coarse, &self.coarse);
+        let m = self.m;
+        let bound = if queries.abs_error > self.abs_error {
+            cq.bound
+        } else {
+            cd.bound
+        };
+        let nr = rows.len();
+        for (a, &q) in qs.iter().enumerate() {
+            let (xq, rq) = (queries.row_x(q), cq.rows[q as usize]);
+            let vq = &cq.v16[q as usize * m..(q as usize + 1) * m];
+            let (lo, hi) = (&mut lo[a * nr..(a + 1) * nr], &mut hi[a * nr..(a + 1) * nr]);
+            for ((&j, l), h) in rows.iter().zip(lo.iter_mut()).zip(hi.iter_mut()) {
+                let ju = j as usize;
+                let s = cd.dot.dot(vq, &cd.v16[ju * m..(ju + 1) * m]);
+                let (klo, khi) = self.bracket.bracket(xq, self.row_x(j));
+                (*l, *h) = bound.bounds(s, klo, khi, rq, cd.rows[ju]);
+            }
         }
     }
 
@@ -610,6 +557,7 @@ impl Metric for Residual {
                 rows,
                 ..self.coarse.clone_constants()
             },
+            bracket: self.bracket.clone(),
             audit: self.audit.clone(),
             x: pick(&self.x, self.dim),
             v: pick(&self.v, self.m),
@@ -639,9 +587,11 @@ impl Metric for Residual {
             v16: [&self.coarse.v16[..], &other.coarse.v16[..]].concat(),
             rows: [&self.coarse.rows[..], &other.coarse.rows[..]].concat(),
             dot: self.coarse.dot,
+            k64: self.coarse.k64,
         };
         Ok(Residual {
             coarse,
+            bracket: self.bracket.clone(),
             audit: self.audit.clone(),
             x: cat(&self.x, &other.x),
             v: cat(&self.v, &other.v),

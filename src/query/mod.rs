@@ -16,14 +16,17 @@ mod brute;
 mod search;
 mod topk;
 
-pub use brute::{brute_force_knn, brute_force_predecessor_knn, brute_force_range, brute_force_self_knn};
+pub use brute::{
+    brute_force_knn, brute_force_knn_tiled, brute_force_predecessor_knn, brute_force_range,
+    brute_force_self_knn,
+};
 
 use crate::metric::Metric;
 use crate::pool::Pool;
 use crate::tree::{Tree, NONE};
 use crate::{Error, Result};
 use rayon::prelude::*;
-use search::{row_of, Evals, Filter, Scratch};
+use search::{row_of, scan_tiled, Evals, Filter, Scratch, TileScratch, TILE_QUERIES};
 
 /// Queries answered through the tree before the engine decides on the path.
 pub const PROBE_QUERIES: usize = 16;
@@ -264,6 +267,23 @@ impl<M: Metric> Tree<M> {
         let mut dists = vec![f64::INFINITY; cells];
         let run = |first: usize, ids: &mut [u32], dists: &mut [f64], use_scan: bool| -> Evals {
             pool.install(|| {
+                if use_scan && M::TWO_PHASE {
+                    // Two-phase metrics scan a block of queries at a time.
+                    return ids
+                        .par_chunks_mut(TILE_QUERIES * k)
+                        .zip(dists.par_chunks_mut(TILE_QUERIES * k))
+                        .enumerate()
+                        .map_init(TileScratch::default, |sc, (b, (ri, rd))| {
+                            let at = first + b * TILE_QUERIES;
+                            let qs: Vec<Option<(u32, Filter)>> =
+                                (0..ri.len() / k).map(|a| map(at + a)).collect();
+                            scan_tiled(self, qm, &qs, k, sc, ri, rd)
+                        })
+                        .reduce(Evals::default, |a, b| Evals {
+                            approx: a.approx + b.approx,
+                            exact: a.exact + b.exact,
+                        });
+                }
                 ids.par_chunks_mut(k)
                     .zip(dists.par_chunks_mut(k))
                     .enumerate()

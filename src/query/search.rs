@@ -84,12 +84,18 @@ pub(crate) struct KnnCollector {
 }
 
 impl KnnCollector {
-    fn reset(&mut self, k: usize) {
+    /// Empties the collector for a query with `k` neighbours.
+    pub(crate) fn reset(&mut self, k: usize) {
         self.k = k;
         self.uppers.clear();
         self.cands.clear();
         self.threshold = f64::INFINITY;
         self.limit = 4 * k + 64;
+    }
+
+    /// Candidates offered and not yet filtered out: `(lower bound, position, id)`.
+    pub(crate) fn candidates(&self) -> &[Cand] {
+        &self.cands
     }
 }
 
@@ -594,4 +600,112 @@ impl Scratch {
 pub(crate) fn row_of<M>(tree: &Tree<M>, id: u32) -> Option<u32> {
     let p = tree.pos_of_id[id as usize];
     (p != NONE).then_some(p)
+}
+
+/// Scratch of [`scan_tiled`], reused across query blocks.
+#[derive(Default)]
+pub(crate) struct TileScratch {
+    cols: Vec<KnnCollector>,
+    qs: Vec<u32>,
+    slots: Vec<usize>,
+    rows: Vec<u32>,
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+    topk: TopK,
+}
+
+/// Queries per block of [`scan_tiled`].
+pub(crate) const TILE_QUERIES: usize = 16;
+
+/// The scan for two-phase metrics, a block of queries at a time: phase 1 runs on tiles
+/// (the block × 128 rows, [`Metric::phase1_tile`]), so each row is read once per block
+/// rather than once per query; then each query resolves its survivors as the per-query
+/// scan does. `queries[a]` is query `a`'s row in `qm` and its filter (`None`: a padded
+/// row); results go to rows `a` of `ids`, `dists` (`k` each).
+pub(crate) fn scan_tiled<M: Metric>(
+    tree: &Tree<M>,
+    qm: &M,
+    queries: &[Option<(u32, Filter)>],
+    k: usize,
+    sc: &mut TileScratch,
+    ids: &mut [u32],
+    dists: &mut [f64],
+) -> Evals {
+    const ROWS: u32 = 128;
+    let m = &tree.metric;
+    let TileScratch {
+        cols,
+        qs,
+        slots,
+        rows,
+        lo,
+        hi,
+        topk,
+    } = sc;
+    qs.clear();
+    slots.clear();
+    // The most permissive filter of the block decides which rows are measured at all.
+    let mut widest = Some(0);
+    for (a, q) in queries.iter().enumerate() {
+        if let Some((q, f)) = q {
+            qs.push(*q);
+            slots.push(a);
+            widest = match (*f, widest) {
+                (Filter::Below(x), Some(w)) => Some(x.max(w)),
+                _ => None,
+            };
+        }
+    }
+    let block_filter = widest.map_or(Filter::All, Filter::Below);
+    let nq = qs.len();
+    if cols.len() < nq {
+        cols.resize_with(nq, KnnCollector::default);
+    }
+    for c in &mut cols[..nq] {
+        c.reset(k);
+    }
+    let mut ev = Evals::default();
+    let n = tree.num_nodes() as u32;
+    let mut start = 0;
+    while start < n {
+        let end = (start + ROWS).min(n);
+        rows.clear();
+        rows.extend((start..end).filter(|&c| node_may_admit(tree, c, block_filter)));
+        start = end;
+        let nr = rows.len();
+        if nr == 0 {
+            continue;
+        }
+        lo.resize(nq * nr, 0.0);
+        hi.resize(nq * nr, 0.0);
+        m.phase1_tile(qm, qs, rows, lo, hi);
+        ev.approx += (nq * nr) as u64;
+        for (a, col) in cols[..nq].iter_mut().enumerate() {
+            let (q, filter) = queries[slots[a]].expect("an active query");
+            for (r, &c) in rows.iter().enumerate() {
+                if !node_may_admit(tree, c, filter) {
+                    continue;
+                }
+                let (l, t) = (lo[a * nr + r], col.threshold());
+                if l > t {
+                    m.phase1_rejected(qm, q, c, t);
+                    continue;
+                }
+                offer_node(tree, c, l, hi[a * nr + r], filter, col);
+            }
+        }
+    }
+    for (a, col) in cols[..nq].iter().enumerate() {
+        let slot = slots[a];
+        topk.reset(k);
+        let t = col.threshold();
+        resolve(tree, qm, qs[a], col.candidates(), t, &mut ev, |d, id| {
+            topk.push(d, id)
+        });
+        topk.write(
+            &mut ids[slot * k..(slot + 1) * k],
+            &mut dists[slot * k..(slot + 1) * k],
+        );
+    }
+    ev
 }

@@ -199,12 +199,40 @@ impl Growing {
                 if (dy - pc).abs() - rc > u * SLACK + 4.0 * delta * (dy + pc + rc) + abs {
                     continue;
                 }
-                let dc = m.distance(m, x, c);
-                *evals += 1;
-                if dc == 0.0 {
+                // Two-phase metrics: phase 1 first; the canonical distance only where c
+                // may become the parent (`best`), or to descend into its subtree (the
+                // stack carries exact distances). Scope entries may be a superset, so
+                // they take the lower bound.
+                let (dc, exact) = if M::TWO_PHASE {
+                    let (mut lo, mut hi) = (0.0, 0.0);
+                    m.phase1_block(
+                        m,
+                        x,
+                        c,
+                        std::slice::from_mut(&mut lo),
+                        std::slice::from_mut(&mut hi),
+                    );
+                    let parent_cut = scale(lc).min(scale(best.0 + 1)) * (1.0 + 1e-12);
+                    let reach = if scoping {
+                        scope_radius(best.0.min(lc - 2))
+                    } else {
+                        scale(lc - 1).min(scale(best.0 + 1))
+                    };
+                    let descend = rc > 0.0 && lo - rc <= reach * SLACK + 4.0 * delta * (lo + rc) + abs;
+                    if lo <= parent_cut || descend {
+                        *evals += 1;
+                        (m.distance(m, x, c), true)
+                    } else {
+                        (lo, false)
+                    }
+                } else {
+                    *evals += 1;
+                    (m.distance(m, x, c), true)
+                };
+                if exact && dc == 0.0 {
                     return Placement::Dup(c);
                 }
-                if dc <= scale(lc) {
+                if exact && dc <= scale(lc) {
                     let lx = level_of(dc) - 1;
                     if (lx, dc, c) < best {
                         best = (lx, dc, c);
@@ -222,7 +250,7 @@ impl Growing {
                 } else {
                     scale(lc - 1).min(scale(best.0 + 1))
                 };
-                if rc > 0.0 && dc - rc <= reach * SLACK + 4.0 * delta * (dc + rc) + abs {
+                if exact && rc > 0.0 && dc - rc <= reach * SLACK + 4.0 * delta * (dc + rc) + abs {
                     stack.push((c, dc));
                 }
             }
