@@ -338,6 +338,33 @@ fn residual_metric_from_the_command_line() {
     let q = m.queries(&xq, &p).unwrap();
     check_ids_csv(&ids, &brute_force_knn(&m, &q, 4, &p).unwrap());
 
+    // Audit mode: same answer, and stderr reports rejections and zero misses.
+    args.push("--audit");
+    let out = pcct(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    check_ids_csv(&ids, &brute_force_knn(&m, &q, 4, &p).unwrap());
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("audit:"))
+        .expect("an audit line");
+    assert!(line.ends_with(" 0 misses"), "{line}");
+    assert!(!line.contains("out 0 rows"), "{line}");
+    // --audit without the residual metric is refused.
+    let out = pcct(&[
+        "knn",
+        "--data",
+        &d,
+        "--k",
+        "2",
+        "--self",
+        "--out-ids",
+        &ids_s,
+        "--audit",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --metric residual"));
+
     // Errors: one line, exit 2.
     let three = tmp("rz3.csv");
     write_csv(&three, &datagen::uniform(5, 3, 1), 3, false);

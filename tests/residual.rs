@@ -6,7 +6,9 @@ mod common;
 
 use common::pool;
 use pcct::metric::{Kernel, KernelKind, Residual};
-use pcct::query::{brute_force_knn, brute_force_predecessor_knn, brute_force_self_knn};
+use pcct::query::{
+    brute_force_knn, brute_force_knn_tiled, brute_force_predecessor_knn, brute_force_self_knn,
+};
 use pcct::{datagen, BuildOptions, Metric, Neighbors, Tree};
 
 const KINDS: [KernelKind; 4] = [
@@ -158,6 +160,11 @@ fn check(name: &str, x: &[f64], d: usize, kind: KernelKind, lengthscale: &[f64],
                 naive(&data, &q, i, k, |_| true)
             });
             assert_eq!(got, brute_force_knn(&data, &q, k, &p).unwrap(), "{what}");
+            assert_eq!(
+                got,
+                brute_force_knn_tiled(&data, &q, k, &p).unwrap(),
+                "tiled {what}"
+            );
             let (got, _) = tree.self_knn(k, &p).unwrap();
             assert_rows(&format!("self {what} k={k}"), &got, |i| {
                 naive(&data, &data, i, k, |j| j != i)

@@ -74,6 +74,10 @@ pub struct KnnArgs {
     /// Residual metric: jitter added to K_ZZ, relative to the variance.
     #[arg(long, default_value_t = 1e-6)]
     pub jitter: f64,
+    /// Residual metric: audit mode — every row the cheap phase-1 bound rules out is also
+    /// measured exactly; the counts go to stderr, and a miss (which would be a bug) is an error.
+    #[arg(long)]
+    pub audit: bool,
     /// Tree builder: pcct (the parallel pipeline) or sequential (the one-point-at-a-time reference).
     #[arg(long, default_value = "pcct", value_parser = ["pcct", "sequential"])]
     pub builder: String,
@@ -121,6 +125,12 @@ pub fn run(args: &KnnArgs) -> Result<()> {
     }
     if args.metric == "residual" {
         return run_residual(args, &opts);
+    }
+    if args.audit {
+        return Err(Error::invalid(
+            "audit",
+            "--audit checks the residual metric's phase 1: it needs --metric residual".into(),
+        ));
     }
     if args.inducing.is_some() {
         return Err(Error::invalid(
@@ -214,7 +224,26 @@ fn run_residual(args: &KnnArgs, opts: &BuildOptions) -> Result<()> {
         Some(q) => Some(m.queries(&q.to_f64(), &pool)?),
         None => None,
     };
-    run_metric(args, opts, m, q, pool, "f64-residual")
+    let m = if args.audit { m.with_audit() } else { m };
+    let audit = m.audit();
+    run_metric(args, opts, m, q, pool, "f64-residual")?;
+    if let Some(a) = audit {
+        eprintln!(
+            "audit: phase 1 ruled out {} rows in the build and the queries; {} misses",
+            a.rejections(),
+            a.misses()
+        );
+        if a.misses() > 0 {
+            return Err(Error::invalid(
+                "audit",
+                format!(
+                    "{} phase-1 rejections were within their radius — please report this",
+                    a.misses()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn run_typed<T: Element>(

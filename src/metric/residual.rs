@@ -368,9 +368,9 @@ impl Residual {
         self
     }
 
-    /// Audit mode's counters, if it is on.
-    pub fn audit(&self) -> Option<&Audit> {
-        self.audit.as_deref()
+    /// Audit mode's counters, if it is on (shared with every copy of this metric).
+    pub fn audit(&self) -> Option<Arc<Audit>> {
+        self.audit.clone()
     }
 
     /// Residual variances `p_i`.

@@ -223,6 +223,13 @@ impl Growing {
                         *evals += 1;
                         (m.distance(m, x, c), true)
                     } else {
+                        // Audit: c was neither a parent candidate nor worth descending into.
+                        let descend_cut = if rc > 0.0 {
+                            (rc * (1.0 + 4.0 * delta) + reach * SLACK + abs) / (1.0 - 4.0 * delta)
+                        } else {
+                            0.0
+                        };
+                        m.phase1_rejected(m, x, c, parent_cut.max(descend_cut));
                         (lo, false)
                     }
                 } else {
