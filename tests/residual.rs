@@ -262,6 +262,9 @@ fn realistic_residual_data_with_audit() {
     let q = data.queries(&datagen::uniform(40, d, 43), &p).unwrap();
     let (tree, _) = Tree::build_with(data.clone(), &p, &BuildOptions::default()).unwrap();
     assert!(tree.validate().is_empty());
+    // The two-phase traversal decides on data only: the same tree for any thread count.
+    let (one, _) = Tree::build_with(data.clone(), &pool(1), &BuildOptions::default()).unwrap();
+    assert_eq!(one.layout_digest(), tree.layout_digest());
     for k in [1, 8, 30] {
         let (got, _) = tree.knn(&q, k, &p).unwrap();
         assert_rows(&format!("knn k={k}"), &got, |i| naive(&data, &q, i, k, |_| true));

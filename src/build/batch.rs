@@ -299,7 +299,22 @@ fn run_batch<M: Metric>(
                         if w == v || key(w).is_none_or(|kw| kw <= kv) {
                             continue;
                         }
-                        if m.distance(m, pending[v].x, pending[w].x) <= scale(lv) {
+                        let (x, y) = (pending[v].x, pending[w].x);
+                        if M::TWO_PHASE {
+                            let (mut lo, mut hi) = (0.0, 0.0);
+                            m.phase1_block(
+                                m,
+                                x,
+                                y,
+                                std::slice::from_mut(&mut lo),
+                                std::slice::from_mut(&mut hi),
+                            );
+                            if lo > scale(lv) {
+                                m.phase1_rejected(m, x, y, scale(lv));
+                                continue;
+                            }
+                        }
+                        if m.distance(m, x, y) <= scale(lv) {
                             edges.push((v as u32, w as u32));
                             edges.push((w as u32, v as u32));
                         }

@@ -24,7 +24,7 @@
 use super::{batch, order, BatchStats, BuildOptions, BuildStats};
 use crate::metric::Metric;
 use crate::pool::Pool;
-use crate::tree::{Growing, Placement, Tree, NONE};
+use crate::tree::{Frame, Growing, Placement, Tree, NONE};
 use crate::{Error, Result};
 use std::collections::BinaryHeap;
 use std::time::Instant;
@@ -226,7 +226,7 @@ fn rehome<M: Metric>(
     m: &M,
     g: &mut Growing,
     o: u32,
-    stack: &mut Vec<(u32, f64)>,
+    stack: &mut Vec<Frame>,
     orphans: &mut BinaryHeap<(i32, std::cmp::Reverse<u32>)>,
 ) {
     let oi = o as usize;

@@ -435,6 +435,14 @@ impl Metric for Residual {
         };
         let (xq, rq) = (queries.row_x(i), cq.rows[i as usize]);
         let vq = &cq.v16[i as usize * m..(i as usize + 1) * m];
+        if let ([l], [h]) = (&mut *lo, &mut *hi) {
+            // One row (tree children, the builder): no block buffers.
+            let j = first as usize;
+            let s = cd.dot.dot(vq, &cd.v16[j * m..(j + 1) * m]);
+            let (klo, khi) = self.bracket.bracket(xq, self.row_x(first));
+            (*l, *h) = bound.bounds(s, klo, khi, rq, cd.rows[j]);
+            return;
+        }
         let mut s = [0f32; STEP];
         let (mut klo, mut khi) = ([0f64; STEP], [0f64; STEP]);
         let mut at = 0;

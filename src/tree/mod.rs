@@ -35,7 +35,7 @@ pub use level::{level_of, scale, BASE};
 pub use persist::{file_tag, Persist, Reader, Writer, FORMAT_VERSION};
 pub use validate::Violation;
 
-pub(crate) use sequential::{Growing, Placement};
+pub(crate) use sequential::{Frame, Growing, Placement};
 
 use crate::metric::Metric;
 use pcct_arenas::Csr;

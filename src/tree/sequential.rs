@@ -14,6 +14,10 @@ const SLACK: f64 = 1.0 + 1e-9;
 /// queries scan in one pass instead of descending into.
 pub(crate) const BUCKET: usize = 32;
 
+/// A node on [`Growing::place`]'s stack with bounds `lo ≤ d(x, node) ≤ hi` (equal where
+/// measured exactly; two-phase metrics descend on phase-1 bounds).
+pub(crate) type Frame = (u32, f64, f64);
+
 /// Where a point goes in the growing tree ([`Growing::place`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Placement {
@@ -160,7 +164,7 @@ impl Growing {
         m: &M,
         x: u32,
         d0: f64,
-        stack: &mut Vec<(u32, f64)>,
+        stack: &mut Vec<Frame>,
         mut scope: Option<&mut Vec<(u32, f64)>>,
         evals: &mut u64,
     ) -> Placement {
@@ -179,8 +183,8 @@ impl Growing {
         }
         let scoping = scope.is_some();
         stack.clear();
-        stack.push((r, d0));
-        while let Some((y, dy)) = stack.pop() {
+        stack.push((r, d0, d0));
+        while let Some((y, dy_lo, dy_hi)) = stack.pop() {
             for &c in &self.children[y as usize] {
                 let ci = c as usize;
                 let lc = self.level[ci];
@@ -196,14 +200,14 @@ impl Growing {
                 };
                 let rc = self.radius[ci];
                 let pc = self.dist_parent[ci];
-                if (dy - pc).abs() - rc > u * SLACK + 4.0 * delta * (dy + pc + rc) + abs {
+                let gap = (dy_lo - pc).max(pc - dy_hi).max(0.0);
+                if gap - rc > u * SLACK + 4.0 * delta * (dy_hi + pc + rc) + abs {
                     continue;
                 }
-                // Two-phase metrics: phase 1 first; the canonical distance only where c
-                // may become the parent (`best`), or to descend into its subtree (the
-                // stack carries exact distances). Scope entries may be a superset, so
-                // they take the lower bound.
-                let (dc, exact) = if M::TWO_PHASE {
+                // Two-phase metrics: phase 1 first, and the canonical distance only
+                // where c may become the parent (`best`); scope entries may be a superset
+                // and descents work with intervals, so both take the bounds.
+                let (dc, dc_hi, exact) = if M::TWO_PHASE {
                     let (mut lo, mut hi) = (0.0, 0.0);
                     m.phase1_block(
                         m,
@@ -213,28 +217,18 @@ impl Growing {
                         std::slice::from_mut(&mut hi),
                     );
                     let parent_cut = scale(lc).min(scale(best.0 + 1)) * (1.0 + 1e-12);
-                    let reach = if scoping {
-                        scope_radius(best.0.min(lc - 2))
-                    } else {
-                        scale(lc - 1).min(scale(best.0 + 1))
-                    };
-                    let descend = rc > 0.0 && lo - rc <= reach * SLACK + 4.0 * delta * (lo + rc) + abs;
-                    if lo <= parent_cut || descend {
+                    if lo <= parent_cut {
                         *evals += 1;
-                        (m.distance(m, x, c), true)
+                        let d = m.distance(m, x, c);
+                        (d, d, true)
                     } else {
-                        // Audit: c was neither a parent candidate nor worth descending into.
-                        let descend_cut = if rc > 0.0 {
-                            (rc * (1.0 + 4.0 * delta) + reach * SLACK + abs) / (1.0 - 4.0 * delta)
-                        } else {
-                            0.0
-                        };
-                        m.phase1_rejected(m, x, c, parent_cut.max(descend_cut));
-                        (lo, false)
+                        m.phase1_rejected(m, x, c, parent_cut);
+                        (lo, hi, false)
                     }
                 } else {
                     *evals += 1;
-                    (m.distance(m, x, c), true)
+                    let d = m.distance(m, x, c);
+                    (d, d, true)
                 };
                 if exact && dc == 0.0 {
                     return Placement::Dup(c);
@@ -257,8 +251,8 @@ impl Growing {
                 } else {
                     scale(lc - 1).min(scale(best.0 + 1))
                 };
-                if exact && rc > 0.0 && dc - rc <= reach * SLACK + 4.0 * delta * (dc + rc) + abs {
-                    stack.push((c, dc));
+                if rc > 0.0 && dc - rc <= reach * SLACK + 4.0 * delta * (dc_hi + rc) + abs {
+                    stack.push((c, dc, dc_hi));
                 }
             }
         }
@@ -284,7 +278,7 @@ impl Growing {
 
     /// Inserts point `x` at its lowest feasible level, or as a duplicate of a node
     /// at distance 0. `stack` is scratch.
-    pub(crate) fn insert<M: Metric>(&mut self, m: &M, x: u32, stack: &mut Vec<(u32, f64)>) {
+    pub(crate) fn insert<M: Metric>(&mut self, m: &M, x: u32, stack: &mut Vec<Frame>) {
         if self.root == NONE {
             self.root = x;
             return;
