@@ -7,12 +7,14 @@
 //! accumulation ([`Bf16Dot`]) and bounds its error rigorously:
 //!
 //! ```text
-//! |v_i·v_j − σ²·s| ≤ c·‖v_i‖·‖v_j‖ + a,   c = 2u_b + u_b² + 1.03·m·u·(1 + u_b)²        (B)
+//! |v_i·v_j − σ²·s| ≤ c·‖v_i‖·‖v_j‖ + a,   c = 2u_b + u_b² + γ_m·(1 + u_b)²        (B)
 //! ```
 //!
-//! with `u_b = 2⁻⁸` (bf16 rounding of each input), `u = 2⁻²⁴` (the `f32` sum of `m`
-//! products in any order and with or without fused multiply-add; a product of two bf16
-//! values is exact in `f32`) and `a = σ²·(m + 3)·2⁻¹²⁰` for underflow. With (B), `|ρ|`
+//! with `u_b = 2⁻⁸` (bf16 rounding of each input), `γ_m = m·u/(1 − m·u)`, `u = 2⁻²⁴` (the
+//! `f32` sum of `m` products in any order and with or without fused multiply-add; a
+//! product of two bf16 values is exact in `f32`) and `a = σ²·(m + 3)·2⁻¹²⁰` for underflow.
+//! The `f64` arithmetic of [`interval`] is not rounded outward: its few roundings are far
+//! inside the slack, which is at least `8(m + d + 16)·ε·σ²/p_min`. With (B), `|ρ|`
 //! lies in `[(|k − σ²s| − B)/(√p_i√p_j), (|k − σ²s| + B)/(√p_i√p_j)]`, widened by the
 //! canonical distance's own rounding slack; [`Phase1::bounds`] turns that into bounds of
 //! the canonical distance. Only rows whose lower bound is within the caller's radius get
@@ -30,6 +32,17 @@ use crate::isa::{self, Isa, IsaError};
 const UB: f64 = 1.0 / 256.0;
 /// `f32` unit roundoff.
 const U32: f64 = f32::EPSILON as f64 / 2.0;
+
+/// `γ_m = m·u/(1 − m·u)`: the relative error of an `f32` sum of `m` terms in any order
+/// (infinite when `m·u ≥ 1/2`, where no bound is claimed: phase 1 then rules out nothing).
+fn gamma(m: f64) -> f64 {
+    let mu = m * U32;
+    if mu < 0.5 {
+        mu / (1.0 - mu)
+    } else {
+        f64::INFINITY
+    }
+}
 
 /// `x` rounded to bf16 (the upper half of its `f32` bits), to nearest, ties to even.
 /// NaN stays NaN.
@@ -245,7 +258,7 @@ impl Phase1 {
     pub fn new(m: usize, variance: f64, slack: f64) -> Self {
         let m = m as f64;
         Phase1 {
-            c: 2.0 * UB + UB * UB + 1.03 * m * U32 * (1.0 + UB) * (1.0 + UB),
+            c: 2.0 * UB + UB * UB + gamma(m) * (1.0 + UB) * (1.0 + UB),
             a: variance * (m + 3.0) * 2f64.powi(-120),
             slack,
             variance,

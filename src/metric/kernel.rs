@@ -118,6 +118,11 @@ impl Kernel {
     /// The family's shape `k/σ²` at `r²`: decreasing in `r` for all four families.
     fn shape(&self, r2: f64) -> f64 {
         let r = r2.sqrt();
+        if r > 1e4 {
+            // Every family has underflowed to 0 long before (and Matérn's polynomial
+            // factor would overflow into ∞·0 for astronomically large r).
+            return 0.0;
+        }
         match self.kind {
             KernelKind::Rbf => (-0.5 * r2).exp(),
             KernelKind::Matern12 => (-r).exp(),
@@ -191,6 +196,23 @@ impl Bracket {
 mod tests {
     use super::*;
     use crate::datagen::Rng;
+
+    #[test]
+    fn astronomically_far_points_have_zero_covariance_not_nan() {
+        for kind in [
+            KernelKind::Rbf,
+            KernelKind::Matern12,
+            KernelKind::Matern32,
+            KernelKind::Matern52,
+        ] {
+            let k = Kernel::new(kind, 1.0, &[1.0]).unwrap();
+            for far in [1e4, 1e100, 1e200, f64::MAX] {
+                assert_eq!(k.eval(&[0.0], &[far]), 0.0, "{kind:?} at {far}");
+            }
+            // Just below the cut-off the formula itself has already underflowed to 0.
+            assert_eq!(k.eval(&[0.0], &[9_999.0]), 0.0, "{kind:?}");
+        }
+    }
 
     #[test]
     fn brackets_contain_the_kernel_and_are_narrow() {

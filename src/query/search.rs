@@ -471,13 +471,16 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                 }
             }
             if M::TWO_PHASE && !used {
-                // Ruled out as a point and as a subtree: d > thr and d > thr/shrink/down + radius/down.
-                let cut = if tree.child_count[c as usize] > 0 {
-                    thr.max((thr / shrink + tree.radius[c as usize]) / down)
+                // Ruled out by its bound as a point (if the filter admits it) and as a
+                // subtree (if it has one); the audit's radius is the larger of the two,
+                // a hair smaller than computed so that rounding cannot fake a miss.
+                let as_point = if node_may_admit(tree, c, filter) { thr } else { 0.0 };
+                let as_subtree = if tree.child_count[c as usize] > 0 {
+                    (thr / shrink + tree.radius[c as usize]) / down
                 } else {
-                    thr
+                    0.0
                 };
-                m.phase1_rejected(qm, q, c, cut);
+                m.phase1_rejected(qm, q, c, as_point.max(as_subtree) * (1.0 - 1e-12));
             }
         }
     }
