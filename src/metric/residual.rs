@@ -504,6 +504,7 @@ impl Metric for Residual {
     }
 
     fn phase1_tile(&self, queries: &Self, qs: &[u32], rows: &[u32], lo: &mut [f64], hi: &mut [f64]) {
+        const STEP: usize = 64;
         let (cq, cd) = (&queries.coarse, &self.coarse);
         let m = self.m;
         let bound = if queries.abs_error > self.abs_error {
@@ -512,15 +513,32 @@ impl Metric for Residual {
             cd.bound
         };
         let nr = rows.len();
+        let mut s = [0f32; STEP];
+        let (mut klo, mut khi) = ([0f64; STEP], [0f64; STEP]);
+        let mut info = [Row::default(); STEP];
         for (a, &q) in qs.iter().enumerate() {
             let (xq, rq) = (queries.row_x(q), cq.rows[q as usize]);
             let vq = &cq.v16[q as usize * m..(q as usize + 1) * m];
-            let (lo, hi) = (&mut lo[a * nr..(a + 1) * nr], &mut hi[a * nr..(a + 1) * nr]);
-            for ((&j, l), h) in rows.iter().zip(lo.iter_mut()).zip(hi.iter_mut()) {
-                let ju = j as usize;
-                let s = cd.dot.dot(vq, &cd.v16[ju * m..(ju + 1) * m]);
-                let (klo, khi) = self.bracket.bracket(xq, self.row_x(j));
-                (*l, *h) = bound.bounds(s, klo, khi, rq, cd.rows[ju]);
+            // Per chunk of rows: the dot products, then the kernel brackets, then the
+            // bounds in one (vectorizable) pass.
+            for (c, chunk) in rows.chunks(STEP).enumerate() {
+                let len = chunk.len();
+                for (r, &j) in chunk.iter().enumerate() {
+                    let ju = j as usize;
+                    s[r] = cd.dot.dot(vq, &cd.v16[ju * m..(ju + 1) * m]);
+                    (klo[r], khi[r]) = self.bracket.bracket(xq, self.row_x(j));
+                    info[r] = cd.rows[ju];
+                }
+                let at = a * nr + c * STEP;
+                bound.bounds_block(
+                    &s[..len],
+                    &klo[..len],
+                    &khi[..len],
+                    rq,
+                    &info[..len],
+                    &mut lo[at..at + len],
+                    &mut hi[at..at + len],
+                );
             }
         }
     }
