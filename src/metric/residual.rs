@@ -388,6 +388,16 @@ impl Residual {
         self.m
     }
 
+    /// Phase 1's constants for pairs of `queries` and `self`: the larger of the two
+    /// rounding slacks covers the pair.
+    fn pair_bound(&self, queries: &Self) -> Phase1 {
+        if queries.abs_error > self.abs_error {
+            queries.coarse.bound
+        } else {
+            self.coarse.bound
+        }
+    }
+
     fn row_v(&self, i: u32) -> &[f64] {
         &self.v[i as usize * self.m..(i as usize + 1) * self.m]
     }
@@ -427,12 +437,7 @@ impl Metric for Residual {
         const STEP: usize = 64;
         let (cq, cd) = (&queries.coarse, &self.coarse);
         let m = self.m;
-        // The larger of the two rounding slacks covers the pair.
-        let bound = if queries.abs_error > self.abs_error {
-            cq.bound
-        } else {
-            cd.bound
-        };
+        let bound = self.pair_bound(queries);
         let (xq, rq) = (queries.row_x(i), cq.rows[i as usize]);
         let vq = &cq.v16[i as usize * m..(i as usize + 1) * m];
         if let ([l], [h]) = (&mut *lo, &mut *hi) {
@@ -485,7 +490,7 @@ impl Metric for Residual {
         self.coarse.k64.dot_tile(a, b, &mut lo[..nq * nr]);
         // Any f64 summation order of m products: |Δ| ≤ 1.03·m·ε·‖v_q‖‖v_j‖.
         let c = 1.03 * (m + 2) as f64 * f64::EPSILON;
-        let slack = self.coarse.bound.slack().max(queries.coarse.bound.slack());
+        let slack = self.pair_bound(queries).slack();
         for qa in 0..nq {
             let (xq, rq) = (queries.row_x((q0 + qa) as u32), queries.coarse.rows[q0 + qa]);
             for r in 0..nr {
@@ -507,11 +512,7 @@ impl Metric for Residual {
         const STEP: usize = 64;
         let (cq, cd) = (&queries.coarse, &self.coarse);
         let m = self.m;
-        let bound = if queries.abs_error > self.abs_error {
-            cq.bound
-        } else {
-            cd.bound
-        };
+        let bound = self.pair_bound(queries);
         let nr = rows.len();
         let mut s = [0f32; STEP];
         let (mut klo, mut khi) = ([0f64; STEP], [0f64; STEP]);
