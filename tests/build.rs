@@ -1,6 +1,7 @@
 //! The parallel PCCT build: `validate()` after every build, answers equal to the
 //! oracle, and the same tree (layout digest) for 1, 2 and 4 threads, for every
-//! order, including batches cut by a small pair budget.
+//! order, including batches cut by a small pair budget; and without cuts, the same
+//! tree with the k-d traversal as with the cover-tree descent.
 
 mod common;
 
@@ -36,13 +37,17 @@ fn same_tree_for_any_thread_count_and_valid() {
         let m = euclidean::<f64>(&values, n, dim);
         for order in [Order::Hilbert, Order::Natural, Order::Random] {
             for budget in [1u64 << 24, 200] {
-                let opts = BuildOptions {
-                    seed: 3,
-                    order,
-                    pair_budget: budget,
-                };
                 let mut digests = Vec::new();
-                for p in &pools {
+                // The descent makes other candidate pairs, so a small budget cuts other
+                // batches: the same tree is expected without cuts only.
+                let descent = (budget > 1 << 20).then_some((&pools[1], false));
+                for (p, kd_index) in pools.iter().map(|p| (p, true)).chain(descent) {
+                    let opts = BuildOptions {
+                        seed: 3,
+                        order,
+                        pair_budget: budget,
+                        kd_index,
+                    };
                     let (tree, stats) = Tree::build_with(m.clone(), p, &opts).unwrap();
                     let v = tree.validate();
                     assert!(
@@ -69,7 +74,7 @@ fn same_tree_for_any_thread_count_and_valid() {
                 }
                 assert!(
                     digests.windows(2).all(|w| w[0] == w[1]),
-                    "{name} {order:?}: {digests:?}"
+                    "{name} {order:?} {budget}: 1, 2, 4 threads, descent: {digests:?}"
                 );
             }
         }

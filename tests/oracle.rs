@@ -35,6 +35,7 @@ fn check_case<T: Element>(case: &Case, ks: &[usize]) {
             seed: 5,
             order,
             pair_budget: budget,
+            ..Default::default()
         };
         let (tree, _) = Tree::build_with(m.clone(), &pool(2), &opts).unwrap();
         check_tree(case, &format!("{order:?} budget {budget}"), tree, ks);

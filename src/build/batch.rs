@@ -3,7 +3,7 @@
 use super::{mis, order, BatchStats, BuildOptions, BuildStats};
 use crate::metric::Metric;
 use crate::pool::Pool;
-use crate::tree::{scale, Growing, Placement, Tree, NONE};
+use crate::tree::{scale, Growing, KdIndex, KdLevels, KdScratch, Placement, Tree, NONE, SLACK};
 use crate::Result;
 use pcct_arenas::{Arena, CsrBuilder};
 use rayon::prelude::*;
@@ -30,21 +30,32 @@ struct Round {
     evals: u64,
 }
 
-/// Stage 1: every pending point's placement and scope, in parallel.
-fn traverse<M: Metric>(m: &M, g: &Growing, pending: &[Pending], threads: usize) -> Round {
+/// Stage 1: every pending point's placement and scope, in parallel: through the k-d
+/// index where there is one, else by the cover-tree descent (same answers).
+fn traverse<M: Metric>(
+    m: &M,
+    g: &Growing,
+    kd: Option<&KdLevels>,
+    pending: &[Pending],
+    threads: usize,
+) -> Round {
     let ch = chunk_len(pending.len(), threads);
     let parts: Vec<Round> = pending
         .par_chunks(ch)
         .enumerate()
         .map(|(c, pts)| {
             let mut stack = Vec::new();
+            let mut kd_scratch = KdScratch::default();
             let mut sc = Vec::new();
             let mut placements = Vec::with_capacity(pts.len());
             let mut scope = Vec::new();
             let mut evals = 0;
             for (i, p) in pts.iter().enumerate() {
                 let v = (c * ch + i) as u32;
-                let pl = g.place(m, p.x, p.d0, &mut stack, Some(&mut sc), &mut evals);
+                let pl = match kd {
+                    Some(kd) => kd.place(m, g, p.x, p.d0, &mut kd_scratch, None, &mut evals),
+                    None => g.place(m, p.x, p.d0, &mut stack, Some(&mut sc), &mut evals),
+                };
                 if matches!(pl, Placement::Node { .. }) {
                     scope.extend(sc.iter().map(|&(y, _)| (y, v)));
                 }
@@ -124,6 +135,12 @@ pub(crate) fn grow<M: Metric>(
     for (p, &x) in seq.ids.iter().enumerate() {
         pos[x as usize] = p as u32;
     }
+    // The tree's nodes, for the k-d index (Euclidean coordinates in few dimensions).
+    let mut nodes: Option<Vec<u32>> = (opts.kd_index && crate::tree::kd_pays(metric)).then(|| {
+        (0..n as u32)
+            .filter(|&x| x == g.root || (g.level[x as usize] != i32::MIN && g.twin[x as usize] == NONE))
+            .collect()
+    });
     let mut start = first;
     // After a cut, batches grow again from twice the size the budget allowed, so
     // that a tight budget does not traverse (and discard) a tree-sized batch each time.
@@ -139,7 +156,7 @@ pub(crate) fn grow<M: Metric>(
             pos: &pos,
             start,
         };
-        let mut bs = run_batch(metric, g, &ctx, &batch, &mut arena, &mut counts)?;
+        let mut bs = run_batch(metric, g, &ctx, &batch, &mut arena, &mut counts, nodes.as_mut())?;
         bs.deferred = want - bs.size;
         cap = if bs.deferred > 0 {
             bs.size.saturating_mul(2)
@@ -161,6 +178,137 @@ struct Ctx<'a> {
     opts: &'a BuildOptions,
     pos: &'a [u32],
     start: usize,
+}
+
+/// Stages 2–3 through scopes: the pair budget (first round), the scope CSR (tree node →
+/// pending points whose scope holds it), then the conflict edges: v (placed at ℓ under y)
+/// conflicts with w in scope(y) if (ℓ(v), v) < (ℓ(w), w) and d(v, w) ≤ b^ℓ(v); each
+/// conflict is found exactly once, from the lower side (see `scope_radius`). Returns the
+/// edges (both directions) and the candidate pairs.
+fn scope_conflicts<M: Metric>(
+    m: &M,
+    pending: &mut Vec<Pending>,
+    round: &mut Round,
+    ctx: &Ctx<'_>,
+    st: &mut BatchStats,
+    bump: &pcct_arenas::bumpalo::Bump,
+    counts: &mut [u32],
+) -> Result<(Vec<(u32, u32)>, u64)> {
+    let (pool, opts) = (ctx.pool, ctx.opts);
+    let threads = pool.threads();
+    let t = Instant::now();
+    let mut pairs = pair_count(round, counts);
+    if st.rounds == 1 {
+        while pairs > opts.pair_budget && pending.len() > 1 {
+            let len = pending.len();
+            let keep = (len as u128 * opts.pair_budget as u128 / pairs as u128) as usize;
+            cut(pending, round, ctx.pos, ctx.start + keep.clamp(1, len - 1));
+            pairs = pair_count(round, counts);
+        }
+        st.size = pending.len();
+        st.first_round_pairs = pairs;
+    }
+    let scope = CsrBuilder::new(counts.len())
+        .from_pairs_in(pool.rayon(), &round.scope, bump)
+        .map_err(|e| crate::Error::invalid("build", format!("scope CSR: {e}")))?;
+    st.scope_entries += round.scope.len() as u64;
+    st.candidate_pairs += pairs;
+    st.scope_csr += t.elapsed();
+
+    let t = Instant::now();
+    let pending: &[Pending] = pending;
+    let pl = &round.placements;
+    let scope = scope.view();
+    let key = |v: usize| node(&pl[v]).map(|(l, _, _)| (l, pending[v].x));
+    let ch = chunk_len(pl.len(), threads);
+    let edge_parts: Vec<Vec<(u32, u32)>> = pl
+        .par_chunks(ch)
+        .enumerate()
+        .map(|(c, part)| {
+            let mut edges = Vec::new();
+            for (i, p) in part.iter().enumerate() {
+                let v = c * ch + i;
+                let Some((lv, y, _)) = node(p) else { continue };
+                let kv = (lv, pending[v].x);
+                for &w in scope.row(y as usize) {
+                    let w = w as usize;
+                    if w == v || key(w).is_none_or(|kw| kw <= kv) {
+                        continue;
+                    }
+                    let (x, y) = (pending[v].x, pending[w].x);
+                    if M::TWO_PHASE {
+                        let (mut lo, mut hi) = (0.0, 0.0);
+                        m.phase1_block(
+                            m,
+                            x,
+                            y,
+                            std::slice::from_mut(&mut lo),
+                            std::slice::from_mut(&mut hi),
+                        );
+                        if lo > scale(lv) {
+                            m.phase1_rejected(m, x, y, scale(lv));
+                            continue;
+                        }
+                    }
+                    if m.distance(m, x, y) <= scale(lv) {
+                        edges.push((v as u32, w as u32));
+                        edges.push((w as u32, v as u32));
+                    }
+                }
+            }
+            edges
+        })
+        .collect();
+    st.conflicts += t.elapsed();
+    Ok((edge_parts.concat(), pairs))
+}
+
+/// Stages 2–3 for metrics with Euclidean coordinates: the same conflict edges as
+/// [`scope_conflicts`] — v (placed at ℓ) conflicts with every pending w with
+/// (ℓ(v), v) < (ℓ(w), w) and d(v, w) ≤ b^ℓ(v) — found by a k-d index over the pending
+/// new nodes, searched around each within b^ℓ(v). Candidate pairs are the distances
+/// the searches measured.
+fn join_conflicts<M: Metric>(
+    m: &M,
+    pending: &[Pending],
+    placements: &[Placement],
+    threads: usize,
+) -> (Vec<(u32, u32)>, u64) {
+    let (xs, vs): (Vec<u32>, Vec<u32>) = (0..pending.len())
+        .filter(|&v| node(&placements[v]).is_some())
+        .map(|v| (pending[v].x, v as u32))
+        .unzip();
+    let ix = KdIndex::new(m, &xs, &vs);
+    let key = |v: usize| node(&placements[v]).map(|(l, _, _)| (l, pending[v].x));
+    let ch = chunk_len(vs.len(), threads);
+    let parts: Vec<(Vec<(u32, u32)>, u64)> = vs
+        .par_chunks(ch)
+        .map(|part| {
+            let mut sc = KdScratch::default();
+            let (mut edges, mut pairs) = (Vec::new(), 0);
+            for &v in part {
+                let Some(kv) = key(v as usize) else { continue };
+                let r = scale(kv.0);
+                ix.search_point(
+                    m,
+                    pending[v as usize].x,
+                    r * SLACK,
+                    &mut sc,
+                    &mut pairs,
+                    |w, d| {
+                        if w != v && key(w as usize).is_some_and(|kw| kw > kv) && d <= r {
+                            edges.push((v, w));
+                            edges.push((w, v));
+                        }
+                        r * SLACK
+                    },
+                );
+            }
+            (edges, pairs)
+        })
+        .collect();
+    let pairs = parts.iter().map(|p| p.1).sum();
+    (parts.into_iter().flat_map(|p| p.0).collect(), pairs)
 }
 
 /// Candidate pairs of a round: `Σ_v |scope(parent(v))|`. `counts` is all zeros
@@ -213,6 +361,7 @@ fn run_batch<M: Metric>(
     batch: &[u32],
     arena: &mut Arena,
     counts: &mut [u32],
+    mut nodes: Option<&mut Vec<u32>>,
 ) -> Result<BatchStats> {
     let (pool, opts) = (ctx.pool, ctx.opts);
     let threads = pool.threads();
@@ -243,92 +392,50 @@ fn run_batch<M: Metric>(
         }
         // 1. Traverse.
         let t = Instant::now();
-        let mut round = traverse(m, g, &pending, threads);
+        let kd = nodes.as_deref().map(|nodes| KdLevels::new(m, g, nodes));
+        let mut round = traverse(m, g, kd.as_ref(), &pending, threads);
         st.traverse_evals += round.evals;
         st.traverse += t.elapsed();
 
         // The pair budget (first round only): keep a prefix of the batch in sequence
         // order, with its traversals; the rest goes into the next batch.
-        let t = Instant::now();
-        let mut pairs = pair_count(&round, counts);
-        if st.rounds == 1 {
-            while pairs > opts.pair_budget && pending.len() > 1 {
-                let len = pending.len();
-                let keep = (len as u128 * opts.pair_budget as u128 / pairs as u128) as usize;
-                cut(
-                    &mut pending,
-                    &mut round,
-                    ctx.pos,
-                    ctx.start + keep.clamp(1, len - 1),
-                );
-                pairs = pair_count(&round, counts);
-            }
-            st.size = pending.len();
-            st.first_round_pairs = pairs;
-        }
-
-        // 2. Scope CSR: tree node → pending points whose scope holds it.
         arena.reset();
-        let bump = arena.bump();
-        let scope = CsrBuilder::new(g.level.len())
-            .from_pairs_in(pool.rayon(), &round.scope, bump)
-            .map_err(|e| crate::Error::invalid("build", format!("scope CSR: {e}")))?;
-        st.scope_entries += round.scope.len() as u64;
-        st.candidate_pairs += pairs;
-        st.scope_csr += t.elapsed();
-
-        // 3. Conflict graph: v (placed at ℓ under y) conflicts with w in scope(y) if
-        //    (ℓ(v), v) < (ℓ(w), w) and d(v, w) ≤ b^ℓ(v); each conflict is found exactly
-        //    once, from the lower side (see `scope_radius`).
         let t = Instant::now();
-        let pl = &round.placements;
-        let scope = scope.view();
-        let key = |v: usize| node(&pl[v]).map(|(l, _, _)| (l, pending[v].x));
-        let ch = chunk_len(pl.len(), threads);
-        let edge_parts: Vec<Vec<(u32, u32)>> = pl
-            .par_chunks(ch)
-            .enumerate()
-            .map(|(c, part)| {
-                let mut edges = Vec::new();
-                for (i, p) in part.iter().enumerate() {
-                    let v = c * ch + i;
-                    let Some((lv, y, _)) = node(p) else { continue };
-                    let kv = (lv, pending[v].x);
-                    for &w in scope.row(y as usize) {
-                        let w = w as usize;
-                        if w == v || key(w).is_none_or(|kw| kw <= kv) {
-                            continue;
-                        }
-                        let (x, y) = (pending[v].x, pending[w].x);
-                        if M::TWO_PHASE {
-                            let (mut lo, mut hi) = (0.0, 0.0);
-                            m.phase1_block(
-                                m,
-                                x,
-                                y,
-                                std::slice::from_mut(&mut lo),
-                                std::slice::from_mut(&mut hi),
-                            );
-                            if lo > scale(lv) {
-                                m.phase1_rejected(m, x, y, scale(lv));
-                                continue;
-                            }
-                        }
-                        if m.distance(m, x, y) <= scale(lv) {
-                            edges.push((v as u32, w as u32));
-                            edges.push((w as u32, v as u32));
-                        }
+        let (edges, pairs) = match &kd {
+            Some(_) => {
+                // 2–3 with coordinates: conflicts straight from a k-d index of the
+                // pending points (no scopes; the same edges).
+                let mut j = join_conflicts(m, &pending, &round.placements, threads);
+                if st.rounds == 1 {
+                    while j.1 > opts.pair_budget && pending.len() > 1 {
+                        let len = pending.len();
+                        let keep = (len as u128 * opts.pair_budget as u128 / j.1 as u128) as usize;
+                        cut(
+                            &mut pending,
+                            &mut round,
+                            ctx.pos,
+                            ctx.start + keep.clamp(1, len - 1),
+                        );
+                        j = join_conflicts(m, &pending, &round.placements, threads);
                     }
+                    st.size = pending.len();
+                    st.first_round_pairs = j.1;
                 }
-                edges
-            })
-            .collect();
-        let edges: Vec<(u32, u32)> = edge_parts.concat();
+                st.candidate_pairs += j.1;
+                st.conflicts += t.elapsed();
+                j
+            }
+            None => scope_conflicts(m, &mut pending, &mut round, ctx, &mut st, arena.bump(), counts)?,
+        };
         st.edges += (edges.len() / 2) as u64;
+        let t = Instant::now();
+        let bump = arena.bump();
         let adj = CsrBuilder::new(pending.len())
             .from_pairs_in(pool.rayon(), &edges, bump)
             .map_err(|e| crate::Error::invalid("build", format!("conflict CSR: {e}")))?;
         st.conflicts += t.elapsed();
+        let _ = pairs;
+        let pl = &round.placements;
 
         // 4. MIS.
         let t = Instant::now();
@@ -385,6 +492,9 @@ fn run_batch<M: Metric>(
         for (a, d) in covers.into_iter().flatten() {
             let r = &mut g.radius[a as usize];
             *r = r.max(d);
+        }
+        if let Some(nodes) = nodes.as_deref_mut() {
+            nodes.extend_from_slice(&placed);
         }
         pending = next;
         st.apply += t.elapsed();

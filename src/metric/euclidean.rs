@@ -169,6 +169,12 @@ impl<T: Element> Metric for Euclidean<T> {
         }
     }
 
+    fn euclidean_coordinates(&self) -> bool {
+        // `coordinates` widens the stored values exactly, and `canonical` works on
+        // the widened values: the same operations either way.
+        true
+    }
+
     fn permuted(&self, order: &[u32]) -> Self {
         Euclidean {
             data: self.data.permuted(order),

@@ -171,6 +171,13 @@ pub trait Metric: Send + Sync + Sized {
     /// the parallel build sorts points along a Hilbert curve through them.
     fn coordinates(&self, _i: u32, _out: &mut [f64]) {}
 
+    /// Whether [`Metric::distance`] is, bit for bit, [`euclidean_distance`] of the
+    /// two points' [`Metric::coordinates`] — what lets the build search boxes of
+    /// coordinates instead of descending the tree. Default `false`.
+    fn euclidean_coordinates(&self) -> bool {
+        false
+    }
+
     /// A copy whose point `k` is point `order[k]` of `self`.
     fn permuted(&self, order: &[u32]) -> Self;
 

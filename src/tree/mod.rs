@@ -26,6 +26,7 @@
 //! for distinct nodes of level ≥ i (b = [`BASE`]); `radius(p)` bounds the distance to every
 //! descendant; `min_id(p)` is the smallest id in the subtree (duplicates included).
 
+mod kd;
 mod level;
 mod persist;
 mod sequential;
@@ -35,7 +36,8 @@ pub use level::{level_of, scale, BASE};
 pub use persist::{file_tag, Persist, Reader, Writer, FORMAT_VERSION};
 pub use validate::Violation;
 
-pub(crate) use sequential::{Frame, Growing, Placement};
+pub(crate) use kd::{pays as kd_pays, KdIndex, KdLevels, KdScratch};
+pub(crate) use sequential::{Frame, Growing, Placement, SLACK};
 
 use crate::metric::Metric;
 use pcct_arenas::Csr;

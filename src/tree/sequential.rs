@@ -8,7 +8,7 @@ use pcct_arenas::Csr;
 /// Pruning tests allow this much relative slack on their bound, plus an absolute
 /// term of 4δ times the distances involved (δ the metric's relative error), so that
 /// rounding in the triangle inequality can only make the search look further.
-const SLACK: f64 = 1.0 + 1e-9;
+pub(crate) const SLACK: f64 = 1.0 + 1e-9;
 
 /// Subtrees of at most this many nodes are laid out as one contiguous block that
 /// queries scan in one pass instead of descending into.

@@ -1,0 +1,326 @@
+//! A k-d index over the nodes of a growing tree, for metrics whose canonical distance
+//! is the Euclidean distance of their coordinates ([`Metric::euclidean_coordinates`]).
+//!
+//! The build's traversal asks two questions of every batch point `x` (DESIGN.md §2–3):
+//! its *parent* — the nearest node `y` with `d(x, y) ≤ b^ℓ(y)` (ties by id), which fixes
+//! its lowest feasible level — and its *scope* — every node `y` with
+//! `d(x, y) ≤ scope_radius(min(ℓ(y) − 1, ℓ(x)))`. In a few dimensions the cover-tree
+//! descent answers both badly: cover radii are large next to the spacing of the points,
+//! so it measures a sizeable share of the tree for every point. Axis-aligned boxes prune
+//! far better there, so for such metrics the build answers both questions here:
+//!
+//! ```text
+//! nodes ──► median splits on the widest side ──► leaves of ≤ LEAF nodes, coordinates
+//!           copied leaf by leaf (f64), every k-d node with its tight box and the
+//!           largest b^ℓ inside it
+//! parent:   depth-first, nearer half first, prune a box whose distance exceeds
+//!           min(best distance, largest b^ℓ inside)
+//! scope:    depth-first, prune a box beyond scope_radius(min(ℓmax − 1, ℓ(x)))
+//! ```
+//!
+//! Exactness: a leaf computes `Σ (x_j − y_j)²` in column order, the very operations of
+//! the canonical distance (f32 coordinates widen exactly), so every decision is made
+//! on canonical values; a box's squared distance sums terms each no larger than the
+//! corresponding term of any point inside, in the same order, and rounding is
+//! monotone, so it never exceeds a point's computed sum. The answers are the
+//! descent's: the same parent and level, and a scope that holds every node the descent
+//! must report (the descent may report more).
+
+use super::sequential::{scope_radius, Growing, Placement, SLACK};
+use super::{level_of, scale, NONE};
+use crate::metric::{euclidean_distance, Metric};
+
+/// Most nodes per leaf.
+const LEAF: usize = 12;
+
+/// Squared bounds get this relative headroom: `sqrt(s) ≤ r` implies `s ≤ r²·(1 + 8ε)`.
+const SQ_SLACK: f64 = 1.0 + 8.0 * f64::EPSILON;
+
+/// Below this squared sum the canonical distance rescales (see
+/// [`euclidean_distance`]); leaves then call it instead of taking the square root.
+const TINY: f64 = 1e-280;
+
+#[derive(Clone, Copy, Debug)]
+struct KdNode {
+    /// Entries `start..end` (leaf order) lie in this box.
+    start: u32,
+    end: u32,
+    /// Children (k-d node indices), or `NONE` for a leaf.
+    left: u32,
+    right: u32,
+}
+
+/// A k-d tree over some points, each with a tag (rebuilt for every traversal round).
+pub(crate) struct KdIndex {
+    dim: usize,
+    /// The entries' tags in leaf order, and their coordinates (`dim` each).
+    tags: Vec<u32>,
+    coords: Vec<f64>,
+    nodes: Vec<KdNode>,
+    /// Per k-d node: the box's low corner then its high corner (`2·dim` values).
+    boxes: Vec<f64>,
+}
+
+/// Scratch for the searches, one per thread.
+#[derive(Default)]
+pub(crate) struct KdScratch {
+    stack: Vec<(u32, f64)>,
+    q: Vec<f64>,
+}
+
+impl KdIndex {
+    /// The index over the points `points` of `m`, entry `k` tagged `tags[k]`.
+    pub(crate) fn new<M: Metric>(m: &M, points: &[u32], tags: &[u32]) -> Self {
+        let dim = m.coordinate_dim();
+        let n = points.len();
+        let mut pts = vec![0.0; n * dim];
+        for (k, &y) in points.iter().enumerate() {
+            m.coordinates(y, &mut pts[k * dim..(k + 1) * dim]);
+        }
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        let mut ix = KdIndex {
+            dim,
+            tags: Vec::with_capacity(n),
+            coords: Vec::with_capacity(n * dim),
+            nodes: Vec::with_capacity(2 * n / LEAF + 2),
+            boxes: Vec::with_capacity((2 * n / LEAF + 2) * 2 * dim),
+        };
+        if n > 0 {
+            ix.split(&pts, &mut order, 0);
+        }
+        for &k in &order {
+            ix.tags.push(tags[k as usize]);
+            ix.coords
+                .extend_from_slice(&pts[k as usize * dim..(k as usize + 1) * dim]);
+        }
+        ix
+    }
+
+    /// Lays out the entries `order` (indices into `pts`, starting at leaf position
+    /// `start`) under a new k-d node; returns its index.
+    fn split(&mut self, pts: &[f64], order: &mut [u32], start: usize) -> u32 {
+        let dim = self.dim;
+        let at = self.nodes.len();
+        self.nodes.push(KdNode {
+            start: start as u32,
+            end: (start + order.len()) as u32,
+            left: NONE,
+            right: NONE,
+        });
+        let mut lo = vec![f64::INFINITY; dim];
+        let mut hi = vec![f64::NEG_INFINITY; dim];
+        for &k in order.iter() {
+            let p = &pts[k as usize * dim..(k as usize + 1) * dim];
+            for j in 0..dim {
+                lo[j] = lo[j].min(p[j]);
+                hi[j] = hi[j].max(p[j]);
+            }
+        }
+        self.boxes.extend_from_slice(&lo);
+        self.boxes.extend_from_slice(&hi);
+        if order.len() > LEAF {
+            let axis = (0..dim)
+                .max_by(|&a, &b| (hi[a] - lo[a]).total_cmp(&(hi[b] - lo[b])))
+                .unwrap_or(0);
+            let mid = order.len() / 2;
+            let key = |k: &u32| pts[*k as usize * dim + axis];
+            order.select_nth_unstable_by(mid, |a, b| key(a).total_cmp(&key(b)).then(a.cmp(b)));
+            let (l, r) = order.split_at_mut(mid);
+            let left = self.split(pts, l, start);
+            let right = self.split(pts, r, start + mid);
+            self.nodes[at].left = left;
+            self.nodes[at].right = right;
+        }
+        at as u32
+    }
+
+    /// Squared distance from `q` to the box of k-d node `k` (never above the computed
+    /// squared distance of any entry inside, see the module notes).
+    #[inline]
+    fn box_sq(&self, q: &[f64], k: u32) -> f64 {
+        let b = &self.boxes[k as usize * 2 * self.dim..(k as usize + 1) * 2 * self.dim];
+        let (lo, hi) = b.split_at(self.dim);
+        let mut s = 0.0;
+        for j in 0..self.dim {
+            let t = (lo[j] - q[j]).max(q[j] - hi[j]).max(0.0);
+            s += t * t;
+        }
+        s
+    }
+
+    /// The canonical distance from `q` to entry `e`, given its squared sum `s`.
+    #[inline]
+    fn dist(&self, q: &[f64], e: usize, s: f64) -> f64 {
+        if s >= TINY {
+            s.sqrt()
+        } else {
+            euclidean_distance(q, &self.coords[e * self.dim..(e + 1) * self.dim])
+        }
+    }
+
+    #[inline]
+    fn sq(&self, q: &[f64], e: usize) -> f64 {
+        let p = &self.coords[e * self.dim..(e + 1) * self.dim];
+        let mut s = 0.0;
+        for j in 0..self.dim {
+            let t = q[j] - p[j];
+            s += t * t;
+        }
+        s
+    }
+
+    /// [`KdIndex::search`] around point `x` of `m`.
+    pub(crate) fn search_point<M: Metric>(
+        &self,
+        m: &M,
+        x: u32,
+        r: f64,
+        sc: &mut KdScratch,
+        evals: &mut u64,
+        f: impl FnMut(u32, f64) -> f64,
+    ) {
+        sc.q.resize(self.dim, 0.0);
+        m.coordinates(x, &mut sc.q);
+        self.search(&sc.q, r, &mut sc.stack, evals, f);
+    }
+
+    /// Calls `f(tag, distance)` for every entry within `r` of `q` (canonical
+    /// distances); `f` returns the radius for the rest of the search (it may shrink).
+    pub(crate) fn search(
+        &self,
+        q: &[f64],
+        mut r: f64,
+        stack: &mut Vec<(u32, f64)>,
+        evals: &mut u64,
+        mut f: impl FnMut(u32, f64) -> f64,
+    ) {
+        if self.nodes.is_empty() {
+            return;
+        }
+        stack.clear();
+        stack.push((0, self.box_sq(q, 0)));
+        while let Some((k, lb)) = stack.pop() {
+            if lb > r * r * SQ_SLACK {
+                continue;
+            }
+            let nd = self.nodes[k as usize];
+            if nd.left == NONE {
+                for e in nd.start as usize..nd.end as usize {
+                    let s = self.sq(q, e);
+                    if s <= r * r * SQ_SLACK {
+                        *evals += 1;
+                        r = f(self.tags[e], self.dist(q, e, s));
+                    }
+                }
+                continue;
+            }
+            let (a, b) = (self.box_sq(q, nd.left), self.box_sq(q, nd.right));
+            // Nearer half on top.
+            if a <= b {
+                stack.push((nd.right, b));
+                stack.push((nd.left, a));
+            } else {
+                stack.push((nd.left, a));
+                stack.push((nd.right, b));
+            }
+        }
+    }
+}
+
+/// One [`KdIndex`] per level present in the tree: the nodes of level `j` are more than
+/// `b^j` apart, and both questions of the traversal ask of them a radius of a few
+/// `b^j` at most, so every search stays local.
+pub(crate) struct KdLevels {
+    /// (level, index over the nodes of that level), by ascending level.
+    levels: Vec<(i32, KdIndex)>,
+}
+
+impl KdLevels {
+    /// The indexes over the tree nodes `nodes` of `g` (coordinates from `m`), tagged
+    /// with their ids.
+    pub(crate) fn new<M: Metric>(m: &M, g: &Growing, nodes: &[u32]) -> Self {
+        let mut by_level = nodes.to_vec();
+        by_level.sort_unstable_by_key(|&y| (g.level[y as usize], y));
+        let levels = by_level
+            .chunk_by(|&a, &b| g.level[a as usize] == g.level[b as usize])
+            .map(|ys| (g.level[ys[0] as usize], KdIndex::new(m, ys, ys)))
+            .collect();
+        KdLevels { levels }
+    }
+
+    /// Where point `x` goes — as [`Growing::place`] would answer — and, with `scope`
+    /// and for a new node, its scope (every node the descent must report, with its
+    /// distance).
+    /// The root must be raised for `x` and `d0 = d(x, root)`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn place<M: Metric>(
+        &self,
+        m: &M,
+        g: &Growing,
+        x: u32,
+        d0: f64,
+        sc: &mut KdScratch,
+        mut scope: Option<&mut Vec<(u32, f64)>>,
+        evals: &mut u64,
+    ) -> Placement {
+        if let Some(s) = scope.as_deref_mut() {
+            s.clear();
+        }
+        let root = g.root;
+        if d0 == 0.0 {
+            return Placement::Dup(root);
+        }
+        let dim = m.coordinate_dim();
+        sc.q.resize(dim, 0.0);
+        m.coordinates(x, &mut sc.q);
+        let (q, stack) = (&sc.q, &mut sc.stack);
+        // Parent: the nearest node y with d ≤ b^ℓ(y), ties by id; the root qualifies.
+        let (mut bd, mut by) = (d0, root);
+        for (lv, ix) in &self.levels {
+            let cap = scale(*lv);
+            let r = bd.min(cap) * SLACK;
+            ix.search(q, r, stack, evals, |y, d| {
+                if d <= cap && (d, y) < (bd, by) {
+                    (bd, by) = (d, y);
+                }
+                bd.min(cap) * SLACK
+            });
+        }
+        if bd == 0.0 {
+            return Placement::Dup(by);
+        }
+        let level = level_of(bd) - 1;
+        let Some(scope) = scope else {
+            return Placement::Node {
+                level,
+                parent: by,
+                dist: bd,
+            };
+        };
+        // Scope: every node within scope_radius(min(ℓ(y) − 1, level)).
+        let abs = 4.0 * m.distance_abs_error();
+        for (lv, ix) in &self.levels {
+            let r = scope_radius(level.min(lv - 1)) * SLACK + abs;
+            ix.search(q, r, stack, evals, |y, d| {
+                if d <= r {
+                    scope.push((y, d));
+                }
+                r
+            });
+        }
+        Placement::Node {
+            level,
+            parent: by,
+            dist: bd,
+        }
+    }
+}
+
+/// Whether `g`'s traversals should go through a [`KdIndex`]: metrics with Euclidean
+/// coordinates in few enough dimensions for boxes to prune.
+pub(crate) fn pays<M: Metric>(m: &M) -> bool {
+    m.euclidean_coordinates() && (1..=MAX_DIM).contains(&m.coordinate_dim())
+}
+
+/// Above this many coordinates boxes prune too little to beat the descent.
+const MAX_DIM: usize = 16;
