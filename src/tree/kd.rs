@@ -28,10 +28,14 @@
 
 use super::sequential::{scope_radius, Growing, Placement, SLACK};
 use super::{level_of, scale, NONE};
+use crate::kernels::{isa::Isa, Kernels};
 use crate::metric::{euclidean_distance, Metric};
 
+/// Box bounds sum this many columns side by side.
+const LANES: usize = 4;
+
 /// Most nodes per leaf.
-const LEAF: usize = 12;
+const LEAF: usize = 16;
 
 /// Squared bounds get this relative headroom: `sqrt(s) ≤ r` implies `s ≤ r²·(1 + 8ε)`.
 const SQ_SLACK: f64 = 1.0 + 8.0 * f64::EPSILON;
@@ -53,11 +57,15 @@ struct KdNode {
 /// A k-d tree over some points, each with a tag (rebuilt for every traversal round).
 pub(crate) struct KdIndex {
     dim: usize,
-    /// The entries' tags in leaf order, and their coordinates (`dim` each).
+    /// `dim` rounded up to a multiple of [`LANES`]; rows and boxes are zero-padded to it.
+    pad: usize,
+    /// SIMD squared distances that filter a leaf's entries before the exact sums.
+    kernels: Kernels<f64>,
+    /// The entries' tags in leaf order, and their coordinates (`pad` each).
     tags: Vec<u32>,
     coords: Vec<f64>,
     nodes: Vec<KdNode>,
-    /// Per k-d node: the box's low corner then its high corner (`2·dim` values).
+    /// Per k-d node: the box's low corner then its high corner (`2·pad` values).
     boxes: Vec<f64>,
 }
 
@@ -66,24 +74,30 @@ pub(crate) struct KdIndex {
 pub(crate) struct KdScratch {
     stack: Vec<(u32, f64)>,
     q: Vec<f64>,
+    sq: Vec<f64>,
 }
 
 impl KdIndex {
     /// The index over the points `points` of `m`, entry `k` tagged `tags[k]`.
     pub(crate) fn new<M: Metric>(m: &M, points: &[u32], tags: &[u32]) -> Self {
         let dim = m.coordinate_dim();
+        let pad = dim.next_multiple_of(LANES);
         let n = points.len();
-        let mut pts = vec![0.0; n * dim];
+        let mut pts = vec![0.0; n * pad];
         for (k, &y) in points.iter().enumerate() {
-            m.coordinates(y, &mut pts[k * dim..(k + 1) * dim]);
+            m.coordinates(y, &mut pts[k * pad..k * pad + dim]);
         }
         let mut order: Vec<u32> = (0..n as u32).collect();
         let mut ix = KdIndex {
             dim,
+            pad,
+            // The active level always exists (it was chosen from what this CPU has);
+            // portable is the fallback for a PCCT_ISA the metric already rejected.
+            kernels: Kernels::active().unwrap_or_else(|_| Kernels::new(Isa::Portable).expect("portable")),
             tags: Vec::with_capacity(n),
-            coords: Vec::with_capacity(n * dim),
+            coords: Vec::with_capacity(n * pad),
             nodes: Vec::with_capacity(2 * n / LEAF + 2),
-            boxes: Vec::with_capacity((2 * n / LEAF + 2) * 2 * dim),
+            boxes: Vec::with_capacity((2 * n / LEAF + 2) * 2 * pad),
         };
         if n > 0 {
             ix.split(&pts, &mut order, 0);
@@ -91,7 +105,7 @@ impl KdIndex {
         for &k in &order {
             ix.tags.push(tags[k as usize]);
             ix.coords
-                .extend_from_slice(&pts[k as usize * dim..(k as usize + 1) * dim]);
+                .extend_from_slice(&pts[k as usize * pad..(k as usize + 1) * pad]);
         }
         ix
     }
@@ -99,7 +113,7 @@ impl KdIndex {
     /// Lays out the entries `order` (indices into `pts`, starting at leaf position
     /// `start`) under a new k-d node; returns its index.
     fn split(&mut self, pts: &[f64], order: &mut [u32], start: usize) -> u32 {
-        let dim = self.dim;
+        let (dim, pad) = (self.dim, self.pad);
         let at = self.nodes.len();
         self.nodes.push(KdNode {
             start: start as u32,
@@ -107,10 +121,12 @@ impl KdIndex {
             left: NONE,
             right: NONE,
         });
-        let mut lo = vec![f64::INFINITY; dim];
-        let mut hi = vec![f64::NEG_INFINITY; dim];
+        let mut lo = vec![0.0; pad];
+        let mut hi = vec![0.0; pad];
+        lo[..dim].fill(f64::INFINITY);
+        hi[..dim].fill(f64::NEG_INFINITY);
         for &k in order.iter() {
-            let p = &pts[k as usize * dim..(k as usize + 1) * dim];
+            let p = &pts[k as usize * pad..k as usize * pad + dim];
             for j in 0..dim {
                 lo[j] = lo[j].min(p[j]);
                 hi[j] = hi[j].max(p[j]);
@@ -123,7 +139,7 @@ impl KdIndex {
                 .max_by(|&a, &b| (hi[a] - lo[a]).total_cmp(&(hi[b] - lo[b])))
                 .unwrap_or(0);
             let mid = order.len() / 2;
-            let key = |k: &u32| pts[*k as usize * dim + axis];
+            let key = |k: &u32| pts[*k as usize * pad + axis];
             order.select_nth_unstable_by(mid, |a, b| key(a).total_cmp(&key(b)).then(a.cmp(b)));
             let (l, r) = order.split_at_mut(mid);
             let left = self.split(pts, l, start);
@@ -134,39 +150,46 @@ impl KdIndex {
         at as u32
     }
 
-    /// Squared distance from `q` to the box of k-d node `k` (never above the computed
-    /// squared distance of any entry inside, see the module notes).
+    /// Squared distance from `q` (padded) to the box of k-d node `k`, summed in lanes:
+    /// within a relative 1e-12 (plus underflow) of the column-order sum, which never
+    /// exceeds the computed squared distance of an entry inside (see the module notes).
     #[inline]
     fn box_sq(&self, q: &[f64], k: u32) -> f64 {
-        let b = &self.boxes[k as usize * 2 * self.dim..(k as usize + 1) * 2 * self.dim];
-        let (lo, hi) = b.split_at(self.dim);
-        let mut s = 0.0;
-        for j in 0..self.dim {
-            let t = (lo[j] - q[j]).max(q[j] - hi[j]).max(0.0);
-            s += t * t;
+        let b = &self.boxes[k as usize * 2 * self.pad..(k as usize + 1) * 2 * self.pad];
+        let (lo, hi) = b.split_at(self.pad);
+        let mut acc = [0.0; LANES];
+        for ((l, h), x) in lo
+            .chunks_exact(LANES)
+            .zip(hi.chunks_exact(LANES))
+            .zip(q.chunks_exact(LANES))
+        {
+            for j in 0..LANES {
+                let t = (l[j] - x[j]).max(x[j] - h[j]).max(0.0);
+                acc[j] += t * t;
+            }
         }
-        s
+        (acc[0] + acc[2]) + (acc[1] + acc[3])
     }
 
-    /// The canonical distance from `q` to entry `e`, given its squared sum `s`.
+    /// The canonical distance from `q` to entry `e` if it is within `r`: the column-order
+    /// squared sum — the canonical distance's own operations — then its square root
+    /// (or, for sums that small, the canonical distance's rescaled path).
     #[inline]
-    fn dist(&self, q: &[f64], e: usize, s: f64) -> f64 {
-        if s >= TINY {
-            s.sqrt()
-        } else {
-            euclidean_distance(q, &self.coords[e * self.dim..(e + 1) * self.dim])
-        }
-    }
-
-    #[inline]
-    fn sq(&self, q: &[f64], e: usize) -> f64 {
-        let p = &self.coords[e * self.dim..(e + 1) * self.dim];
+    fn exact_within(&self, q: &[f64], e: usize, r: f64) -> Option<f64> {
+        let p = &self.coords[e * self.pad..e * self.pad + self.dim];
         let mut s = 0.0;
         for j in 0..self.dim {
             let t = q[j] - p[j];
             s += t * t;
         }
-        s
+        if s > r * r * SQ_SLACK {
+            return None;
+        }
+        Some(if s >= TINY {
+            s.sqrt()
+        } else {
+            euclidean_distance(&q[..self.dim], p)
+        })
     }
 
     /// [`KdIndex::search`] around point `x` of `m`.
@@ -179,18 +202,20 @@ impl KdIndex {
         evals: &mut u64,
         f: impl FnMut(u32, f64) -> f64,
     ) {
-        sc.q.resize(self.dim, 0.0);
-        m.coordinates(x, &mut sc.q);
-        self.search(&sc.q, r, &mut sc.stack, evals, f);
+        sc.q.clear();
+        sc.q.resize(self.pad, 0.0);
+        m.coordinates(x, &mut sc.q[..self.dim]);
+        self.search(&sc.q, r, &mut sc.stack, &mut sc.sq, evals, f);
     }
 
-    /// Calls `f(tag, distance)` for every entry within `r` of `q` (canonical
+    /// Calls `f(tag, distance)` for every entry within `r` of `q` (padded; canonical
     /// distances); `f` returns the radius for the rest of the search (it may shrink).
     pub(crate) fn search(
         &self,
         q: &[f64],
         mut r: f64,
         stack: &mut Vec<(u32, f64)>,
+        sq: &mut Vec<f64>,
         evals: &mut u64,
         mut f: impl FnMut(u32, f64) -> f64,
     ) {
@@ -200,16 +225,22 @@ impl KdIndex {
         stack.clear();
         stack.push((0, self.box_sq(q, 0)));
         while let Some((k, lb)) = stack.pop() {
-            if lb > r * r * SQ_SLACK {
+            if beyond(lb, r) {
                 continue;
             }
             let nd = self.nodes[k as usize];
             if nd.left == NONE {
-                for e in nd.start as usize..nd.end as usize {
-                    let s = self.sq(q, e);
-                    if s <= r * r * SQ_SLACK {
+                let (a, b) = (nd.start as usize, nd.end as usize);
+                sq.resize(b - a, 0.0);
+                self.kernels
+                    .sq_dist_block(q, &self.coords[a * self.pad..b * self.pad], self.pad, sq);
+                for (e, &s) in (a..b).zip(sq.iter()) {
+                    if beyond(s, r) {
+                        continue;
+                    }
+                    if let Some(d) = self.exact_within(q, e, r) {
                         *evals += 1;
-                        r = f(self.tags[e], self.dist(q, e, s));
+                        r = f(self.tags[e], d);
                     }
                 }
                 continue;
@@ -225,6 +256,14 @@ impl KdIndex {
             }
         }
     }
+}
+
+/// Whether a lane-summed squared distance `s` (box or SIMD kernel) rules out every
+/// canonical distance `≤ r`: both sums are within a relative 1e-12 of each other
+/// (at most 16 terms, `(dim + 2)·ε` each way) apart from underflow, below 1e-300.
+#[inline]
+fn beyond(s: f64, r: f64) -> bool {
+    s * (1.0 - 1e-12) - 1e-300 > r * r * SQ_SLACK
 }
 
 /// One [`KdIndex`] per level present in the tree: the nodes of level `j` are more than
@@ -271,15 +310,16 @@ impl KdLevels {
             return Placement::Dup(root);
         }
         let dim = m.coordinate_dim();
-        sc.q.resize(dim, 0.0);
-        m.coordinates(x, &mut sc.q);
-        let (q, stack) = (&sc.q, &mut sc.stack);
+        sc.q.clear();
+        sc.q.resize(dim.next_multiple_of(LANES), 0.0);
+        m.coordinates(x, &mut sc.q[..dim]);
+        let (q, stack, sq) = (&sc.q, &mut sc.stack, &mut sc.sq);
         // Parent: the nearest node y with d ≤ b^ℓ(y), ties by id; the root qualifies.
         let (mut bd, mut by) = (d0, root);
         for (lv, ix) in &self.levels {
             let cap = scale(*lv);
             let r = bd.min(cap) * SLACK;
-            ix.search(q, r, stack, evals, |y, d| {
+            ix.search(q, r, stack, sq, evals, |y, d| {
                 if d <= cap && (d, y) < (bd, by) {
                     (bd, by) = (d, y);
                 }
@@ -301,7 +341,7 @@ impl KdLevels {
         let abs = 4.0 * m.distance_abs_error();
         for (lv, ix) in &self.levels {
             let r = scope_radius(level.min(lv - 1)) * SLACK + abs;
-            ix.search(q, r, stack, evals, |y, d| {
+            ix.search(q, r, stack, sq, evals, |y, d| {
                 if d <= r {
                     scope.push((y, d));
                 }
