@@ -29,7 +29,7 @@ pub use build::{BuildOptions, BuildStats};
 pub use error::{Error, Result};
 pub use metric::{Dataset, Euclidean, Metric};
 pub use pool::Pool;
-pub use query::{Neighbors, QueryPath, QueryStats, RangeNeighbors};
+pub use query::{Neighbors, QueryPath, QueryStats, RangeNeighbors, Via};
 pub use tree::{Persist, Tree, TreeShape};
 
 /// The README's Rust examples, compiled and run as doctests.

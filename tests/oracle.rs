@@ -1,7 +1,8 @@
 //! Every query kind against the naive oracle: ids and distances exactly equal
 //! (ties by smaller id), over seeded datasets from every generator, d ∈ {1, 2, 3, 8, 32},
 //! k ∈ {1, 8, n}, f64 and f32 storage; `validate()` after every build; the public
-//! brute force checked too; answers identical for 1 and 2 threads.
+//! brute force checked too; answers identical for 1 and 2 threads and along every
+//! forced query path (tree, scan, k-d).
 
 mod common;
 
@@ -9,7 +10,17 @@ use common::*;
 use pcct::build::Order;
 use pcct::kernels::Element;
 use pcct::query::{brute_force_knn, brute_force_predecessor_knn, brute_force_range, brute_force_self_knn};
-use pcct::{datagen, BuildOptions, Euclidean, Metric, Neighbors, Tree};
+use pcct::{datagen, BuildOptions, Euclidean, Metric, Neighbors, Tree, Via};
+
+/// The forced query paths besides the engine's choice: the tree, the scan, and the
+/// k-d index where it exists (Euclidean, at most 16 dimensions).
+fn vias(dim: usize) -> Vec<Via> {
+    let mut v = vec![Via::Tree, Via::Scan];
+    if dim <= 16 {
+        v.push(Via::Kd);
+    }
+    v
+}
 
 fn assert_rows<T: Element>(what: &str, got: &Neighbors, expect: impl Fn(usize) -> (Vec<u32>, Vec<f64>)) {
     for i in 0..got.len() {
@@ -88,6 +99,13 @@ fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, 
             brute_force_knn(&m, &queries, k, &p2).unwrap(),
             "brute knn {what}"
         );
+        for via in vias(dim) {
+            assert_eq!(
+                got,
+                tree.knn_via(&queries, k, &p2, via).unwrap().0,
+                "knn {what} via {via:?}"
+            );
+        }
 
         let (got, _) = tree.self_knn(k, &p2).unwrap();
         assert_rows::<T>(&format!("self {what}"), &got, |i| {
@@ -103,6 +121,13 @@ fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, 
             brute_force_self_knn(&m, k, &p2).unwrap(),
             "brute self {what}"
         );
+        for via in vias(dim) {
+            assert_eq!(
+                got,
+                tree.self_knn_via(k, &p2, via).unwrap().0,
+                "self {what} via {via:?}"
+            );
+        }
 
         let (got, _) = tree.predecessor_knn(k, &p2).unwrap();
         assert_rows::<T>(&format!("pred {what}"), &got, |i| {
@@ -118,6 +143,19 @@ fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, 
             brute_force_predecessor_knn(&m, k, &p2).unwrap(),
             "brute pred {what}"
         );
+        for via in vias(dim) {
+            assert_eq!(
+                got,
+                tree.predecessor_knn_via(k, &p2, via).unwrap().0,
+                "pred {what} via {via:?}"
+            );
+        }
+        if dim > 16 {
+            assert!(
+                tree.knn_via(&queries, k, &p2, Via::Kd).is_err(),
+                "{what}: kd above 16 dims"
+            );
+        }
     }
 
     // Range at the distance of query 0's 5th neighbour, for every query (ties included).

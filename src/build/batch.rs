@@ -293,6 +293,7 @@ fn join_conflicts<M: Metric>(
                     m,
                     pending[v as usize].x,
                     r * SLACK,
+                    NONE,
                     &mut sc,
                     &mut pairs,
                     |w, d| {

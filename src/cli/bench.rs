@@ -5,7 +5,7 @@ use super::progress::Progress;
 use crate::io::{check_text_path, write_all, Output};
 use crate::kernels::isa;
 use crate::metric::{Dataset, Euclidean};
-use crate::query::{brute_force_knn, brute_force_knn_tiled, brute_force_predecessor_knn};
+use crate::query::{brute_force_knn, brute_force_knn_tiled, brute_force_predecessor_knn, Via};
 use crate::telemetry::{Record, Value};
 use crate::tuning::Profile;
 use crate::workload::{Queries, Workload, WorkloadMetric, WORKLOADS};
@@ -53,6 +53,9 @@ pub struct BenchArgs {
     /// A tuning profile from `pcct tune` (default: $PCCT_PROFILE if set).
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<PathBuf>,
+    /// Query path: auto (the engine decides), tree, scan or kd (forced; same answers).
+    #[arg(long, default_value = "auto")]
+    pub via: String,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -124,6 +127,7 @@ impl Row {
 struct Runner<'a> {
     pool: &'a Pool,
     opts: BuildOptions,
+    via: Via,
     repeat: usize,
     brute: bool,
     sequential_max_n: usize,
@@ -170,8 +174,8 @@ impl Runner<'_> {
         q: Option<&M>,
     ) -> Result<(Neighbors, QueryStats)> {
         match (w.queries, q) {
-            (Queries::Predecessor, _) | (_, None) => tree.predecessor_knn(w.k, self.pool),
-            (_, Some(q)) => tree.knn(q, w.k, self.pool),
+            (Queries::Predecessor, _) | (_, None) => tree.predecessor_knn_via(w.k, self.pool, self.via),
+            (_, Some(q)) => tree.knn_via(q, w.k, self.pool, self.via),
         }
     }
 
@@ -411,7 +415,11 @@ fn table(rows: &[Row], repeat: usize) -> Vec<Vec<String>> {
             format!(
                 "{:.0} ({}{:.0} exact)",
                 r.evals_per_query,
-                if r.path == "scan" { "scan, " } else { "" },
+                if r.path == "tree" {
+                    String::new()
+                } else {
+                    format!("{}, ", r.path)
+                },
                 r.exact_per_query
             ),
         ];
@@ -541,6 +549,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let mut runner = Runner {
         pool: &pool,
         opts,
+        via: args.via.parse()?,
         repeat: args.repeat,
         brute,
         sequential,

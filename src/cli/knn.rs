@@ -9,7 +9,7 @@ use crate::metric::{Kernel, KernelKind, Residual};
 use crate::telemetry::{Record, Value};
 use crate::tree::{Persist, NONE};
 use crate::tuning::Profile;
-use crate::{BuildOptions, Error, Metric, Neighbors, Pool, QueryStats, Result, Tree};
+use crate::{BuildOptions, Error, Metric, Neighbors, Pool, QueryStats, Result, Tree, Via};
 use clap::{ArgGroup, Args};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -56,6 +56,10 @@ pub struct KnnArgs {
     /// Insertion order of the parallel build: hilbert, natural or random.
     #[arg(long, default_value = "hilbert")]
     pub order: String,
+    /// Query path: auto (the engine decides), tree, scan or kd (k-d index; Euclidean
+    /// data in at most 16 dimensions). Every path gives the same answers.
+    #[arg(long, default_value = "auto")]
+    pub via: String,
     /// Metric: euclidean, or residual (the residual correlation of a Vecchia-inducing-points GP; needs --inducing).
     #[arg(long, default_value = "euclidean", value_parser = ["euclidean", "residual"])]
     pub metric: String,
@@ -108,6 +112,7 @@ pub fn run(args: &KnnArgs) -> Result<()> {
     if args.k == 0 {
         return Err(Error::invalid("k", "k must be at least 1".into()));
     }
+    args.via.parse::<Via>()?;
     // The profile before any metric exists: it may select the kernels' ISA level.
     let mut opts = BuildOptions {
         seed: args.seed,
@@ -326,10 +331,11 @@ fn answer<M: Metric + Persist>(
     let (build_stats, build_s) = (built.stats, built.seconds);
     progress.step("queries");
     let t1 = Instant::now();
+    let via: Via = args.via.parse()?;
     let (mode, (nb, qs)): (&str, (Neighbors, QueryStats)) = match &q {
-        Some(q) => ("knn", tree.knn(q, k, &pool)?),
-        None if args.self_ => ("self", tree.self_knn(k, &pool)?),
-        None => ("predecessor", tree.predecessor_knn(k, &pool)?),
+        Some(q) => ("knn", tree.knn_via(q, k, &pool, via)?),
+        None if args.self_ => ("self", tree.self_knn_via(k, &pool, via)?),
+        None => ("predecessor", tree.predecessor_knn_via(k, &pool, via)?),
     };
     let query_s = t1.elapsed().as_secs_f64();
     progress.finish();

@@ -23,7 +23,7 @@ pub use brute::{
 
 use crate::metric::Metric;
 use crate::pool::Pool;
-use crate::tree::{Tree, NONE};
+use crate::tree::{kd_pays, Tree, NONE};
 use crate::{Error, Result};
 use rayon::prelude::*;
 use search::{row_of, scan_tiled, Evals, Filter, Scratch, TileScratch, TILE_QUERIES};
@@ -120,14 +120,56 @@ pub enum QueryPath {
         /// Queries answered through the tree before switching.
         probed: usize,
     },
+    /// The first queries probed the tree, which could not prune; the rest went through
+    /// a k-d index of the tree's rows (metrics with Euclidean coordinates in at most 16
+    /// dimensions, where boxes prune what balls cannot).
+    Kd {
+        /// Queries answered through the tree before switching.
+        probed: usize,
+    },
 }
 
 impl QueryPath {
-    /// `"tree"` or `"scan"`.
+    /// `"tree"`, `"scan"` or `"kd"`.
     pub fn name(self) -> &'static str {
         match self {
             QueryPath::Tree => "tree",
             QueryPath::Scan { .. } => "scan",
+            QueryPath::Kd { .. } => "kd",
+        }
+    }
+}
+
+/// Which path k-NN queries take: [`Via::Auto`] lets the engine choose (what
+/// [`Tree::knn`] and its siblings do); the others force one, for benchmarks and tests
+/// — every path gives the same answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Via {
+    /// Probe the tree (and the k-d index where there is one) on the first queries and
+    /// take the path that needed the fewest evaluations, weighed by their cost.
+    #[default]
+    Auto,
+    /// The cover tree for every query.
+    Tree,
+    /// A blocked scan of every row for every query.
+    Scan,
+    /// The k-d index of the tree's rows for every query (only for metrics with
+    /// Euclidean coordinates in at most 16 dimensions; an error otherwise).
+    Kd,
+}
+
+impl std::str::FromStr for Via {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Via::Auto),
+            "tree" => Ok(Via::Tree),
+            "scan" => Ok(Via::Scan),
+            "kd" => Ok(Via::Kd),
+            _ => Err(Error::invalid(
+                "via",
+                format!("unknown query path {s:?} (expected auto, tree, scan or kd)"),
+            )),
         }
     }
 }
@@ -168,6 +210,11 @@ fn check_k(k: usize, max: usize, mode: &str) -> Result<()> {
 impl<M: Metric> Tree<M> {
     /// The `k` nearest points of the tree to each point of `queries` (`1 ≤ k ≤ len()`).
     pub fn knn(&self, queries: &M, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
+        self.knn_via(queries, k, pool, Via::Auto)
+    }
+
+    /// [`Tree::knn`] along the path `via`.
+    pub fn knn_via(&self, queries: &M, k: usize, pool: &Pool, via: Via) -> Result<(Neighbors, QueryStats)> {
         check_k(k, self.len(), "k-NN")?;
         self.metric.check_queries(queries)?;
         self.run_knn(
@@ -177,6 +224,7 @@ impl<M: Metric> Tree<M> {
             pool,
             |i| Some((i as u32, Filter::All)),
             false,
+            via,
         )
     }
 
@@ -184,6 +232,11 @@ impl<M: Metric> Tree<M> {
     /// count as other points; with `k = len()` the last entry is padding). One row per
     /// id below [`Tree::id_bound`]; rows of deleted ids are all padding.
     pub fn self_knn(&self, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
+        self.self_knn_via(k, pool, Via::Auto)
+    }
+
+    /// [`Tree::self_knn`] along the path `via`.
+    pub fn self_knn_via(&self, k: usize, pool: &Pool, via: Via) -> Result<(Neighbors, QueryStats)> {
         check_k(k, self.len(), "self-kNN")?;
         self.run_knn(
             &self.metric,
@@ -192,6 +245,7 @@ impl<M: Metric> Tree<M> {
             pool,
             |i| row_of(self, i as u32).map(|r| (r, Filter::Except(i as u32))),
             false,
+            via,
         )
     }
 
@@ -199,6 +253,11 @@ impl<M: Metric> Tree<M> {
     /// conditioning sets; `1 ≤ k ≤ len()`); rows with fewer than `k` predecessors are padded.
     /// One row per id below [`Tree::id_bound`]; rows of deleted ids are all padding.
     pub fn predecessor_knn(&self, k: usize, pool: &Pool) -> Result<(Neighbors, QueryStats)> {
+        self.predecessor_knn_via(k, pool, Via::Auto)
+    }
+
+    /// [`Tree::predecessor_knn`] along the path `via`.
+    pub fn predecessor_knn_via(&self, k: usize, pool: &Pool, via: Via) -> Result<(Neighbors, QueryStats)> {
         check_k(k, self.len(), "predecessor")?;
         self.run_knn(
             &self.metric,
@@ -207,6 +266,7 @@ impl<M: Metric> Tree<M> {
             pool,
             |i| row_of(self, i as u32).map(|r| (r, Filter::Below(i as u32))),
             true,
+            via,
         )
     }
 
@@ -251,6 +311,7 @@ impl<M: Metric> Tree<M> {
 
     /// Runs `nq` k-NN queries; `map(i)` gives query i's row in `qm` and its filter, or
     /// `None` for an id no longer in the tree (its row stays padded).
+    #[allow(clippy::too_many_arguments)]
     fn run_knn(
         &self,
         qm: &M,
@@ -259,13 +320,23 @@ impl<M: Metric> Tree<M> {
         pool: &Pool,
         map: impl Fn(usize) -> Option<(u32, Filter)> + Sync,
         probe_tail: bool,
+        via: Via,
     ) -> Result<(Neighbors, QueryStats)> {
+        let kd = !M::TWO_PHASE && kd_pays(&self.metric);
+        if via == Via::Kd && !kd {
+            return Err(Error::invalid(
+                "via",
+                "the k-d path needs a metric with Euclidean coordinates in at most 16 dimensions".into(),
+            ));
+        }
         let cells = nq.checked_mul(k).ok_or_else(|| {
             Error::invalid("k", format!("{nq} queries × k = {k} overflows the result size"))
         })?;
         let mut ids = vec![NONE; cells];
         let mut dists = vec![f64::INFINITY; cells];
-        let run = |first: usize, ids: &mut [u32], dists: &mut [f64], use_scan: bool| -> Evals {
+        let run = |first: usize, ids: &mut [u32], dists: &mut [f64], path: QueryPath| -> Evals {
+            let use_scan = path != QueryPath::Tree;
+            let use_kd = matches!(path, QueryPath::Kd { .. });
             pool.install(|| {
                 if use_scan && M::TWO_PHASE {
                     // Two-phase metrics scan a block of queries at a time.
@@ -291,7 +362,11 @@ impl<M: Metric> Tree<M> {
                         let Some((q, filter)) = map(first + j) else {
                             return Evals::default();
                         };
-                        let ev = sc.knn(self, qm, q, k, filter, use_scan);
+                        let ev = if use_kd {
+                            sc.knn_kd(self, qm, q, k, filter)
+                        } else {
+                            sc.knn(self, qm, q, k, filter, use_scan)
+                        };
                         sc.topk.write(ri, rd);
                         ev
                     })
@@ -301,12 +376,16 @@ impl<M: Metric> Tree<M> {
                     })
             })
         };
-        // Probe in steps of four; once the probe's evaluations exceed the scan budget of
-        // the whole probe the decision is certain and the remaining probes are scanned.
-        // The rule depends only on evaluation counts, so the path is deterministic.
-        // Predecessor queries probe the last rows: the first ones have almost no
-        // predecessors and would make any tree look cheap.
-        let probe = nq.min(PROBE_QUERIES);
+        // Auto: probe the tree in steps of four; once the probe's evaluations exceed the
+        // scan budget of the whole probe the tree is out and the remaining probes stop.
+        // Where there is a k-d index, the same probe queries go through it too (same
+        // answers, rewritten). The rule depends only on evaluation counts, so the path
+        // is deterministic. Predecessor queries probe the last rows: the first ones have
+        // almost no predecessors and would make any tree look cheap.
+        let mut probe = match via {
+            Via::Auto => nq.min(PROBE_QUERIES),
+            _ => 0,
+        };
         let base = if probe_tail { nq - probe } else { 0 };
         let budget = SCAN_FRACTION * self.num_nodes() as f64 * probe as f64;
         let (mut done, mut first) = (0, Evals::default());
@@ -317,7 +396,7 @@ impl<M: Metric> Tree<M> {
                 at,
                 &mut ids[at * k..(at + step) * k],
                 &mut dists[at * k..(at + step) * k],
-                false,
+                QueryPath::Tree,
             );
             first = Evals {
                 approx: first.approx + ev.approx,
@@ -325,23 +404,50 @@ impl<M: Metric> Tree<M> {
             };
             done += step;
         }
-        let use_scan = nq > done && (first.approx + first.exact) as f64 > budget;
-        let probe = done;
+        probe = done;
+        let tree_evals = (first.approx + first.exact) as f64;
+        let mut path = QueryPath::Tree;
+        if via == Via::Auto && nq > done && tree_evals > budget {
+            path = QueryPath::Scan { probed: probe };
+        }
+        if via == Via::Auto && kd && nq > done && probe > 0 {
+            // A k-d evaluation (a SIMD row plus its share of box bounds) costs about what
+            // a tree evaluation does (BENCHMARKS.md): the cheaper count wins, and the scan
+            // (a tenth of a tree evaluation per row) stays the bound for both.
+            let at = base;
+            let ev = run(
+                at,
+                &mut ids[at * k..(at + probe) * k],
+                &mut dists[at * k..(at + probe) * k],
+                QueryPath::Kd { probed: probe },
+            );
+            let kd_evals = (ev.approx + ev.exact) as f64;
+            let scan_budget = SCAN_FRACTION * self.num_nodes() as f64 * probe as f64;
+            if kd_evals < tree_evals.min(scan_budget) {
+                path = QueryPath::Kd { probed: probe };
+            }
+            first = Evals {
+                approx: first.approx + ev.approx,
+                exact: first.exact + ev.exact,
+            };
+        }
+        match via {
+            Via::Auto => {}
+            Via::Tree => path = QueryPath::Tree,
+            Via::Scan => path = QueryPath::Scan { probed: 0 },
+            Via::Kd => path = QueryPath::Kd { probed: 0 },
+        }
         let tail = base + probe;
-        let mut rest = run(tail, &mut ids[tail * k..], &mut dists[tail * k..], use_scan);
+        let mut rest = run(tail, &mut ids[tail * k..], &mut dists[tail * k..], path);
         if base > 0 {
-            let head = run(0, &mut ids[..base * k], &mut dists[..base * k], use_scan);
+            let head = run(0, &mut ids[..base * k], &mut dists[..base * k], path);
             rest = Evals {
                 approx: rest.approx + head.approx,
                 exact: rest.exact + head.exact,
             };
         }
         let stats = QueryStats {
-            path: if use_scan {
-                QueryPath::Scan { probed: probe }
-            } else {
-                QueryPath::Tree
-            },
+            path,
             queries: nq,
             distance_evals: first.approx + first.exact + rest.approx + rest.exact,
             exact_evals: first.exact + rest.exact,

@@ -13,7 +13,7 @@
 
 use super::topk::TopK;
 use crate::metric::Metric;
-use crate::tree::{Tree, NONE};
+use crate::tree::{KdScratch, Tree, NONE};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -168,6 +168,7 @@ pub(crate) struct Scratch {
     knn: KnnCollector,
     range: RangeCollector,
     bufs: Buffers,
+    kd: KdScratch,
 }
 
 /// Turns an approximation `a` into bounds of the canonical distance, given the
@@ -577,6 +578,40 @@ impl Scratch {
         let topk = &mut self.topk;
         resolve(tree, qm, q, &self.knn.cands, t, &mut ev, |d, id| topk.push(d, id));
         ev
+    }
+
+    /// k nearest of query `q` through the tree's k-d index ([`Tree::kd_index`]); result
+    /// in `self.topk`. The index measures canonical distances itself, so its answers are
+    /// the tree's and the scan's.
+    pub(crate) fn knn_kd<M: Metric>(
+        &mut self,
+        tree: &Tree<M>,
+        qm: &M,
+        q: u32,
+        k: usize,
+        filter: Filter,
+    ) -> Evals {
+        let ix = tree.kd_index();
+        self.topk.reset(k);
+        let limit = match filter {
+            Filter::Below(x) => x,
+            _ => NONE,
+        };
+        let topk = &mut self.topk;
+        let mut exact = 0;
+        let approx = ix.search_point(qm, q, f64::INFINITY, limit, &mut self.kd, &mut exact, |pos, d| {
+            let id = tree.id[pos as usize];
+            if filter.admits(id) {
+                topk.push(d, id);
+            }
+            for &dup in tree.dups_of(pos) {
+                if filter.admits(dup) {
+                    topk.push(d, dup);
+                }
+            }
+            topk.threshold()
+        });
+        Evals { approx, exact }
     }
 
     /// All points within `r` of query `q`, sorted by (distance, id), in `self.hits`.

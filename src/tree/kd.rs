@@ -49,9 +49,14 @@ struct KdNode {
     /// Entries `start..end` (leaf order) lie in this box.
     start: u32,
     end: u32,
-    /// Children (k-d node indices), or `NONE` for a leaf.
+    /// Children (k-d node indices), or `NONE` for a leaf; entries of `left` have
+    /// coordinate `axis` at most `split`, those of `right` at least `split`.
     left: u32,
     right: u32,
+    axis: u32,
+    split: f64,
+    /// The smallest key of the entries (0 for an index without keys: never skipped).
+    min_key: u32,
 }
 
 /// A k-d tree over some points, each with a tag (rebuilt for every traversal round).
@@ -69,6 +74,16 @@ pub(crate) struct KdIndex {
     boxes: Vec<f64>,
 }
 
+impl std::fmt::Debug for KdIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KdIndex")
+            .field("dim", &self.dim)
+            .field("entries", &self.tags.len())
+            .field("kd_nodes", &self.nodes.len())
+            .finish()
+    }
+}
+
 /// Scratch for the searches, one per thread.
 #[derive(Default)]
 pub(crate) struct KdScratch {
@@ -80,6 +95,12 @@ pub(crate) struct KdScratch {
 impl KdIndex {
     /// The index over the points `points` of `m`, entry `k` tagged `tags[k]`.
     pub(crate) fn new<M: Metric>(m: &M, points: &[u32], tags: &[u32]) -> Self {
+        Self::with_keys(m, points, tags, None)
+    }
+
+    /// [`KdIndex::new`] with a key per entry: every k-d node keeps the smallest key
+    /// inside, and searches with a key limit skip nodes that hold no key below it.
+    pub(crate) fn with_keys<M: Metric>(m: &M, points: &[u32], tags: &[u32], keys: Option<&[u32]>) -> Self {
         let dim = m.coordinate_dim();
         let pad = dim.next_multiple_of(LANES);
         let n = points.len();
@@ -100,7 +121,7 @@ impl KdIndex {
             boxes: Vec::with_capacity((2 * n / LEAF + 2) * 2 * pad),
         };
         if n > 0 {
-            ix.split(&pts, &mut order, 0);
+            ix.split(&pts, &mut order, 0, keys);
         }
         for &k in &order {
             ix.tags.push(tags[k as usize]);
@@ -112,7 +133,7 @@ impl KdIndex {
 
     /// Lays out the entries `order` (indices into `pts`, starting at leaf position
     /// `start`) under a new k-d node; returns its index.
-    fn split(&mut self, pts: &[f64], order: &mut [u32], start: usize) -> u32 {
+    fn split(&mut self, pts: &[f64], order: &mut [u32], start: usize, keys: Option<&[u32]>) -> u32 {
         let (dim, pad) = (self.dim, self.pad);
         let at = self.nodes.len();
         self.nodes.push(KdNode {
@@ -120,6 +141,11 @@ impl KdIndex {
             end: (start + order.len()) as u32,
             left: NONE,
             right: NONE,
+            axis: 0,
+            split: 0.0,
+            min_key: keys.map_or(0, |ks| {
+                order.iter().map(|&k| ks[k as usize]).min().unwrap_or(NONE)
+            }),
         });
         let mut lo = vec![0.0; pad];
         let mut hi = vec![0.0; pad];
@@ -141,11 +167,12 @@ impl KdIndex {
             let mid = order.len() / 2;
             let key = |k: &u32| pts[*k as usize * pad + axis];
             order.select_nth_unstable_by(mid, |a, b| key(a).total_cmp(&key(b)).then(a.cmp(b)));
+            let split = key(&order[mid]);
             let (l, r) = order.split_at_mut(mid);
-            let left = self.split(pts, l, start);
-            let right = self.split(pts, r, start + mid);
-            self.nodes[at].left = left;
-            self.nodes[at].right = right;
+            let left = self.split(pts, l, start, keys);
+            let right = self.split(pts, r, start + mid, keys);
+            let nd = &mut self.nodes[at];
+            (nd.left, nd.right, nd.axis, nd.split) = (left, right, axis as u32, split);
         }
         at as u32
     }
@@ -153,7 +180,7 @@ impl KdIndex {
     /// Squared distance from `q` (padded) to the box of k-d node `k`, summed in lanes:
     /// within a relative 1e-12 (plus underflow) of the column-order sum, which never
     /// exceeds the computed squared distance of an entry inside (see the module notes).
-    #[inline]
+    #[inline(always)]
     fn box_sq(&self, q: &[f64], k: u32) -> f64 {
         let b = &self.boxes[k as usize * 2 * self.pad..(k as usize + 1) * 2 * self.pad];
         let (lo, hi) = b.split_at(self.pad);
@@ -193,34 +220,42 @@ impl KdIndex {
     }
 
     /// [`KdIndex::search`] around point `x` of `m`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn search_point<M: Metric>(
         &self,
         m: &M,
         x: u32,
         r: f64,
+        limit: u32,
         sc: &mut KdScratch,
         evals: &mut u64,
         f: impl FnMut(u32, f64) -> f64,
-    ) {
+    ) -> u64 {
         sc.q.clear();
         sc.q.resize(self.pad, 0.0);
         m.coordinates(x, &mut sc.q[..self.dim]);
-        self.search(&sc.q, r, &mut sc.stack, &mut sc.sq, evals, f);
+        self.search(&sc.q, r, limit, &mut sc.stack, &mut sc.sq, evals, f)
     }
 
     /// Calls `f(tag, distance)` for every entry within `r` of `q` (padded; canonical
     /// distances); `f` returns the radius for the rest of the search (it may shrink).
+    /// Skips k-d nodes whose smallest key is `≥ limit` (pass `NONE` for no limit;
+    /// entries themselves are not filtered). Counts canonical distances in `evals` and
+    /// returns the number of entries the SIMD kernel measured.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn search(
         &self,
         q: &[f64],
         mut r: f64,
+        limit: u32,
         stack: &mut Vec<(u32, f64)>,
         sq: &mut Vec<f64>,
         evals: &mut u64,
         mut f: impl FnMut(u32, f64) -> f64,
-    ) {
+    ) -> u64 {
+        let mut measured = 0;
         if self.nodes.is_empty() {
-            return;
+            return 0;
         }
         stack.clear();
         stack.push((0, self.box_sq(q, 0)));
@@ -229,8 +264,12 @@ impl KdIndex {
                 continue;
             }
             let nd = self.nodes[k as usize];
+            if nd.min_key >= limit {
+                continue;
+            }
             if nd.left == NONE {
                 let (a, b) = (nd.start as usize, nd.end as usize);
+                measured += (b - a) as u64;
                 sq.resize(b - a, 0.0);
                 self.kernels
                     .sq_dist_block(q, &self.coords[a * self.pad..b * self.pad], self.pad, sq);
@@ -245,16 +284,17 @@ impl KdIndex {
                 }
                 continue;
             }
-            let (a, b) = (self.box_sq(q, nd.left), self.box_sq(q, nd.right));
-            // Nearer half on top.
-            if a <= b {
-                stack.push((nd.right, b));
-                stack.push((nd.left, a));
+            // The half on q's side of the split on top, with this node's bound (its own
+            // box is inside this one's); the other half with its own box.
+            let (near, far) = if q[nd.axis as usize] <= nd.split {
+                (nd.left, nd.right)
             } else {
-                stack.push((nd.left, a));
-                stack.push((nd.right, b));
-            }
+                (nd.right, nd.left)
+            };
+            stack.push((far, self.box_sq(q, far)));
+            stack.push((near, lb));
         }
+        measured
     }
 }
 
@@ -319,7 +359,7 @@ impl KdLevels {
         for (lv, ix) in &self.levels {
             let cap = scale(*lv);
             let r = bd.min(cap) * SLACK;
-            ix.search(q, r, stack, sq, evals, |y, d| {
+            ix.search(q, r, NONE, stack, sq, evals, |y, d| {
                 if d <= cap && (d, y) < (bd, by) {
                     (bd, by) = (d, y);
                 }
@@ -341,7 +381,7 @@ impl KdLevels {
         let abs = 4.0 * m.distance_abs_error();
         for (lv, ix) in &self.levels {
             let r = scope_radius(level.min(lv - 1)) * SLACK + abs;
-            ix.search(q, r, stack, sq, evals, |y, d| {
+            ix.search(q, r, NONE, stack, sq, evals, |y, d| {
                 if d <= r {
                     scope.push((y, d));
                 }

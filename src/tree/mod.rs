@@ -85,6 +85,8 @@ pub struct Tree<M> {
     pub(crate) bucket_end: Vec<u32>,
     pub(crate) dups: Csr<u32>,
     pub(crate) pos_of_id: Vec<u32>,
+    /// A k-d index over the node rows, built on first use ([`Tree::kd_index`]).
+    pub(crate) kd: std::sync::Arc<std::sync::OnceLock<KdIndex>>,
 }
 
 impl<M: Metric> Tree<M> {
@@ -186,6 +188,20 @@ impl<M: Metric> Tree<M> {
     /// The level of the root (`i32::MIN` for a one-node tree).
     pub fn root_level(&self) -> i32 {
         self.level[0]
+    }
+
+    /// A k-d index over the node rows (tag: position; key: the smallest id of the node
+    /// and its duplicates), built on first use and shared by clones: the k-NN path for
+    /// metrics with Euclidean coordinates in few dimensions where the tree cannot prune.
+    pub(crate) fn kd_index(&self) -> &KdIndex {
+        self.kd.get_or_init(|| {
+            let pos: Vec<u32> = (0..self.num_nodes() as u32).collect();
+            let keys: Vec<u32> = pos
+                .iter()
+                .map(|&p| self.id[p as usize].min(self.dups_of(p).first().copied().unwrap_or(NONE)))
+                .collect();
+            KdIndex::with_keys(&self.metric, &pos, &pos, Some(&keys))
+        })
     }
 
     /// The position range of the children of node `pos`.

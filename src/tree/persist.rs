@@ -283,6 +283,7 @@ impl<M: Persist> Tree<M> {
                 Csr::new(&offsets, &values).map_err(|e| corrupt(format!("duplicates: {e}")))?
             },
             pos_of_id: r.u32s("positions")?,
+            kd: Default::default(),
         };
         if r.at != payload.len() {
             return Err(corrupt("bytes after the last section".into()));

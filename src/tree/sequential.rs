@@ -418,6 +418,7 @@ impl Growing {
             bucket_end,
             dups,
             pos_of_id: pos_of,
+            kd: Default::default(),
         }
     }
 }
