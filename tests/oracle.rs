@@ -235,17 +235,13 @@ fn bad_arguments_are_errors() {
 }
 
 /// Larger trees: deep enough for the child windows, buckets and the frontier heap to
-/// matter (the 300-point cases are mostly one bucket), and both query paths.
+/// matter (the 300-point cases are mostly one bucket), and every query path.
 #[test]
-fn larger_trees_and_both_paths_match_the_oracle() {
+fn larger_trees_and_every_path_match_the_oracle() {
     let p = pool(2);
     let sets = [
-        (
-            "clusters d=3",
-            datagen::clusters(4000, 3, 16, 0.01, 41),
-            3,
-            Some("tree"),
-        ),
+        ("clusters d=3", datagen::clusters(4000, 3, 16, 0.01, 41), 3, None),
+        ("uniform d=8", datagen::uniform(4000, 8, 47), 8, None),
         (
             "duplicates d=3",
             datagen::with_duplicates(4000, 3, 0.3, 42),
@@ -275,7 +271,7 @@ fn larger_trees_and_both_paths_match_the_oracle() {
         let queries = euclidean::<f64>(&qv, 200, dim);
         let (got, stats) = tree.knn(&queries, 10, &p).unwrap();
         assert_eq!((got.len(), got.k()), (200, 10), "{name}");
-        // The path is pinned where it is clear-cut (clustered d = 3, uniform d = 32).
+        // The path is pinned where it is clear-cut: uniform d = 32 (nothing prunes).
         assert!(
             path.is_none_or(|p| p == stats.path.name()),
             "{name}: expected {path:?}, {stats:?}"
@@ -289,4 +285,22 @@ fn larger_trees_and_both_paths_match_the_oracle() {
             naive_knn(&data, data.row(i), 10, |j| j < i as u32)
         });
     }
+}
+
+/// W3's shape (uniform, d = 8, 2^15 points): cover-tree balls cannot prune, boxes can, so
+/// the engine takes the k-d path — and its answers are the brute force's.
+#[test]
+fn engine_takes_the_kd_path_where_boxes_prune() {
+    let p = pool(2);
+    let (n, dim) = (1 << 15, 8);
+    let m = euclidean::<f64>(&datagen::uniform(n, dim, 48), n, dim);
+    let queries = euclidean::<f64>(&datagen::uniform(64, dim, 49), 64, dim);
+    let tree = Tree::build(m.clone(), &p).unwrap();
+    assert!(tree.validate().is_empty());
+    let (got, stats) = tree.knn(&queries, 8, &p).unwrap();
+    assert_eq!(stats.path.name(), "kd", "{stats:?}");
+    assert_eq!(got, brute_force_knn(&m, &queries, 8, &p).unwrap());
+    let (got, stats) = tree.predecessor_knn(5, &p).unwrap();
+    assert_eq!(stats.path.name(), "kd", "{stats:?}");
+    assert_eq!(got, brute_force_predecessor_knn(&m, 5, &p).unwrap());
 }

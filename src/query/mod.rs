@@ -8,9 +8,12 @@
 //! **Never slower than brute force** (k-NN kinds; range queries always use the tree).
 //! Up to [`PROBE_QUERIES`] queries go through the tree first (four at a time, stopping
 //! early once the outcome is certain); if they needed more than [`SCAN_FRACTION`] of
-//! the distance evaluations of a scan of every node, the rest are answered by a blocked scan with the same
-//! kernels and the same canonical decisions — identical answers, and
-//! [`QueryStats::path`] says which path ran.
+//! the distance evaluations of a scan of every node, the rest are answered by a blocked
+//! scan with the same kernels and the same canonical decisions. Metrics with Euclidean
+//! coordinates in at most 16 dimensions also probe a k-d index of the tree's rows
+//! (boxes prune uniform data in a few dimensions that cover-tree balls cannot), and the
+//! path with the smallest weighted count ([`KD_EVAL_COST`]) answers the rest. Identical
+//! answers on every path; [`QueryStats::path`] says which one ran, and [`Via`] forces one.
 
 mod brute;
 mod search;
@@ -36,6 +39,12 @@ pub const PROBE_QUERIES: usize = 16;
 /// (child bounds, heap, single rows, scattered memory), measured on W1–W3
 /// (BENCHMARKS.md).
 pub const SCAN_FRACTION: f64 = 0.1;
+
+/// What one k-d evaluation (a row measured by the SIMD kernel in a leaf, with its share
+/// of box bounds) costs in scan rows, for the engine's choice of path: W1–W3 and W5
+/// queries run at about 7 ns per k-d evaluation against 1 ns per scanned row and
+/// 10–20 ns per tree evaluation on the machine of BENCHMARKS.md.
+pub const KD_EVAL_COST: f64 = 5.0;
 
 /// The k nearest neighbours of each query: `queries × k`, row-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -411,9 +420,8 @@ impl<M: Metric> Tree<M> {
             path = QueryPath::Scan { probed: probe };
         }
         if via == Via::Auto && kd && nq > done && probe > 0 {
-            // A k-d evaluation (a SIMD row plus its share of box bounds) costs about what
-            // a tree evaluation does (BENCHMARKS.md): the cheaper count wins, and the scan
-            // (a tenth of a tree evaluation per row) stays the bound for both.
+            // Costs in scan rows: a tree evaluation 1 / SCAN_FRACTION, a k-d evaluation
+            // KD_EVAL_COST (a SIMD row plus its share of box bounds), a scan one per row.
             let at = base;
             let ev = run(
                 at,
@@ -421,9 +429,9 @@ impl<M: Metric> Tree<M> {
                 &mut dists[at * k..(at + probe) * k],
                 QueryPath::Kd { probed: probe },
             );
-            let kd_evals = (ev.approx + ev.exact) as f64;
-            let scan_budget = SCAN_FRACTION * self.num_nodes() as f64 * probe as f64;
-            if kd_evals < tree_evals.min(scan_budget) {
+            let kd_cost = (ev.approx + ev.exact) as f64 * KD_EVAL_COST;
+            let scan_cost = self.num_nodes() as f64 * probe as f64;
+            if kd_cost < (tree_evals / SCAN_FRACTION).min(scan_cost) {
                 path = QueryPath::Kd { probed: probe };
             }
             first = Evals {
