@@ -15,6 +15,7 @@
 use super::Order;
 use crate::datagen::Rng;
 use crate::metric::Metric;
+use rayon::prelude::*;
 
 /// The insertion sequence and, for every point id, its rank in processing order
 /// (inside a batch, points are traversed by ascending rank).
@@ -96,23 +97,43 @@ fn hilbert_sorted<M: Metric>(metric: &M, ids: &[u32]) -> Vec<u32> {
         }
     }
     let top = ((1u64 << bits) - 1) as f64;
+    // Keys in parallel (the build runs inside its pool), a chunk of rows at a time.
     let mut keys = vec![0u64; n * words];
-    let mut axes = vec![0u32; dim];
-    for (row, key) in coords.chunks_exact(dim).zip(keys.chunks_exact_mut(words)) {
-        for j in 0..dim {
-            let w = hi[j] - lo[j];
-            let t = if w > 0.0 { (row[j] - lo[j]) / w } else { 0.0 };
-            axes[j] = (t * top).round().clamp(0.0, top) as u32;
-        }
-        hilbert_key(&mut axes, bits, key);
-    }
+    const ROWS: usize = 1024;
+    coords
+        .par_chunks(ROWS * dim)
+        .zip(keys.par_chunks_mut(ROWS * words))
+        .for_each(|(rows, ks)| {
+            let mut axes = vec![0u32; dim];
+            for (row, key) in rows.chunks_exact(dim).zip(ks.chunks_exact_mut(words)) {
+                for j in 0..dim {
+                    let w = hi[j] - lo[j];
+                    let t = if w > 0.0 { (row[j] - lo[j]) / w } else { 0.0 };
+                    axes[j] = (t * top).round().clamp(0.0, top) as u32;
+                }
+                hilbert_key(&mut axes, bits, key);
+            }
+        });
     let mut order: Vec<u32> = (0..n as u32).collect();
-    order.sort_unstable_by(|&a, &b| {
-        let (a, b) = (a as usize, b as usize);
-        keys[a * words..(a + 1) * words]
-            .cmp(&keys[b * words..(b + 1) * words])
-            .then(ids[a].cmp(&ids[b]))
-    });
+    if words <= 2 {
+        // One u128 per key (most significant word first), then the id.
+        let wide: Vec<(u128, u32)> = (0..n)
+            .map(|i| {
+                let k = &keys[i * words..(i + 1) * words];
+                let hi = k[0] as u128;
+                let lo = k.get(1).copied().unwrap_or(0) as u128;
+                ((hi << 64) | lo, ids[i])
+            })
+            .collect();
+        order.par_sort_unstable_by_key(|&i| wide[i as usize]);
+    } else {
+        order.par_sort_unstable_by(|&a, &b| {
+            let (a, b) = (a as usize, b as usize);
+            keys[a * words..(a + 1) * words]
+                .cmp(&keys[b * words..(b + 1) * words])
+                .then(ids[a].cmp(&ids[b]))
+        });
+    }
     order.into_iter().map(|i| ids[i as usize]).collect()
 }
 
@@ -157,9 +178,7 @@ fn hilbert_key(axes: &mut [u32], bits: u32, key: &mut [u64]) {
     let mut pos = 0usize;
     for b in (0..bits).rev() {
         for a in axes.iter() {
-            if (a >> b) & 1 != 0 {
-                key[pos / 64] |= 1u64 << (63 - pos % 64);
-            }
+            key[pos / 64] |= (((a >> b) & 1) as u64) << (63 - pos % 64);
             pos += 1;
         }
     }
