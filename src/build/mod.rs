@@ -106,7 +106,8 @@ pub struct BatchStats {
     pub edges: u64,
     /// Luby rounds over all MIS runs.
     pub mis_rounds: u32,
-    /// Distance evaluations of the traversals.
+    /// Distance evaluations of the traversals (for the k-d traversal: the rows its SIMD
+    /// kernel measured plus the canonical distances of those within reach).
     pub traverse_evals: u64,
     /// Stage 1: traversal.
     pub traverse: Duration,

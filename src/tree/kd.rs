@@ -359,7 +359,7 @@ impl KdLevels {
         for (lv, ix) in &self.levels {
             let cap = scale(*lv);
             let r = bd.min(cap) * SLACK;
-            ix.search(q, r, NONE, stack, sq, evals, |y, d| {
+            *evals += ix.search(q, r, NONE, stack, sq, evals, |y, d| {
                 if d <= cap && (d, y) < (bd, by) {
                     (bd, by) = (d, y);
                 }
@@ -381,7 +381,7 @@ impl KdLevels {
         let abs = 4.0 * m.distance_abs_error();
         for (lv, ix) in &self.levels {
             let r = scope_radius(level.min(lv - 1)) * SLACK + abs;
-            ix.search(q, r, NONE, stack, sq, evals, |y, d| {
+            *evals += ix.search(q, r, NONE, stack, sq, evals, |y, d| {
                 if d <= r {
                     scope.push((y, d));
                 }
