@@ -30,6 +30,7 @@ use super::sequential::{scope_radius, Growing, Placement, SLACK};
 use super::{level_of, scale, NONE};
 use crate::kernels::{isa::Isa, Kernels};
 use crate::metric::{euclidean_distance, Metric};
+use rayon::prelude::*;
 
 /// Box bounds sum this many columns side by side.
 const LANES: usize = 4;
@@ -320,8 +321,12 @@ impl KdLevels {
     pub(crate) fn new<M: Metric>(m: &M, g: &Growing, nodes: &[u32]) -> Self {
         let mut by_level = nodes.to_vec();
         by_level.sort_unstable_by_key(|&y| (g.level[y as usize], y));
-        let levels = by_level
+        // One index per level, built in parallel (inside the build's pool).
+        let groups: Vec<&[u32]> = by_level
             .chunk_by(|&a, &b| g.level[a as usize] == g.level[b as usize])
+            .collect();
+        let levels = groups
+            .into_par_iter()
             .map(|ys| (g.level[ys[0] as usize], KdIndex::new(m, ys, ys)))
             .collect();
         KdLevels { levels }
