@@ -124,6 +124,33 @@ fn knn_self_and_predecessor_match_brute_force() {
     assert!(batches >= 5, "one record per build batch: {text}");
     assert!(text.contains("\"builder\":\"pcct\""), "{text}");
 
+    // Every forced query path gives the same answers, and says so in the stats.
+    for via in ["tree", "scan", "kd"] {
+        let out = pcct(&[
+            "knn",
+            "--data",
+            &s(&data),
+            "--k",
+            "7",
+            "--queries",
+            &s(&queries),
+            "--out-ids",
+            &s(&ids),
+            "--via",
+            via,
+            "--stats",
+            &s(&stats),
+        ]);
+        assert!(
+            out.status.success(),
+            "{via}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        check_ids_csv(&ids, &expect);
+        let text = std::fs::read_to_string(&stats).unwrap();
+        assert!(text.contains(&format!("\"path\":\"{via}\"")), "{via}: {text}");
+    }
+
     // The sequential reference builder gives the same answers.
     let out = pcct(&[
         "knn",
@@ -259,6 +286,10 @@ fn bad_input_is_exit_2_one_line_and_no_output() {
         (
             vec!["--data", g, "--k", "1", "--self", "--order", "spiral"],
             "unknown order",
+        ),
+        (
+            vec!["--data", g, "--k", "1", "--self", "--via", "teleport"],
+            "unknown query path",
         ),
         (
             vec!["--data", g, "--k", "1", "--self", "--builder", "magic"],
