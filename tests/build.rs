@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use pcct::build::Order;
-use pcct::{datagen, BuildOptions, Tree};
+use pcct::{datagen, BuildOptions, Tree, Via};
 
 fn datasets() -> Vec<(&'static str, Vec<f64>, usize)> {
     vec![
@@ -20,6 +20,13 @@ fn datasets() -> Vec<(&'static str, Vec<f64>, usize)> {
             "tiny scale d=4",
             datagen::scaled(datagen::uniform(2000, 4, 16), 1e-9),
             4,
+        ),
+        (
+            // Squared distances below 1e-280: the canonical distance's rescaled path,
+            // subnormal squared radii in the k-d searches.
+            "extreme tiny scale d=3",
+            datagen::scaled(datagen::uniform(2000, 3, 18), 1e-161),
+            3,
         ),
         (
             "huge scale d=4",
@@ -99,6 +106,13 @@ fn parallel_tree_answers_equal_the_oracle() {
         for i in (0..n).step_by(11) {
             let (ids, ds) = naive_knn(&data, data.row(i), 5, |j| j != i as u32);
             assert_eq!(got.row(i), (&ids[..], &ds[..]), "{name}: self row {i}");
+        }
+        for via in [Via::Kd, Via::Tree] {
+            assert_eq!(
+                got,
+                tree.self_knn_via(5, &p, via).unwrap().0,
+                "{name}: self via {via:?}"
+            );
         }
     }
 }

@@ -30,8 +30,9 @@ struct Round {
     evals: u64,
 }
 
-/// Stage 1: every pending point's placement and scope, in parallel: through the k-d
-/// index where there is one, else by the cover-tree descent (same answers).
+/// Stage 1: every pending point's placement, in parallel: through the k-d indexes where
+/// there are some (no scopes: conflicts come from [`join_conflicts`]), else by the
+/// cover-tree descent with its scope (same placements).
 fn traverse<M: Metric>(
     m: &M,
     g: &Growing,
@@ -53,7 +54,7 @@ fn traverse<M: Metric>(
             for (i, p) in pts.iter().enumerate() {
                 let v = (c * ch + i) as u32;
                 let pl = match kd {
-                    Some(kd) => kd.place(m, g, p.x, p.d0, &mut kd_scratch, None, &mut evals),
+                    Some(kd) => kd.place(m, g, p.x, p.d0, &mut kd_scratch, &mut evals),
                     None => g.place(m, p.x, p.d0, &mut stack, Some(&mut sc), &mut evals),
                 };
                 if matches!(pl, Placement::Node { .. }) {

@@ -11,6 +11,12 @@
 //!                losers go back to 1 against the grown tree
 //! ```
 //!
+//! With Euclidean coordinates in at most 16 dimensions ([`BuildOptions::kd_index`]), stage 1
+//! finds the parent through one k-d index per tree level and stages 2–3 become a k-d
+//! self-join of the pending new nodes (v, w conflict iff d ≤ b^ℓ(v) for the lower key):
+//! no scopes, the same edges (`tree::kd`). Candidate pairs are then the join's measured
+//! pairs, so the pair budget cuts batches elsewhere than on the scope path.
+//!
 //! Every stage is a deterministic function of the data, the sequence and the seed
 //! (stable counting sorts, fixed priorities, canonical distances), so the tree is
 //! identical for any number of threads.
@@ -66,8 +72,11 @@ pub struct BuildOptions {
     /// would exceed it is cut (at least one point always goes in).
     pub pair_budget: u64,
     /// Traverse through a k-d index of the tree's nodes where the metric has Euclidean
-    /// coordinates in at most 16 dimensions (the default): the same tree as the
-    /// cover-tree descent (`false`), found with far fewer distance evaluations.
+    /// coordinates in at most 16 dimensions (the default), with conflicts from a k-d
+    /// join instead of scopes: the same tree as the cover-tree descent (`false`) when no
+    /// batch is cut, found with far fewer distance evaluations. The two paths count
+    /// candidate pairs differently (join pairs vs scope pairs), so a binding
+    /// [`BuildOptions::pair_budget`] may cut batches elsewhere — another valid tree.
     pub kd_index: bool,
 }
 

@@ -40,9 +40,10 @@ pub const PROBE_QUERIES: usize = 16;
 /// (BENCHMARKS.md).
 pub const SCAN_FRACTION: f64 = 0.1;
 
-/// What one k-d evaluation (a row measured by the SIMD kernel in a leaf, with its share
-/// of box bounds) costs in scan rows, for the engine's choice of path: W1–W3 and W5
-/// queries run at about 7 ns per k-d evaluation against 1 ns per scanned row and
+/// What one k-d evaluation costs in scan rows, for the engine's choice of path. k-d
+/// evaluations are the rows its leaves measured with the SIMD kernel plus the canonical
+/// distances of those within reach (each row's share of box bounds included): W1–W3 and
+/// W5 queries run at about 7 ns per k-d evaluation against 1 ns per scanned row and
 /// 10–20 ns per tree evaluation on the machine of BENCHMARKS.md.
 pub const KD_EVAL_COST: f64 = 5.0;
 
@@ -129,11 +130,12 @@ pub enum QueryPath {
         /// Queries answered through the tree before switching.
         probed: usize,
     },
-    /// The first queries probed the tree, which could not prune; the rest went through
-    /// a k-d index of the tree's rows (metrics with Euclidean coordinates in at most 16
-    /// dimensions, where boxes prune what balls cannot).
+    /// The queries went through a k-d index of the tree's rows (metrics with Euclidean
+    /// coordinates in at most 16 dimensions, where boxes prune what balls cannot): the
+    /// probe found it cheaper than the tree, or [`Via::Kd`] forced it.
     Kd {
-        /// Queries answered through the tree before switching.
+        /// Queries answered through the tree (and again through the index) before the
+        /// choice; 0 when forced.
         probed: usize,
     },
 }
@@ -190,7 +192,8 @@ pub struct QueryStats {
     pub path: QueryPath,
     /// Number of queries.
     pub queries: usize,
-    /// Distance evaluations, all kinds (block approximations and canonical ones).
+    /// Distance evaluations, all kinds (block approximations and canonical ones),
+    /// including the probes of every path the engine tried.
     pub distance_evals: u64,
     /// Of which canonical (exact, f64) evaluations.
     pub exact_evals: u64,

@@ -1,32 +1,34 @@
-//! A k-d index over the nodes of a growing tree, for metrics whose canonical distance
-//! is the Euclidean distance of their coordinates ([`Metric::euclidean_coordinates`]).
+//! A k-d index over points of a metric whose canonical distance is the Euclidean
+//! distance of their coordinates ([`Metric::euclidean_coordinates`]), in a few dimensions.
 //!
-//! The build's traversal asks two questions of every batch point `x` (DESIGN.md §2–3):
-//! its *parent* — the nearest node `y` with `d(x, y) ≤ b^ℓ(y)` (ties by id), which fixes
-//! its lowest feasible level — and its *scope* — every node `y` with
-//! `d(x, y) ≤ scope_radius(min(ℓ(y) − 1, ℓ(x)))`. In a few dimensions the cover-tree
-//! descent answers both badly: cover radii are large next to the spacing of the points,
-//! so it measures a sizeable share of the tree for every point. Axis-aligned boxes prune
-//! far better there, so for such metrics the build answers both questions here:
+//! In a few dimensions the cover-tree descent prunes badly — cover radii are large next
+//! to the spacing of the points, so it measures a sizeable share of the tree for every
+//! point — while axis-aligned boxes prune well. Three users:
 //!
 //! ```text
-//! nodes ──► median splits on the widest side ──► leaves of ≤ LEAF nodes, coordinates
-//!           copied leaf by leaf (f64), every k-d node with its tight box and the
-//!           largest b^ℓ inside it
-//! parent:   depth-first, nearer half first, prune a box whose distance exceeds
-//!           min(best distance, largest b^ℓ inside)
-//! scope:    depth-first, prune a box beyond scope_radius(min(ℓmax − 1, ℓ(x)))
+//! points ──► median splits on the widest side ──► leaves of ≤ LEAF points, coordinates
+//!            copied leaf by leaf (f64, zero-padded to LANES), every k-d node with its
+//!            tight box (and the smallest key inside, for filtered searches)
+//! search:    depth-first, the half on the query's side of the split first; prune a box
+//!            beyond the radius, which the caller may shrink as it finds points
+//!
+//! build, parent  (KdLevels): one index per tree level; the nearest node y with
+//!                d(x, y) ≤ b^ℓ(y), ties by id, is the lowest-feasible-level parent
+//! build, conflicts (build::batch): an index over the batch's new nodes, each searched
+//!                within b^ℓ(x) — the conflict edges without scopes
+//! queries (Tree::kd_index): an index over the tree's rows for k-NN
 //! ```
 //!
-//! Exactness: a leaf computes `Σ (x_j − y_j)²` in column order, the very operations of
-//! the canonical distance (f32 coordinates widen exactly), so every decision is made
-//! on canonical values; a box's squared distance sums terms each no larger than the
-//! corresponding term of any point inside, in the same order, and rounding is
-//! monotone, so it never exceeds a point's computed sum. The answers are the
-//! descent's: the same parent and level, and a scope that holds every node the descent
-//! must report (the descent may report more).
+//! Exactness: a leaf filters rows with the SIMD squared-distance kernel, and box bounds
+//! are summed in [`LANES`] lanes; both are within a relative 1e-12 (plus an absolute
+//! 1e-300 for underflow) of the column-order sum, and a box's column-order sum never
+//! exceeds the computed sum of a point inside (each term is no larger, rounding is
+//! monotone), so [`beyond`] with that margin never rules out a point within the radius.
+//! Rows that pass are measured in column order — the canonical distance's own operations
+//! (f32 coordinates widen exactly) — so every decision is made on canonical values, and
+//! the build's answers are the descent's: the same parent and level, the same edges.
 
-use super::sequential::{scope_radius, Growing, Placement, SLACK};
+use super::sequential::{Growing, Placement, SLACK};
 use super::{level_of, scale, NONE};
 use crate::kernels::{isa::Isa, Kernels};
 use crate::metric::{euclidean_distance, Metric};
@@ -210,14 +212,13 @@ impl KdIndex {
             let t = q[j] - p[j];
             s += t * t;
         }
-        if s > r * r * SQ_SLACK {
-            return None;
+        if s >= TINY {
+            // sqrt is correctly rounded: sqrt(s) ≤ r implies s ≤ r²(1 + 8ε).
+            return (s <= r * r * SQ_SLACK).then(|| s.sqrt());
         }
-        Some(if s >= TINY {
-            s.sqrt()
-        } else {
-            euclidean_distance(&q[..self.dim], p)
-        })
+        // Tiny sums: the canonical distance rescales, and r² may be subnormal; let the
+        // caller decide on the canonical value.
+        Some(euclidean_distance(&q[..self.dim], p))
     }
 
     /// [`KdIndex::search`] around point `x` of `m`.
@@ -239,7 +240,8 @@ impl KdIndex {
     }
 
     /// Calls `f(tag, distance)` for every entry within `r` of `q` (padded; canonical
-    /// distances); `f` returns the radius for the rest of the search (it may shrink).
+    /// distances; a few just beyond `r` may be reported too, so callers test the
+    /// distance); `f` returns the radius for the rest of the search (it may shrink).
     /// Skips k-d nodes whose smallest key is `≥ limit` (pass `NONE` for no limit;
     /// entries themselves are not filtered). Counts canonical distances in `evals` and
     /// returns the number of entries the SIMD kernel measured.
@@ -332,11 +334,9 @@ impl KdLevels {
         KdLevels { levels }
     }
 
-    /// Where point `x` goes — as [`Growing::place`] would answer — and, with `scope`
-    /// and for a new node, its scope (every node the descent must report, with its
-    /// distance).
-    /// The root must be raised for `x` and `d0 = d(x, root)`.
-    #[allow(clippy::too_many_arguments)]
+    /// Where point `x` goes — as [`Growing::place`] would answer (conflicts come from
+    /// the batch's own k-d join, so no scope is collected). The root must be raised for
+    /// `x` and `d0 = d(x, root)`.
     pub(crate) fn place<M: Metric>(
         &self,
         m: &M,
@@ -344,12 +344,8 @@ impl KdLevels {
         x: u32,
         d0: f64,
         sc: &mut KdScratch,
-        mut scope: Option<&mut Vec<(u32, f64)>>,
         evals: &mut u64,
     ) -> Placement {
-        if let Some(s) = scope.as_deref_mut() {
-            s.clear();
-        }
         let root = g.root;
         if d0 == 0.0 {
             return Placement::Dup(root);
@@ -374,27 +370,8 @@ impl KdLevels {
         if bd == 0.0 {
             return Placement::Dup(by);
         }
-        let level = level_of(bd) - 1;
-        let Some(scope) = scope else {
-            return Placement::Node {
-                level,
-                parent: by,
-                dist: bd,
-            };
-        };
-        // Scope: every node within scope_radius(min(ℓ(y) − 1, level)).
-        let abs = 4.0 * m.distance_abs_error();
-        for (lv, ix) in &self.levels {
-            let r = scope_radius(level.min(lv - 1)) * SLACK + abs;
-            *evals += ix.search(q, r, NONE, stack, sq, evals, |y, d| {
-                if d <= r {
-                    scope.push((y, d));
-                }
-                r
-            });
-        }
         Placement::Node {
-            level,
+            level: level_of(bd) - 1,
             parent: by,
             dist: bd,
         }

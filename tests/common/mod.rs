@@ -51,9 +51,20 @@ pub fn pool(threads: usize) -> Pool {
     Pool::new(threads).unwrap()
 }
 
-/// The canonical distance, written out independently of the library's query code.
+/// The canonical distance, written out independently of the library's query code:
+/// `sqrt(Σ (a_j − b_j)²)` in f64, column order; a sum below 1e-280 (squares may have
+/// underflowed) is redone scaled by the largest difference.
 pub fn dist<T: Element>(a: &[T], b: &[T]) -> f64 {
-    reference::sq_dist_f64(a, b).sqrt()
+    let s = reference::sq_dist_f64(a, b);
+    if s >= 1e-280 {
+        return s.sqrt();
+    }
+    let diffs: Vec<f64> = a.iter().zip(b).map(|(x, y)| x.to_f64() - y.to_f64()).collect();
+    let m = diffs.iter().fold(0.0f64, |m, d| m.max(d.abs()));
+    if m == 0.0 {
+        return 0.0;
+    }
+    m * diffs.iter().map(|d| (d / m) * (d / m)).sum::<f64>().sqrt()
 }
 
 /// The naive oracle: all candidates, sorted by (distance, id), first k, padded.
