@@ -309,7 +309,7 @@ impl<M: Metric> Tree<M> {
             ids.extend(hits.iter().map(|h| h.1));
             dists.extend(hits.iter().map(|h| h.0));
             offsets.push(ids.len());
-            approx += ev.approx;
+            approx += ev.approx + ev.rows;
             exact += ev.exact;
         }
         let stats = QueryStats {
@@ -362,10 +362,7 @@ impl<M: Metric> Tree<M> {
                                 (0..ri.len() / k).map(|a| map(at + a)).collect();
                             scan_tiled(self, qm, &qs, k, sc, ri, rd)
                         })
-                        .reduce(Evals::default, |a, b| Evals {
-                            approx: a.approx + b.approx,
-                            exact: a.exact + b.exact,
-                        });
+                        .reduce(Evals::default, |a, b| a + b);
                 }
                 ids.par_chunks_mut(k)
                     .zip(dists.par_chunks_mut(k))
@@ -382,10 +379,7 @@ impl<M: Metric> Tree<M> {
                         sc.topk.write(ri, rd);
                         ev
                     })
-                    .reduce(Evals::default, |a, b| Evals {
-                        approx: a.approx + b.approx,
-                        exact: a.exact + b.exact,
-                    })
+                    .reduce(Evals::default, |a, b| a + b)
             })
         };
         // Auto: probe the tree in steps of four; once the probe's evaluations exceed the
@@ -399,9 +393,12 @@ impl<M: Metric> Tree<M> {
             _ => 0,
         };
         let base = if probe_tail { nq - probe } else { 0 };
-        let budget = SCAN_FRACTION * self.num_nodes() as f64 * probe as f64;
+        // Costs in scan rows: a tree evaluation 1 / SCAN_FRACTION (a bucket row 1), a k-d
+        // evaluation KD_EVAL_COST, a scan one per row.
+        let tree_eval = 1.0 / SCAN_FRACTION;
+        let budget = self.num_nodes() as f64 * probe as f64;
         let (mut done, mut first) = (0, Evals::default());
-        while done < probe && ((first.approx + first.exact) as f64) <= budget {
+        while done < probe && first.cost(tree_eval) <= budget {
             let step = (probe - done).min(4);
             let at = base + done;
             let ev = run(
@@ -410,21 +407,16 @@ impl<M: Metric> Tree<M> {
                 &mut dists[at * k..(at + step) * k],
                 QueryPath::Tree,
             );
-            first = Evals {
-                approx: first.approx + ev.approx,
-                exact: first.exact + ev.exact,
-            };
+            first = first + ev;
             done += step;
         }
         probe = done;
-        let tree_evals = (first.approx + first.exact) as f64;
+        let tree_cost = first.cost(tree_eval);
         let mut path = QueryPath::Tree;
-        if via == Via::Auto && nq > done && tree_evals > budget {
+        if via == Via::Auto && nq > done && tree_cost > budget {
             path = QueryPath::Scan { probed: probe };
         }
         if via == Via::Auto && kd && nq > done && probe > 0 {
-            // Costs in scan rows: a tree evaluation 1 / SCAN_FRACTION, a k-d evaluation
-            // KD_EVAL_COST (a SIMD row plus its share of box bounds), a scan one per row.
             let at = base;
             let ev = run(
                 at,
@@ -434,13 +426,10 @@ impl<M: Metric> Tree<M> {
             );
             let kd_cost = (ev.approx + ev.exact) as f64 * KD_EVAL_COST;
             let scan_cost = self.num_nodes() as f64 * probe as f64;
-            if kd_cost < (tree_evals / SCAN_FRACTION).min(scan_cost) {
+            if kd_cost < tree_cost.min(scan_cost) {
                 path = QueryPath::Kd { probed: probe };
             }
-            first = Evals {
-                approx: first.approx + ev.approx,
-                exact: first.exact + ev.exact,
-            };
+            first = first + ev;
         }
         match via {
             Via::Auto => {}
@@ -452,15 +441,12 @@ impl<M: Metric> Tree<M> {
         let mut rest = run(tail, &mut ids[tail * k..], &mut dists[tail * k..], path);
         if base > 0 {
             let head = run(0, &mut ids[..base * k], &mut dists[..base * k], path);
-            rest = Evals {
-                approx: rest.approx + head.approx,
-                exact: rest.exact + head.exact,
-            };
+            rest = rest + head;
         }
         let stats = QueryStats {
             path,
             queries: nq,
-            distance_evals: first.approx + first.exact + rest.approx + rest.exact,
+            distance_evals: first.total() + rest.total(),
             exact_evals: first.exact + rest.exact,
         };
         Ok((Neighbors::new(k, ids, dists), stats))

@@ -51,10 +51,36 @@ impl Filter {
 /// Distance evaluations of one query.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Evals {
-    /// Block (approximate) evaluations.
+    /// Approximate evaluations of tree nodes (one at a time or as a child block).
     pub(crate) approx: u64,
     /// Canonical evaluations.
     pub(crate) exact: u64,
+    /// Rows measured in one pass over a bucket's block (scan-priced).
+    pub(crate) rows: u64,
+}
+
+impl std::ops::Add for Evals {
+    type Output = Evals;
+    fn add(self, o: Evals) -> Evals {
+        Evals {
+            approx: self.approx + o.approx,
+            exact: self.exact + o.exact,
+            rows: self.rows + o.rows,
+        }
+    }
+}
+
+impl Evals {
+    /// All evaluations.
+    pub(crate) fn total(self) -> u64 {
+        self.approx + self.exact + self.rows
+    }
+
+    /// The cost in scan rows: a tree evaluation (approximate or canonical) costs
+    /// `tree_cost` rows, a bucket row one.
+    pub(crate) fn cost(self, tree_cost: f64) -> f64 {
+        (self.approx + self.exact) as f64 * tree_cost + self.rows as f64
+    }
 }
 
 /// A candidate: lower bound of its canonical distance, node position, point id.
@@ -382,6 +408,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
             // A bucket: all descendants are one block; measure them in one pass.
             let first = tree.child_first[p as usize];
             let len = (end - first) as usize;
+            let before = ev.approx;
             if M::TWO_PHASE {
                 offer_phased(tree, qm, q, first, len, filter, col, buf, hi, ev);
             } else {
@@ -389,6 +416,9 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                 measure_rows(tree, qm, q, first, buf, filter, ev);
                 offer_raw(tree, first, buf, filter, col, err);
             }
+            // Block rows, priced like a scan's.
+            ev.rows += ev.approx - before;
+            ev.approx = before;
             continue;
         }
         let ch = tree.children(p);
@@ -611,7 +641,11 @@ impl Scratch {
             }
             topk.threshold()
         });
-        Evals { approx, exact }
+        Evals {
+            approx,
+            exact,
+            rows: 0,
+        }
     }
 
     /// All points within `r` of query `q`, sorted by (distance, id), in `self.hits`.

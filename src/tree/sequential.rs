@@ -12,7 +12,7 @@ pub(crate) const SLACK: f64 = 1.0 + 1e-9;
 
 /// Subtrees of at most this many nodes are laid out as one contiguous block that
 /// queries scan in one pass instead of descending into.
-pub(crate) const BUCKET: usize = 32;
+pub(crate) const BUCKET: usize = 512;
 
 /// A node on [`Growing::place`]'s stack with bounds `lo ≤ d(x, node) ≤ hi` (equal where
 /// measured exactly; two-phase metrics descend on phase-1 bounds).
