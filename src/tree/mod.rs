@@ -13,7 +13,7 @@
 //! id[pos]:  original point ids (what queries return)
 //! ```
 //!
-//! Subtrees of at most 32 nodes are laid out breadth-first, so that all descendants
+//! Subtrees of at most 512 nodes (`BUCKET`) are laid out breadth-first, so that all descendants
 //! of such a *bucket* root are one contiguous block too, scanned in one pass:
 //!
 //! ```text
