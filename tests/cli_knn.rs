@@ -246,6 +246,8 @@ fn bad_input_is_exit_2_one_line_and_no_output() {
     write_csv(&good, &datagen::uniform(20, 2, 1), 2, false);
     let three = tmp("three.csv");
     write_csv(&three, &datagen::uniform(5, 3, 1), 3, false);
+    let wide = tmp("wide.csv");
+    write_csv(&wide, &datagen::uniform(30, 17, 1), 17, false);
     let (nan, ragged, empty, text) = (
         tmp("nan.csv"),
         tmp("ragged.csv"),
@@ -290,6 +292,18 @@ fn bad_input_is_exit_2_one_line_and_no_output() {
         (
             vec!["--data", g, "--k", "1", "--self", "--via", "teleport"],
             "unknown query path",
+        ),
+        (
+            vec![
+                "--data",
+                wide.to_str().unwrap(),
+                "--k",
+                "1",
+                "--self",
+                "--via",
+                "kd",
+            ],
+            "at most 16 dimensions",
         ),
         (
             vec!["--data", g, "--k", "1", "--self", "--builder", "magic"],

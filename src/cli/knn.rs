@@ -281,6 +281,13 @@ fn run_metric<M: Metric + Persist>(
             format!("k = {} exceeds the {n} data points", args.k),
         ));
     }
+    if args.via.parse::<Via>()? == Via::Kd && (M::TWO_PHASE || !crate::tree::kd_pays(&m)) {
+        // Checked before the build, which the query would otherwise follow to fail.
+        return Err(Error::invalid(
+            "via",
+            "the k-d path needs a metric with Euclidean coordinates in at most 16 dimensions".into(),
+        ));
+    }
     let progress = Progress::new(n as u64, "pcct knn", args.quiet);
     let t0 = Instant::now();
     let (tree, stats, builder) = if args.builder == "sequential" {
