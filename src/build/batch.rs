@@ -195,25 +195,19 @@ fn scope_conflicts<M: Metric>(
     bump: &pcct_arenas::bumpalo::Bump,
     counts: &mut [u32],
 ) -> Result<(Vec<(u32, u32)>, u64)> {
-    let (pool, opts) = (ctx.pool, ctx.opts);
+    let pool = ctx.pool;
     let threads = pool.threads();
     let t = Instant::now();
     let mut pairs = pair_count(round, counts);
     if st.rounds == 1 {
-        while pairs > opts.pair_budget && pending.len() > 1 {
-            let len = pending.len();
-            let keep = (len as u128 * opts.pair_budget as u128 / pairs as u128) as usize;
-            cut(pending, round, ctx.pos, ctx.start + keep.clamp(1, len - 1));
-            pairs = pair_count(round, counts);
-        }
-        st.size = pending.len();
-        st.first_round_pairs = pairs;
+        ((), pairs) = fit_budget(pending, round, ctx, st, ((), pairs), |_, r| {
+            ((), pair_count(r, counts))
+        });
     }
     let scope = CsrBuilder::new(counts.len())
         .from_pairs_in(pool.rayon(), &round.scope, bump)
         .map_err(|e| crate::Error::invalid("build", format!("scope CSR: {e}")))?;
     st.scope_entries += round.scope.len() as u64;
-    st.candidate_pairs += pairs;
     st.scope_csr += t.elapsed();
 
     let t = Instant::now();
@@ -313,6 +307,30 @@ fn join_conflicts<M: Metric>(
     (parts.into_iter().flat_map(|p| p.0).collect(), pairs)
 }
 
+/// The pair budget (first round only): while the round's candidate pairs exceed it,
+/// keep a prefix of the batch in sequence order, with its traversals (the rest goes into
+/// the next batch), and `measure` the kept points again. Sets the batch's size and
+/// first-round pairs; returns the last measurement.
+fn fit_budget<T>(
+    pending: &mut Vec<Pending>,
+    round: &mut Round,
+    ctx: &Ctx<'_>,
+    st: &mut BatchStats,
+    mut now: (T, u64),
+    mut measure: impl FnMut(&[Pending], &Round) -> (T, u64),
+) -> (T, u64) {
+    let budget = ctx.opts.pair_budget;
+    while now.1 > budget && pending.len() > 1 {
+        let len = pending.len();
+        let keep = (len as u128 * budget as u128 / now.1 as u128) as usize;
+        cut(pending, round, ctx.pos, ctx.start + keep.clamp(1, len - 1));
+        now = measure(pending, round);
+    }
+    st.size = pending.len();
+    st.first_round_pairs = now.1;
+    now
+}
+
 /// Candidate pairs of a round: `Σ_v |scope(parent(v))|`. `counts` is all zeros
 /// on entry and on exit.
 fn pair_count(round: &Round, counts: &mut [u32]) -> u64 {
@@ -409,26 +427,16 @@ fn run_batch<M: Metric>(
                 // pending points (no scopes; the same edges).
                 let mut j = join_conflicts(m, &pending, &round.placements, threads);
                 if st.rounds == 1 {
-                    while j.1 > opts.pair_budget && pending.len() > 1 {
-                        let len = pending.len();
-                        let keep = (len as u128 * opts.pair_budget as u128 / j.1 as u128) as usize;
-                        cut(
-                            &mut pending,
-                            &mut round,
-                            ctx.pos,
-                            ctx.start + keep.clamp(1, len - 1),
-                        );
-                        j = join_conflicts(m, &pending, &round.placements, threads);
-                    }
-                    st.size = pending.len();
-                    st.first_round_pairs = j.1;
+                    j = fit_budget(&mut pending, &mut round, ctx, &mut st, j, |p, r| {
+                        join_conflicts(m, p, &r.placements, threads)
+                    });
                 }
-                st.candidate_pairs += j.1;
                 st.conflicts += t.elapsed();
                 j
             }
             None => scope_conflicts(m, &mut pending, &mut round, ctx, &mut st, arena.bump(), counts)?,
         };
+        st.candidate_pairs += pairs;
         st.edges += (edges.len() / 2) as u64;
         let t = Instant::now();
         let bump = arena.bump();
@@ -436,7 +444,6 @@ fn run_batch<M: Metric>(
             .from_pairs_in(pool.rayon(), &edges, bump)
             .map_err(|e| crate::Error::invalid("build", format!("conflict CSR: {e}")))?;
         st.conflicts += t.elapsed();
-        let _ = pairs;
         let pl = &round.placements;
 
         // 4. MIS.

@@ -150,8 +150,10 @@ impl KdIndex {
                 order.iter().map(|&k| ks[k as usize]).min().unwrap_or(NONE)
             }),
         });
-        let mut lo = vec![0.0; pad];
-        let mut hi = vec![0.0; pad];
+        // The box, written in place: low corner, then high corner (padding stays 0).
+        let base = self.boxes.len();
+        self.boxes.resize(base + 2 * pad, 0.0);
+        let (lo, hi) = self.boxes[base..].split_at_mut(pad);
         lo[..dim].fill(f64::INFINITY);
         hi[..dim].fill(f64::NEG_INFINITY);
         for &k in order.iter() {
@@ -161,8 +163,6 @@ impl KdIndex {
                 hi[j] = hi[j].max(p[j]);
             }
         }
-        self.boxes.extend_from_slice(&lo);
-        self.boxes.extend_from_slice(&hi);
         if order.len() > LEAF {
             let axis = (0..dim)
                 .max_by(|&a, &b| (hi[a] - lo[a]).total_cmp(&(hi[b] - lo[b])))
