@@ -267,13 +267,14 @@ fn join_conflicts<M: Metric>(
     m: &M,
     pending: &[Pending],
     placements: &[Placement],
-    threads: usize,
+    pool: &Pool,
 ) -> (Vec<(u32, u32)>, u64) {
+    let threads = pool.threads();
     let (xs, vs): (Vec<u32>, Vec<u32>) = (0..pending.len())
         .filter(|&v| node(&placements[v]).is_some())
         .map(|v| (pending[v].x, v as u32))
         .unzip();
-    let ix = KdIndex::new(m, &xs, &vs);
+    let ix = KdIndex::new(m, &xs, &vs, Some(pool.rayon()));
     let key = |v: usize| node(&placements[v]).map(|(l, _, _)| (l, pending[v].x));
     let ch = chunk_len(vs.len(), threads);
     let parts: Vec<(Vec<(u32, u32)>, u64)> = vs
@@ -405,6 +406,13 @@ fn run_batch<M: Metric>(
     }
     st.traverse += t.elapsed();
 
+    // The k-d indexes of the tree as the batch found it; each round's winners are
+    // added to them as small indexes of their own.
+    let t = Instant::now();
+    let mut kd = nodes
+        .as_deref()
+        .map(|nodes| KdLevels::new(m, g, nodes, pool.rayon()));
+    st.traverse += t.elapsed();
     while !pending.is_empty() {
         st.rounds += 1;
         if st.rounds > 1 {
@@ -412,7 +420,6 @@ fn run_batch<M: Metric>(
         }
         // 1. Traverse.
         let t = Instant::now();
-        let kd = nodes.as_deref().map(|nodes| KdLevels::new(m, g, nodes));
         let mut round = traverse(m, g, kd.as_ref(), &pending, threads);
         st.traverse_evals += round.evals;
         st.traverse += t.elapsed();
@@ -425,10 +432,10 @@ fn run_batch<M: Metric>(
             Some(_) => {
                 // 2–3 with coordinates: conflicts straight from a k-d index of the
                 // pending points (no scopes; the same edges).
-                let mut j = join_conflicts(m, &pending, &round.placements, threads);
+                let mut j = join_conflicts(m, &pending, &round.placements, pool);
                 if st.rounds == 1 {
                     j = fit_budget(&mut pending, &mut round, ctx, &mut st, j, |p, r| {
-                        join_conflicts(m, p, &r.placements, threads)
+                        join_conflicts(m, p, &r.placements, pool)
                     });
                 }
                 st.conflicts += t.elapsed();
@@ -507,6 +514,11 @@ fn run_batch<M: Metric>(
         }
         pending = next;
         st.apply += t.elapsed();
+        if let Some(kd) = kd.as_mut().filter(|_| !pending.is_empty()) {
+            let t = Instant::now();
+            kd.add(m, g, &placed, pool.rayon());
+            st.traverse += t.elapsed();
+        }
     }
     Ok(st)
 }

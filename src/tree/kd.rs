@@ -33,6 +33,7 @@ use super::{level_of, scale, NONE};
 use crate::kernels::{isa::Isa, Kernels};
 use crate::metric::{euclidean_distance, Metric};
 use rayon::prelude::*;
+use rayon::ThreadPool;
 
 /// Box bounds sum this many columns side by side.
 const LANES: usize = 4;
@@ -47,7 +48,7 @@ const SQ_SLACK: f64 = 1.0 + 8.0 * f64::EPSILON;
 /// [`euclidean_distance`]); leaves then call it instead of taking the square root.
 const TINY: f64 = 1e-280;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct KdNode {
     /// Entries `start..end` (leaf order) lie in this box.
     start: u32,
@@ -95,49 +96,49 @@ pub(crate) struct KdScratch {
     sq: Vec<f64>,
 }
 
-impl KdIndex {
-    /// The index over the points `points` of `m`, entry `k` tagged `tags[k]`.
-    pub(crate) fn new<M: Metric>(m: &M, points: &[u32], tags: &[u32]) -> Self {
-        Self::with_keys(m, points, tags, None)
+/// The k-d nodes and boxes of a subtree in preorder, its root first, child links
+/// relative to it: halves built in parallel are appended to their parent's part.
+#[derive(Default)]
+struct Part {
+    nodes: Vec<KdNode>,
+    /// Per k-d node: the box's low corner then its high corner (`2·pad` values).
+    boxes: Vec<f64>,
+}
+
+/// Subtrees of at least this many entries split their halves in parallel (when the
+/// caller gave a pool).
+const PAR_SPLIT: usize = 16_384;
+
+/// What a split needs besides the entries: the padded coordinates, the keys, and
+/// the pool that big halves may go to.
+struct SplitCtx<'a> {
+    pts: &'a [f64],
+    dim: usize,
+    pad: usize,
+    keys: Option<&'a [u32]>,
+    pool: Option<&'a ThreadPool>,
+}
+
+impl Part {
+    /// Appends `other` (a subtree built on its own) and returns its root's index here.
+    fn append(&mut self, other: Part) -> u32 {
+        let base = self.nodes.len() as u32;
+        self.nodes.extend(other.nodes.into_iter().map(|mut nd| {
+            if nd.left != NONE {
+                nd.left += base;
+                nd.right += base;
+            }
+            nd
+        }));
+        self.boxes.extend_from_slice(&other.boxes);
+        base
     }
 
-    /// [`KdIndex::new`] with a key per entry: every k-d node keeps the smallest key
-    /// inside, and searches with a key limit skip nodes that hold no key below it.
-    pub(crate) fn with_keys<M: Metric>(m: &M, points: &[u32], tags: &[u32], keys: Option<&[u32]>) -> Self {
-        let dim = m.coordinate_dim();
-        let pad = dim.next_multiple_of(LANES);
-        let n = points.len();
-        let mut pts = vec![0.0; n * pad];
-        for (k, &y) in points.iter().enumerate() {
-            m.coordinates(y, &mut pts[k * pad..k * pad + dim]);
-        }
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        let mut ix = KdIndex {
-            dim,
-            pad,
-            // The active level always exists (it was chosen from what this CPU has);
-            // portable is the fallback for a PCCT_ISA the metric already rejected.
-            kernels: Kernels::active().unwrap_or_else(|_| Kernels::new(Isa::Portable).expect("portable")),
-            tags: Vec::with_capacity(n),
-            coords: Vec::with_capacity(n * pad),
-            nodes: Vec::with_capacity(2 * n / LEAF + 2),
-            boxes: Vec::with_capacity((2 * n / LEAF + 2) * 2 * pad),
-        };
-        if n > 0 {
-            ix.split(&pts, &mut order, 0, keys);
-        }
-        for &k in &order {
-            ix.tags.push(tags[k as usize]);
-            ix.coords
-                .extend_from_slice(&pts[k as usize * pad..(k as usize + 1) * pad]);
-        }
-        ix
-    }
-
-    /// Lays out the entries `order` (indices into `pts`, starting at leaf position
-    /// `start`) under a new k-d node; returns its index.
-    fn split(&mut self, pts: &[f64], order: &mut [u32], start: usize, keys: Option<&[u32]>) -> u32 {
-        let (dim, pad) = (self.dim, self.pad);
+    /// Lays out the entries `order` (indices into `cx.pts`, starting at leaf position
+    /// `start`) under a new k-d node; returns its index. The layout does not depend on
+    /// which halves ran in parallel.
+    fn split(&mut self, cx: &SplitCtx<'_>, order: &mut [u32], start: usize) -> u32 {
+        let (pts, dim, pad) = (cx.pts, cx.dim, cx.pad);
         let at = self.nodes.len();
         self.nodes.push(KdNode {
             start: start as u32,
@@ -146,7 +147,7 @@ impl KdIndex {
             right: NONE,
             axis: 0,
             split: 0.0,
-            min_key: keys.map_or(0, |ks| {
+            min_key: cx.keys.map_or(0, |ks| {
                 order.iter().map(|&k| ks[k as usize]).min().unwrap_or(NONE)
             }),
         });
@@ -171,13 +172,78 @@ impl KdIndex {
             let key = |k: &u32| pts[*k as usize * pad + axis];
             order.select_nth_unstable_by(mid, |a, b| key(a).total_cmp(&key(b)).then(a.cmp(b)));
             let split = key(&order[mid]);
+            let len = order.len();
             let (l, r) = order.split_at_mut(mid);
-            let left = self.split(pts, l, start, keys);
-            let right = self.split(pts, r, start + mid, keys);
+            let (left, right) = if let Some(pool) = cx.pool.filter(|_| len >= PAR_SPLIT) {
+                let (mut lp, mut rp) = (Part::default(), Part::default());
+                pool.join(|| lp.split(cx, l, start), || rp.split(cx, r, start + mid));
+                (self.append(lp), self.append(rp))
+            } else {
+                let left = self.split(cx, l, start);
+                (left, self.split(cx, r, start + mid))
+            };
             let nd = &mut self.nodes[at];
             (nd.left, nd.right, nd.axis, nd.split) = (left, right, axis as u32, split);
         }
         at as u32
+    }
+}
+
+impl KdIndex {
+    /// The index over the points `points` of `m`, entry `k` tagged `tags[k]`; big
+    /// halves split in parallel on `pool` if given (callers inside a
+    /// [`OnceLock`](std::sync::OnceLock) initialiser pass none: a worker waiting for
+    /// its other half may steal work that re-enters the initialiser).
+    pub(crate) fn new<M: Metric>(m: &M, points: &[u32], tags: &[u32], pool: Option<&ThreadPool>) -> Self {
+        Self::with_keys(m, points, tags, None, pool)
+    }
+
+    /// [`KdIndex::new`] with a key per entry: every k-d node keeps the smallest key
+    /// inside, and searches with a key limit skip nodes that hold no key below it.
+    pub(crate) fn with_keys<M: Metric>(
+        m: &M,
+        points: &[u32],
+        tags: &[u32],
+        keys: Option<&[u32]>,
+        pool: Option<&ThreadPool>,
+    ) -> Self {
+        let dim = m.coordinate_dim();
+        let pad = dim.next_multiple_of(LANES);
+        let n = points.len();
+        let mut pts = vec![0.0; n * pad];
+        for (k, &y) in points.iter().enumerate() {
+            m.coordinates(y, &mut pts[k * pad..k * pad + dim]);
+        }
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        let mut part = Part {
+            nodes: Vec::with_capacity(2 * n / LEAF + 2),
+            boxes: Vec::with_capacity((2 * n / LEAF + 2) * 2 * pad),
+        };
+        if n > 0 {
+            let cx = SplitCtx {
+                pts: &pts,
+                dim,
+                pad,
+                keys,
+                pool,
+            };
+            part.split(&cx, &mut order, 0);
+        }
+        let mut coords = Vec::with_capacity(n * pad);
+        for &k in &order {
+            coords.extend_from_slice(&pts[k as usize * pad..(k as usize + 1) * pad]);
+        }
+        KdIndex {
+            dim,
+            pad,
+            // The active level always exists (it was chosen from what this CPU has);
+            // portable is the fallback for a PCCT_ISA the metric already rejected.
+            kernels: Kernels::active().unwrap_or_else(|_| Kernels::new(Isa::Portable).expect("portable")),
+            tags: order.iter().map(|&k| tags[k as usize]).collect(),
+            coords,
+            nodes: part.nodes,
+            boxes: part.boxes,
+        }
     }
 
     /// Squared distance from `q` (padded) to the box of k-d node `k`, summed in lanes:
@@ -313,25 +379,37 @@ fn beyond(s: f64, r: f64) -> bool {
 /// `b^j` apart, and both questions of the traversal ask of them a radius of a few
 /// `b^j` at most, so every search stays local.
 pub(crate) struct KdLevels {
-    /// (level, index over the nodes of that level), by ascending level.
+    /// (level, index over nodes of that level): by ascending level, then the indexes
+    /// that [`KdLevels::add`] appended.
     levels: Vec<(i32, KdIndex)>,
 }
 
 impl KdLevels {
     /// The indexes over the tree nodes `nodes` of `g` (coordinates from `m`), tagged
-    /// with their ids.
-    pub(crate) fn new<M: Metric>(m: &M, g: &Growing, nodes: &[u32]) -> Self {
+    /// with their ids, built on `pool`.
+    pub(crate) fn new<M: Metric>(m: &M, g: &Growing, nodes: &[u32], pool: &ThreadPool) -> Self {
+        let mut kd = KdLevels { levels: Vec::new() };
+        kd.add(m, g, nodes, pool);
+        kd
+    }
+
+    /// Adds the nodes `nodes` (new since the indexes were built): one more index per
+    /// level they occupy, so that a batch's later rounds see its earlier winners without
+    /// rebuilding the indexes of the whole tree.
+    pub(crate) fn add<M: Metric>(&mut self, m: &M, g: &Growing, nodes: &[u32], pool: &ThreadPool) {
         let mut by_level = nodes.to_vec();
         by_level.sort_unstable_by_key(|&y| (g.level[y as usize], y));
-        // One index per level, built in parallel (inside the build's pool).
+        // One index per level, the levels and the halves of big ones in parallel.
         let groups: Vec<&[u32]> = by_level
             .chunk_by(|&a, &b| g.level[a as usize] == g.level[b as usize])
             .collect();
-        let levels = groups
-            .into_par_iter()
-            .map(|ys| (g.level[ys[0] as usize], KdIndex::new(m, ys, ys)))
-            .collect();
-        KdLevels { levels }
+        let added: Vec<(i32, KdIndex)> = pool.install(|| {
+            groups
+                .into_par_iter()
+                .map(|ys| (g.level[ys[0] as usize], KdIndex::new(m, ys, ys, Some(pool))))
+                .collect()
+        });
+        self.levels.extend(added);
     }
 
     /// Where point `x` goes — as [`Growing::place`] would answer (conflicts come from
@@ -386,3 +464,52 @@ pub(crate) fn pays<M: Metric>(m: &M) -> bool {
 
 /// Above this many coordinates boxes prune too little to beat the descent.
 const MAX_DIM: usize = 16;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{datagen, Dataset, Euclidean, Pool};
+
+    /// Big halves split on a pool lay out exactly the index a single thread does, and
+    /// radius searches in it report exactly the points within the radius.
+    #[test]
+    fn parallel_split_is_the_serial_layout_and_searches_exactly() {
+        // Grid coordinates: many equal split values, so ties decide the layout too.
+        for (seed, rows) in [
+            (1, datagen::uniform(40_000, 3, 1)),
+            (2, datagen::grid(40_000, 3, 20, 2)),
+        ] {
+            let m = Euclidean::new(Dataset::from_rows(&rows, 40_000, 3).unwrap()).unwrap();
+            let pts: Vec<u32> = (0..40_000).collect();
+            let serial = KdIndex::new(&m, &pts, &pts, None);
+            let pool = Pool::new(2).unwrap();
+            let parallel = pool
+                .rayon()
+                .install(|| KdIndex::new(&m, &pts, &pts, Some(pool.rayon())));
+            assert!(
+                serial.nodes.len() > 2 * 40_000 / PAR_SPLIT,
+                "seed {seed}: too few k-d nodes"
+            );
+            assert_eq!(serial.nodes, parallel.nodes, "seed {seed}");
+            assert_eq!(serial.tags, parallel.tags, "seed {seed}");
+            assert_eq!(serial.coords, parallel.coords, "seed {seed}");
+            assert_eq!(serial.boxes, parallel.boxes, "seed {seed}");
+
+            let mut sc = KdScratch::default();
+            for q in (0..40_000).step_by(997) {
+                let r = 0.04;
+                let mut found = Vec::new();
+                let mut evals = 0;
+                parallel.search_point(&m, q, r, NONE, &mut sc, &mut evals, |y, d| {
+                    if d <= r {
+                        found.push(y);
+                    }
+                    r
+                });
+                found.sort_unstable();
+                let want: Vec<u32> = (0..40_000).filter(|&y| m.distance(&m, q, y) <= r).collect();
+                assert_eq!(found, want, "seed {seed}, query {q}");
+            }
+        }
+    }
+}

@@ -200,7 +200,7 @@ impl<M: Metric> Tree<M> {
                 .iter()
                 .map(|&p| self.id[p as usize].min(self.dups_of(p).first().copied().unwrap_or(NONE)))
                 .collect();
-            KdIndex::with_keys(&self.metric, &pos, &pos, Some(&keys))
+            KdIndex::with_keys(&self.metric, &pos, &pos, Some(&keys), None)
         })
     }
 
