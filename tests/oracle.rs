@@ -40,7 +40,11 @@ fn assert_rows<T: Element>(what: &str, got: &Neighbors, expect: impl Fn(usize) -
 /// random order; a tiny pair budget so that batches get cut).
 fn check_case<T: Element>(case: &Case, ks: &[usize]) {
     let m = euclidean::<T>(&case.values, case.n, case.dim);
-    check_tree(case, "sequential", Tree::build_sequential(m.clone()).unwrap(), ks);
+    let sequential = Tree::build_sequential(m.clone()).unwrap();
+    // Without buckets every query descends the whole tree (these trees are mostly one
+    // bucket otherwise).
+    check_tree(case, "sequential, no buckets", sequential.relayout(1), ks);
+    check_tree(case, "sequential", sequential, ks);
     for (order, budget) in [(Order::Hilbert, 1 << 24), (Order::Random, 16)] {
         let opts = BuildOptions {
             seed: 5,
@@ -261,29 +265,37 @@ fn larger_trees_and_every_path_match_the_oracle() {
         let n = values.len() / dim;
         let m = euclidean::<f64>(&values, n, dim);
         let data = m.dataset().clone();
-        let tree = Tree::build_sequential(m).unwrap();
-        assert!(tree.validate().is_empty(), "{name}");
-        assert!(tree.shape().depth >= 3, "{name}: {:?}", tree.shape());
+        let built = Tree::build_sequential(m).unwrap();
         let qv = datagen::uniform(200, dim, 45)
             .iter()
             .map(|x| x * 1.2 - 0.1)
             .collect::<Vec<_>>();
         let queries = euclidean::<f64>(&qv, 200, dim);
-        let (got, stats) = tree.knn(&queries, 10, &p).unwrap();
-        assert_eq!((got.len(), got.k()), (200, 10), "{name}");
-        // The path is pinned where it is clear-cut: uniform d = 32 (nothing prunes).
-        assert!(
-            path.is_none_or(|p| p == stats.path.name()),
-            "{name}: expected {path:?}, {stats:?}"
-        );
-        assert_rows::<f64>(name, &got, |i| {
-            naive_knn(&data, queries.dataset().row(i), 10, |_| true)
-        });
-        let (got, _) = tree.predecessor_knn(10, &p).unwrap();
-        assert_eq!(got.len(), n, "{name}");
-        assert_rows::<f64>(name, &got, |i| {
-            naive_knn(&data, data.row(i), 10, |j| j < i as u32)
-        });
+        // The default layout, small buckets under a deeper navigated part, none at all.
+        for (layout, tree) in [
+            ("default", built.clone()),
+            ("buckets of 32", built.relayout(32)),
+            ("no buckets", built.relayout(0)),
+        ] {
+            let name = &format!("{name} [{layout}]");
+            assert!(tree.validate().is_empty(), "{name}");
+            assert!(tree.shape().depth >= 3, "{name}: {:?}", tree.shape());
+            let (got, stats) = tree.knn(&queries, 10, &p).unwrap();
+            assert_eq!((got.len(), got.k()), (200, 10), "{name}");
+            // The path is pinned where it is clear-cut: uniform d = 32 (nothing prunes).
+            assert!(
+                path.is_none_or(|p| p == stats.path.name()),
+                "{name}: expected {path:?}, {stats:?}"
+            );
+            assert_rows::<f64>(name, &got, |i| {
+                naive_knn(&data, queries.dataset().row(i), 10, |_| true)
+            });
+            let (got, _) = tree.predecessor_knn(10, &p).unwrap();
+            assert_eq!(got.len(), n, "{name}");
+            assert_rows::<f64>(name, &got, |i| {
+                naive_knn(&data, data.row(i), 10, |j| j < i as u32)
+            });
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use super::{mis, order, BatchStats, BuildOptions, BuildStats};
 use crate::metric::Metric;
 use crate::pool::Pool;
-use crate::tree::{scale, Growing, KdIndex, KdLevels, KdScratch, Placement, Tree, NONE, SLACK};
+use crate::tree::{scale, Growing, KdIndex, KdLevels, KdScratch, Placement, Tree, BUCKET, NONE, SLACK};
 use crate::Result;
 use pcct_arenas::{Arena, CsrBuilder};
 use rayon::prelude::*;
@@ -109,7 +109,7 @@ pub(crate) fn build<M: Metric>(
     g.root = seq.ids[0];
     grow(&metric, &mut g, &seq, 1, 1, pool, opts, observe, &mut stats)?;
     let tf = Instant::now();
-    let tree = g.freeze(&metric, n);
+    let tree = g.freeze(&metric, n, BUCKET);
     stats.freeze = tf.elapsed();
     stats.total = t0.elapsed();
     Ok((tree, stats))

@@ -24,7 +24,7 @@
 use super::{batch, order, BatchStats, BuildOptions, BuildStats};
 use crate::metric::Metric;
 use crate::pool::Pool;
-use crate::tree::{Frame, Growing, Placement, Tree, NONE};
+use crate::tree::{Frame, Growing, Placement, Tree, BUCKET, NONE};
 use crate::{Error, Result};
 use std::collections::BinaryHeap;
 use std::time::Instant;
@@ -39,6 +39,27 @@ impl<M: Metric> Tree<M> {
             .map(|&p| if p == NONE { 0 } else { p })
             .collect();
         self.metric.permuted(&order)
+    }
+
+    /// The same tree laid out with buckets of at most `bucket_nodes` nodes (0 counts as
+    /// 1: no buckets): subtrees that small are stored as one block that k-NN and range
+    /// queries scan in one pass instead of descending into. Bigger buckets measure more
+    /// rows and navigate less; builds use 1,024. Answers never depend on it;
+    /// [`Tree::insert`] and [`Tree::delete`] lay their results out with the default.
+    ///
+    /// ```
+    /// use pcct::{datagen, Dataset, Euclidean, Pool, Tree};
+    /// let pool = Pool::new(2)?;
+    /// let m = Euclidean::new(Dataset::from_rows(&datagen::uniform(2000, 3, 1), 2000, 3)?)?;
+    /// let tree = Tree::build(m, &pool)?;
+    /// let flat = tree.relayout(1);
+    /// assert_eq!(flat.shape().buckets, 0);
+    /// assert_eq!(tree.self_knn(4, &pool)?.0, flat.self_knn(4, &pool)?.0);
+    /// # Ok::<(), pcct::Error>(())
+    /// ```
+    pub fn relayout(&self, bucket_nodes: usize) -> Tree<M> {
+        let n = self.id_bound();
+        Growing::thaw(self, n).freeze(&self.metric_by_id(), n, bucket_nodes.max(1))
     }
 
     /// A new tree holding this tree's points and `points` (ids `id_bound()` onwards, in
@@ -98,7 +119,7 @@ impl<M: Metric> Tree<M> {
             )
         })?;
         let tf = Instant::now();
-        let tree = g.freeze(&all, n);
+        let tree = g.freeze(&all, n, BUCKET);
         stats.freeze = tf.elapsed();
         stats.total = t0.elapsed();
         Ok((tree, stats))
@@ -177,7 +198,7 @@ impl<M: Metric> Tree<M> {
             }
             rehome(&m, &mut g, o, &mut stack, &mut orphans);
         }
-        Ok(g.freeze(&m, n))
+        Ok(g.freeze(&m, n, BUCKET))
     }
 }
 
@@ -299,7 +320,7 @@ mod tests {
         assert_eq!(orphans.pop(), Some((-2, std::cmp::Reverse(3))));
         rehome(&m, &mut g, 3, &mut Vec::new(), &mut orphans);
         assert!(orphans.is_empty());
-        let tree = g.freeze(&m, 4);
+        let tree = g.freeze(&m, 4, BUCKET);
         assert_eq!(tree.len(), 4);
         assert!(tree.validate().is_empty(), "{:?}", tree.validate());
     }

@@ -13,7 +13,7 @@
 //! id[pos]:  original point ids (what queries return)
 //! ```
 //!
-//! Subtrees of at most 512 nodes (`BUCKET`) are laid out breadth-first, so that all descendants
+//! Subtrees of at most 1,024 nodes (`BUCKET`) are laid out breadth-first, so that all descendants
 //! of such a *bucket* root are one contiguous block too, scanned in one pass:
 //!
 //! ```text
@@ -37,7 +37,7 @@ pub use persist::{file_tag, Persist, Reader, Writer, FORMAT_VERSION};
 pub use validate::Violation;
 
 pub(crate) use kd::{pays as kd_pays, KdIndex, KdLevels, KdScratch};
-pub(crate) use sequential::{Frame, Growing, Placement, SLACK};
+pub(crate) use sequential::{Frame, Growing, Placement, BUCKET, SLACK};
 
 use crate::metric::Metric;
 use pcct_arenas::Csr;

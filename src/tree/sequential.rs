@@ -11,8 +11,9 @@ use pcct_arenas::Csr;
 pub(crate) const SLACK: f64 = 1.0 + 1e-9;
 
 /// Subtrees of at most this many nodes are laid out as one contiguous block that
-/// queries scan in one pass instead of descending into.
-pub(crate) const BUCKET: usize = 512;
+/// queries scan in one pass instead of descending into (unless [`Tree::relayout`]
+/// says otherwise).
+pub(crate) const BUCKET: usize = 1024;
 
 /// A node on [`Growing::place`]'s stack with bounds `lo ≤ d(x, node) ≤ hi` (equal where
 /// measured exactly; two-phase metrics descend on phase-1 bounds).
@@ -292,8 +293,9 @@ impl Growing {
     }
 
     /// The frozen, query-ready tree: depth-first positions, children contiguous,
-    /// the metric's rows permuted to match, radii and minimum ids bottom-up.
-    pub(crate) fn freeze<M: Metric>(self, metric: &M, n: usize) -> Tree<M> {
+    /// subtrees of at most `bucket` nodes as blocks, the metric's rows permuted to
+    /// match, radii and minimum ids bottom-up.
+    pub(crate) fn freeze<M: Metric>(self, metric: &M, n: usize, bucket: usize) -> Tree<M> {
         // The nodes reachable from the root (ids not in the tree — deleted, or not yet
         // inserted — are not), in preorder; subtree sizes bottom-up over it.
         let mut pre = vec![self.root];
@@ -339,7 +341,7 @@ impl Growing {
         };
         while let Some(p) = stack.pop() {
             let x = order[p as usize] as usize;
-            if size[x] > 1 && size[x] as usize <= BUCKET {
+            if size[x] > 1 && size[x] as usize <= bucket {
                 // A small subtree: lay it out breadth-first so that its descendants
                 // form one contiguous block (children still contiguous per node).
                 queue.clear();
@@ -433,5 +435,5 @@ pub(crate) fn build<M: Metric>(metric: M) -> Result<Tree<M>> {
     for x in 0..n as u32 {
         g.insert(&metric, x, &mut stack);
     }
-    Ok(g.freeze(&metric, n))
+    Ok(g.freeze(&metric, n, BUCKET))
 }
