@@ -12,8 +12,9 @@
 //! search:    depth-first, the half on the query's side of the split first; prune a box
 //!            beyond the radius, which the caller may shrink as it finds points
 //!
-//! build, parent  (KdLevels): one index per tree level; the nearest node y with
-//!                d(x, y) ≤ b^ℓ(y), ties by id, is the lowest-feasible-level parent
+//! build, parent  (KdLevels): one index per tree level, built at the start of a batch
+//!                (plus one per level for each round's winners); the nearest node y
+//!                with d(x, y) ≤ b^ℓ(y), ties by id, is the lowest-feasible-level parent
 //! build, conflicts (build::batch): an index over the batch's new nodes, each searched
 //!                within b^ℓ(x) — the conflict edges without scopes
 //! queries (Tree::kd_index): an index over the tree's rows for k-NN
@@ -63,7 +64,8 @@ struct KdNode {
     min_key: u32,
 }
 
-/// A k-d tree over some points, each with a tag (rebuilt for every traversal round).
+/// A k-d tree over some points, each with a tag (built per batch for the build, once per
+/// tree for queries).
 pub(crate) struct KdIndex {
     dim: usize,
     /// `dim` rounded up to a multiple of [`LANES`]; rows and boxes are zero-padded to it.
