@@ -39,11 +39,13 @@ fn datasets() -> Vec<(&'static str, Vec<f64>, usize)> {
 #[test]
 fn same_tree_for_any_thread_count_and_valid() {
     let pools = [pool(1), pool(2), pool(4)];
+    let mut grid_leaders = 0;
     for (name, values, dim) in datasets() {
         let n = values.len() / dim;
         let m = euclidean::<f64>(&values, n, dim);
         for order in [Order::Hilbert, Order::Natural, Order::Random] {
-            for budget in [1u64 << 24, 200] {
+            // Grid election gives another tree, the same for every thread count and path.
+            for (budget, grid) in [(1u64 << 24, false), (200, false), (1 << 24, true)] {
                 let mut digests = Vec::new();
                 // The descent makes other candidate pairs, so a small budget cuts other
                 // batches: the same tree is expected without cuts only.
@@ -54,8 +56,13 @@ fn same_tree_for_any_thread_count_and_valid() {
                         order,
                         pair_budget: budget,
                         kd_index,
+                        grid,
                     };
                     let (tree, stats) = Tree::build_with(m.clone(), p, &opts).unwrap();
+                    grid_leaders += stats.batches.iter().map(|b| b.grid_leaders).sum::<u64>();
+                    if !grid {
+                        assert!(stats.batches.iter().all(|b| b.grid_leaders == 0), "{name}");
+                    }
                     let v = tree.validate();
                     assert!(
                         v.is_empty(),
@@ -81,11 +88,12 @@ fn same_tree_for_any_thread_count_and_valid() {
                 }
                 assert!(
                     digests.windows(2).all(|w| w[0] == w[1]),
-                    "{name} {order:?} {budget}: 1, 2, 4 threads, descent: {digests:?}"
+                    "{name} {order:?} {budget} grid {grid}: 1, 2, 4 threads, descent: {digests:?}"
                 );
             }
         }
     }
+    assert!(grid_leaders > 0, "no grid cell ever held two new nodes");
 }
 
 #[test]
@@ -95,24 +103,32 @@ fn parallel_tree_answers_equal_the_oracle() {
         let n = values.len() / dim;
         let m = euclidean::<f64>(&values, n, dim);
         let data = m.dataset().clone();
-        let tree = Tree::build(m, &p).unwrap();
-        assert!(tree.validate().is_empty(), "{name}");
-        let (got, _) = tree.predecessor_knn(7, &p).unwrap();
-        for i in (0..n).step_by(7) {
-            let (ids, ds) = naive_knn(&data, data.row(i), 7, |j| j < i as u32);
-            assert_eq!(got.row(i), (&ids[..], &ds[..]), "{name}: predecessor row {i}");
-        }
-        let (got, _) = tree.self_knn(5, &p).unwrap();
-        for i in (0..n).step_by(11) {
-            let (ids, ds) = naive_knn(&data, data.row(i), 5, |j| j != i as u32);
-            assert_eq!(got.row(i), (&ids[..], &ds[..]), "{name}: self row {i}");
-        }
-        for via in [Via::Kd, Via::Tree] {
-            assert_eq!(
-                got,
-                tree.self_knn_via(5, &p, via).unwrap().0,
-                "{name}: self via {via:?}"
-            );
+        let grid = BuildOptions {
+            grid: true,
+            ..Default::default()
+        };
+        for tree in [
+            Tree::build(m.clone(), &p).unwrap(),
+            Tree::build_with(m, &p, &grid).unwrap().0,
+        ] {
+            assert!(tree.validate().is_empty(), "{name}");
+            let (got, _) = tree.predecessor_knn(7, &p).unwrap();
+            for i in (0..n).step_by(7) {
+                let (ids, ds) = naive_knn(&data, data.row(i), 7, |j| j < i as u32);
+                assert_eq!(got.row(i), (&ids[..], &ds[..]), "{name}: predecessor row {i}");
+            }
+            let (got, _) = tree.self_knn(5, &p).unwrap();
+            for i in (0..n).step_by(11) {
+                let (ids, ds) = naive_knn(&data, data.row(i), 5, |j| j != i as u32);
+                assert_eq!(got.row(i), (&ids[..], &ds[..]), "{name}: self row {i}");
+            }
+            for via in [Via::Kd, Via::Tree] {
+                assert_eq!(
+                    got,
+                    tree.self_knn_via(5, &p, via).unwrap().0,
+                    "{name}: self via {via:?}"
+                );
+            }
         }
     }
 }

@@ -121,7 +121,7 @@ fn bench_prints_the_table_and_writes_json_stats_and_plot() {
         plot.to_str().unwrap(),
     ]));
     assert!(summary.contains("build stages over"), "{summary}");
-    for stage in ["traverse", "scope_csr", "conflicts", "mis", "apply"] {
+    for stage in ["traverse", "scope_csr", "conflicts", "grid", "mis", "apply"] {
         assert!(summary.contains(stage), "{stage} in {summary}");
     }
     assert!(

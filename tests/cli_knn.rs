@@ -181,9 +181,23 @@ fn knn_self_and_predecessor_match_brute_force() {
         "--self",
         "--out-ids",
         &s(&ids),
+        "--grid",
+        "--stats",
+        &s(&stats),
     ]);
-    assert!(out.status.success());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     check_ids_csv(&ids, &brute_force_self_knn(&m, 5, &p).unwrap());
+    // Grid election ran: every batch record counts its leaders.
+    let text = std::fs::read_to_string(&stats).unwrap();
+    let leaders: u64 = text
+        .lines()
+        .filter(|l| l.contains("\"record\":\"batch\""))
+        .map(|l| {
+            let at = l.find("\"grid_leaders\":").expect("grid_leaders in every batch") + 15;
+            l[at..].split([',', '}']).next().unwrap().parse::<u64>().unwrap()
+        })
+        .sum();
+    assert!(leaders > 0, "no grid leaders with --grid: {text}");
 
     let out = pcct(&[
         "knn",

@@ -295,6 +295,15 @@ fn larger_trees_and_every_path_match_the_oracle() {
             assert_rows::<f64>(name, &got, |i| {
                 naive_knn(&data, data.row(i), 10, |j| j < i as u32)
             });
+            // The tree path itself on this layout (Auto may answer through k-d or scan).
+            let (got, _) = tree.knn_via(&queries, 10, &p, Via::Tree).unwrap();
+            assert_rows::<f64>(name, &got, |i| {
+                naive_knn(&data, queries.dataset().row(i), 10, |_| true)
+            });
+            let (got, _) = tree.predecessor_knn_via(10, &p, Via::Tree).unwrap();
+            assert_rows::<f64>(name, &got, |i| {
+                naive_knn(&data, data.row(i), 10, |j| j < i as u32)
+            });
         }
     }
 }

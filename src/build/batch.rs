@@ -1,6 +1,6 @@
-//! The batch loop and its five stages (see the module above).
+//! The batch loop and its six stages (see the module above).
 
-use super::{mis, order, BatchStats, BuildOptions, BuildStats};
+use super::{grid, mis, order, BatchStats, BuildOptions, BuildStats};
 use crate::metric::Metric;
 use crate::pool::Pool;
 use crate::tree::{scale, Growing, KdIndex, KdLevels, KdScratch, Placement, Tree, BUCKET, NONE, SLACK};
@@ -453,18 +453,31 @@ fn run_batch<M: Metric>(
         st.conflicts += t.elapsed();
         let pl = &round.placements;
 
-        // 4. MIS.
+        // 4. Grid election (optional): one leader per cell of same-level new nodes.
+        let t = Instant::now();
+        let election = (opts.grid && m.euclidean_coordinates() && !edges.is_empty()).then(|| {
+            let xs: Vec<u32> = pending.iter().map(|p| p.x).collect();
+            let levels: Vec<Option<i32>> = pl.iter().map(|p| node(p).map(|(l, _, _)| l)).collect();
+            grid::elect(m, &xs, &levels, opts.seed)
+        });
+        if let Some(e) = &election {
+            st.grid_leaders += e.leaders;
+            st.grid_benched += e.candidate.iter().filter(|&&c| !c).count() as u64;
+        }
+        st.grid += t.elapsed();
+
+        // 5. MIS (among the leaders).
         let t = Instant::now();
         let (winners, rounds) = if edges.is_empty() {
             (vec![true; pending.len()], 0)
         } else {
             let prio: Vec<(u64, u32)> = pending.iter().map(|p| mis::priority(opts.seed, p.x)).collect();
-            mis::luby(adj.view(), &prio)
+            mis::luby(adj.view(), &prio, election.as_ref().map(|e| &e.candidate[..]))
         };
         st.mis_rounds += rounds;
         st.mis += t.elapsed();
 
-        // 5. Apply: winners become nodes (or duplicates); radii of their ancestors
+        // 6. Apply: winners become nodes (or duplicates); radii of their ancestors
         //    raised to cover them; losers go round again.
         let t = Instant::now();
         let mut next = Vec::new();

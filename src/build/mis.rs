@@ -21,11 +21,19 @@ const IN: u8 = 1;
 const OUT: u8 = 2;
 
 /// The maximal independent set of the graph `adj` (vertex `v`'s neighbours in row
-/// `v`) under `prio`: `in_set[v]`, and the number of rounds it took. Call inside
+/// `v`) under `prio`, among the vertices with `candidate[v]` (all if `None`; the others
+/// start out of the set): `in_set[v]`, and the number of rounds it took. Call inside
 /// the pool.
-pub(crate) fn luby(adj: CsrRef<'_, u32>, prio: &[(u64, u32)]) -> (Vec<bool>, u32) {
+pub(crate) fn luby(
+    adj: CsrRef<'_, u32>,
+    prio: &[(u64, u32)],
+    candidate: Option<&[bool]>,
+) -> (Vec<bool>, u32) {
     let n = adj.num_rows();
-    let mut state = vec![UNDECIDED; n];
+    let mut state = match candidate {
+        Some(c) => c.iter().map(|&c| if c { UNDECIDED } else { OUT }).collect(),
+        None => vec![UNDECIDED; n],
+    };
     let mut rounds = 0;
     loop {
         let joins: Vec<bool> = (0..n)
@@ -105,7 +113,7 @@ mod tests {
                 .collect();
             let g = graph(n, &edges);
             let prio: Vec<_> = (0..n as u32).map(|v| priority(seed, v)).collect();
-            let (set, rounds) = pool.install(|| luby(g.view(), &prio));
+            let (set, rounds) = pool.install(|| luby(g.view(), &prio, None));
             assert!(rounds >= 1);
             let mut by_prio: Vec<usize> = (0..n).collect();
             by_prio.sort_by_key(|&v| std::cmp::Reverse(prio[v]));
@@ -116,6 +124,19 @@ mod tests {
                 }
             }
             assert_eq!(set, greedy, "seed {seed}");
+
+            // Among candidates only: the greedy set over the candidates, nobody else.
+            let candidate: Vec<bool> = (0..n).map(|v| prio[v].0 % 3 != 0).collect();
+            let (set, _) = pool.install(|| luby(g.view(), &prio, Some(&candidate)));
+            let mut by_prio: Vec<usize> = (0..n).filter(|&v| candidate[v]).collect();
+            by_prio.sort_by_key(|&v| std::cmp::Reverse(prio[v]));
+            let mut greedy = vec![false; n];
+            for v in by_prio {
+                if g.row(v).iter().all(|&u| !greedy[u as usize]) {
+                    greedy[v] = true;
+                }
+            }
+            assert_eq!(set, greedy, "seed {seed}, candidates");
         }
     }
 }

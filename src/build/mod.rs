@@ -6,8 +6,9 @@
 //!   1 traverse   each pending point: lowest feasible level, parent, scope   (parallel)
 //!   2 scope CSR  (tree node → pending points whose scope holds it)          (counting sort)
 //!   3 conflicts  children-to-be of node y × scope of y → exact test → edges (parallel, CSR)
-//!   4 MIS        Luby with seeded hash priorities                           (parallel)
-//!   5 apply      winners become nodes, ancestors' radii raised              (parallel distances)
+//!   4 grid       optional: one leader per grid cell of same-level new nodes (parallel sort)
+//!   5 MIS        Luby with seeded hash priorities, among the leaders        (parallel)
+//!   6 apply      winners become nodes, ancestors' radii raised              (parallel distances)
 //!                losers go back to 1 against the grown tree
 //! ```
 //!
@@ -22,6 +23,7 @@
 //! identical for any number of threads.
 
 mod batch;
+mod grid;
 mod mis;
 mod order;
 mod update;
@@ -78,6 +80,12 @@ pub struct BuildOptions {
     /// candidate pairs differently (join pairs vs scope pairs), so a binding
     /// [`BuildOptions::pair_budget`] may cut batches elsewhere — another valid tree.
     pub kd_index: bool,
+    /// Grid election before the MIS (metrics with Euclidean coordinates): new nodes of
+    /// one level that share a grid cell (side `b^ℓ/√d`, so they conflict) elect the one
+    /// with the highest MIS priority and the others sit the round out. Another valid,
+    /// deterministic tree; see `build::grid`. Off by default: on this crate's workloads
+    /// conflicts are rare and the election does not pay (BENCHMARKS.md).
+    pub grid: bool,
 }
 
 impl Default for BuildOptions {
@@ -87,6 +95,7 @@ impl Default for BuildOptions {
             order: Order::Hilbert,
             pair_budget: 1 << 24,
             kd_index: true,
+            grid: false,
         }
     }
 }
@@ -115,6 +124,11 @@ pub struct BatchStats {
     pub edges: u64,
     /// Luby rounds over all MIS runs.
     pub mis_rounds: u32,
+    /// Grid cells that held several new nodes and elected a leader ([`BuildOptions::grid`]),
+    /// over all rounds.
+    pub grid_leaders: u64,
+    /// New nodes that sat a round out because another in their cell was elected.
+    pub grid_benched: u64,
     /// Distance evaluations of the traversals (for the k-d traversal: the rows its SIMD
     /// kernel measured plus the canonical distances of those within reach).
     pub traverse_evals: u64,
@@ -124,16 +138,18 @@ pub struct BatchStats {
     pub scope_csr: Duration,
     /// Stage 3: conflict graph.
     pub conflicts: Duration,
-    /// Stage 4: MIS.
+    /// Stage 4: grid election (zero when off).
+    pub grid: Duration,
+    /// Stage 5: MIS.
     pub mis: Duration,
-    /// Stage 5: apply.
+    /// Stage 6: apply.
     pub apply: Duration,
 }
 
 impl BatchStats {
     /// Sum of the stage times.
     pub fn total(&self) -> Duration {
-        self.traverse + self.scope_csr + self.conflicts + self.mis + self.apply
+        self.traverse + self.scope_csr + self.conflicts + self.grid + self.mis + self.apply
     }
 
     /// The batch as a telemetry record (`kind = "batch"`, times in seconds).
@@ -151,10 +167,13 @@ impl BatchStats {
             .with("first_round_pairs", Value::Int(self.first_round_pairs))
             .with("edges", Value::Int(self.edges))
             .with("mis_rounds", Value::Int(self.mis_rounds as u64))
+            .with("grid_leaders", Value::Int(self.grid_leaders))
+            .with("grid_benched", Value::Int(self.grid_benched))
             .with("traverse_evals", Value::Int(self.traverse_evals))
             .with("traverse_s", s(self.traverse))
             .with("scope_csr_s", s(self.scope_csr))
             .with("conflicts_s", s(self.conflicts))
+            .with("grid_s", s(self.grid))
             .with("mis_s", s(self.mis))
             .with("apply_s", s(self.apply))
             .with("total_s", s(self.total()))

@@ -41,10 +41,11 @@ impl<M: Metric> Tree<M> {
         self.metric.permuted(&order)
     }
 
-    /// The same tree laid out with buckets of at most `bucket_nodes` nodes (0 counts as
-    /// 1: no buckets): subtrees that small are stored as one block that k-NN and range
-    /// queries scan in one pass instead of descending into. Bigger buckets measure more
-    /// rows and navigate less; builds use 1,024. Answers never depend on it;
+    /// The same tree (nodes, levels, parents, radii) laid out with buckets of at most
+    /// `bucket_nodes` nodes (0 counts as 1: no buckets): subtrees that small are stored as
+    /// one block that k-NN and range queries scan in one pass instead of descending into.
+    /// Bigger buckets measure more rows and navigate less; builds use 1,024, and
+    /// `relayout(1024)` of a built tree is that tree again. Answers never depend on it;
     /// [`Tree::insert`] and [`Tree::delete`] lay their results out with the default.
     ///
     /// ```
@@ -54,12 +55,13 @@ impl<M: Metric> Tree<M> {
     /// let tree = Tree::build(m, &pool)?;
     /// let flat = tree.relayout(1);
     /// assert_eq!(flat.shape().buckets, 0);
+    /// assert_eq!(flat.relayout(1024).layout_digest(), tree.layout_digest());
     /// assert_eq!(tree.self_knn(4, &pool)?.0, flat.self_knn(4, &pool)?.0);
     /// # Ok::<(), pcct::Error>(())
     /// ```
     pub fn relayout(&self, bucket_nodes: usize) -> Tree<M> {
         let n = self.id_bound();
-        Growing::thaw(self, n).freeze(&self.metric_by_id(), n, bucket_nodes.max(1))
+        Growing::thaw(self, n).freeze_as(&self.metric_by_id(), n, bucket_nodes.max(1), false)
     }
 
     /// A new tree holding this tree's points and `points` (ids `id_bound()` onwards, in

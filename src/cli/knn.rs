@@ -56,6 +56,10 @@ pub struct KnnArgs {
     /// Insertion order of the parallel build: hilbert, natural or random.
     #[arg(long, default_value = "hilbert")]
     pub order: String,
+    /// Grid election before each MIS of the parallel build (Euclidean data): another
+    /// valid tree, the same for any --threads; same answers.
+    #[arg(long)]
+    pub grid: bool,
     /// Query path: auto (the engine decides), tree, scan or kd (k-d index; Euclidean
     /// data in at most 16 dimensions). Every path gives the same answers.
     #[arg(long, default_value = "auto")]
@@ -117,6 +121,7 @@ pub fn run(args: &KnnArgs) -> Result<()> {
     let mut opts = BuildOptions {
         seed: args.seed,
         order: args.order.parse::<Order>()?,
+        grid: args.grid,
         ..BuildOptions::default()
     };
     if let Some(p) = Profile::from_arg_or_env(args.profile.as_deref())? {

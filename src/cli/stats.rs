@@ -23,7 +23,7 @@ pub struct StatsArgs {
 }
 
 /// The build stages of a `batch` record, in pipeline order.
-pub const STAGES: [&str; 5] = ["traverse", "scope_csr", "conflicts", "mis", "apply"];
+pub const STAGES: [&str; 6] = ["traverse", "scope_csr", "conflicts", "grid", "mis", "apply"];
 
 /// Reads and parses every line; an unparsable line is an error naming it.
 fn read(args: &StatsArgs) -> Result<Vec<Parsed>> {

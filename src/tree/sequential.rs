@@ -296,6 +296,12 @@ impl Growing {
     /// subtrees of at most `bucket` nodes as blocks, the metric's rows permuted to
     /// match, radii and minimum ids bottom-up.
     pub(crate) fn freeze<M: Metric>(self, metric: &M, n: usize, bucket: usize) -> Tree<M> {
+        self.freeze_as(metric, n, bucket, true)
+    }
+
+    /// [`Growing::freeze`], inflating the radii for rounding only if `inflate` (a tree
+    /// thawed and frozen again without new nodes has inflated radii already).
+    pub(crate) fn freeze_as<M: Metric>(self, metric: &M, n: usize, bucket: usize, inflate: bool) -> Tree<M> {
         // The nodes reachable from the root (ids not in the tree — deleted, or not yet
         // inserted — are not), in preorder; subtree sizes bottom-up over it.
         let mut pre = vec![self.root];
@@ -393,9 +399,11 @@ impl Growing {
         }
         // The radii are maxima of canonical distances; inflate them so that they bound
         // true distances despite rounding.
-        let inflate = 1.0 + 4.0 * metric.distance_rel_error() + 1e-12;
-        let widen = 4.0 * metric.distance_abs_error();
-        radius.iter_mut().for_each(|r| *r = *r * inflate + widen);
+        if inflate {
+            let inflate = 1.0 + 4.0 * metric.distance_rel_error() + 1e-12;
+            let widen = 4.0 * metric.distance_abs_error();
+            radius.iter_mut().for_each(|r| *r = *r * inflate + widen);
+        }
         let child_radius_max: Vec<f64> = (0..nodes)
             .map(|p| {
                 let f = child_first[p] as usize;
