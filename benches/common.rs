@@ -8,19 +8,6 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Runs `f` until `seconds` have passed (at least once): on this VM the first tens of
-/// milliseconds of two-thread work after a serial phase run up to 2× slow, whatever
-/// runs them, so timed repeats start warm.
-pub fn warm_up(seconds: f64, mut f: impl FnMut()) {
-    let t = Instant::now();
-    loop {
-        f();
-        if t.elapsed().as_secs_f64() >= seconds {
-            break;
-        }
-    }
-}
-
 /// Seconds `f` took, and its result.
 pub fn time<R>(f: impl FnOnce() -> R) -> (f64, R) {
     let t = Instant::now();

@@ -11,13 +11,14 @@
 #[path = "common.rs"]
 mod common;
 
-use common::{median, time, warm_up};
+use common::{median, time};
 use kiddo::{ImmutableKdTree, SquaredEuclidean};
 use pcct::query::brute_force_knn;
 use pcct::{datagen, Dataset, Euclidean, Pool, Tree};
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::num::NonZero;
+use std::time::Instant;
 
 struct Workload {
     id: &'static str,
@@ -62,6 +63,19 @@ const WORKLOADS: [Workload; 4] = [
         clustered: true,
     },
 ];
+
+/// Runs `f` until `seconds` have passed (at least once): on this VM the first tens of
+/// milliseconds of two-thread work after a serial phase run up to 2× slow, whatever
+/// runs them, so timed repeats start warm.
+fn warm_up(seconds: f64, mut f: impl FnMut()) {
+    let t = Instant::now();
+    loop {
+        f();
+        if t.elapsed().as_secs_f64() >= seconds {
+            break;
+        }
+    }
+}
 
 /// kiddo build and query times (median) for dimension K: builds first, then queries.
 fn kiddo_run<const K: usize>(
