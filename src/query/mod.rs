@@ -12,7 +12,7 @@
 //! scan with the same kernels and the same canonical decisions. Metrics with Euclidean
 //! coordinates in at most 16 dimensions also probe a k-d index of the tree's rows
 //! (boxes prune uniform data in a few dimensions that cover-tree balls cannot), and the
-//! path with the smallest weighted count ([`KD_EVAL_COST`]) answers the rest. Identical
+//! path with the smallest weighted count ([`kd_eval_cost`]) answers the rest. Identical
 //! answers on every path; [`QueryStats::path`] says which one ran, and [`Via`] forces one.
 
 mod brute;
@@ -40,12 +40,16 @@ pub const PROBE_QUERIES: usize = 16;
 /// (BENCHMARKS.md).
 pub const SCAN_FRACTION: f64 = 0.1;
 
-/// What one k-d evaluation costs in scan rows, for the engine's choice of path. k-d
-/// evaluations are the rows its leaves measured with the SIMD kernel plus the canonical
-/// distances of those within reach (each row's share of box bounds included): W1–W3 and
-/// W5 queries run at about 7 ns per k-d evaluation against 1 ns per scanned row and
-/// 10–20 ns per tree evaluation on the machine of BENCHMARKS.md.
-pub const KD_EVAL_COST: f64 = 5.0;
+/// What one k-d evaluation costs in scan rows over a tree of `rows` rows, for the
+/// engine's choice of path. k-d evaluations are the rows its leaves measured with the
+/// SIMD kernel plus the canonical distances of those within reach; each also carries its
+/// share of box bounds and, in a big index, cache misses that a streaming scan does not
+/// have. Measured per evaluation against a scanned row (uniform d = 8, BENCHMARKS.md):
+/// 2.0× at 2^11 rows, 2.9× at 2^13, 3.7× at 2^15, ~7× at 2^20 — about
+/// `2 + 0.5·log2(rows / 2048)`, which this returns, clamped to 2..8.
+pub fn kd_eval_cost(rows: usize) -> f64 {
+    (2.0 + 0.5 * (rows.max(1) as f64 / 2048.0).log2()).clamp(2.0, 8.0)
+}
 
 /// The k nearest neighbours of each query: `queries × k`, row-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -394,7 +398,7 @@ impl<M: Metric> Tree<M> {
         };
         let base = if probe_tail { nq - probe } else { 0 };
         // Costs in scan rows: a tree evaluation 1 / SCAN_FRACTION (a bucket row 1), a k-d
-        // evaluation KD_EVAL_COST, a scan one per row.
+        // evaluation kd_eval_cost(rows), a scan one per row.
         let tree_eval = 1.0 / SCAN_FRACTION;
         let budget = self.num_nodes() as f64 * probe as f64;
         let (mut done, mut first) = (0, Evals::default());
@@ -424,7 +428,7 @@ impl<M: Metric> Tree<M> {
                 &mut dists[at * k..(at + probe) * k],
                 QueryPath::Kd { probed: probe },
             );
-            let kd_cost = (ev.approx + ev.exact) as f64 * KD_EVAL_COST;
+            let kd_cost = (ev.approx + ev.exact) as f64 * kd_eval_cost(self.num_nodes());
             let scan_cost = self.num_nodes() as f64 * probe as f64;
             if kd_cost < tree_cost.min(scan_cost) {
                 path = QueryPath::Kd { probed: probe };
