@@ -341,8 +341,8 @@ fn offer_phased<M: Metric, C: Collector>(
     ev: &mut Evals,
 ) {
     let m = &tree.metric;
-    lo.resize(len, 0.0);
-    hi.resize(len, 0.0);
+    let lo = window(lo, len);
+    let hi = window(hi, len);
     if let Filter::Below(_) = filter {
         // Predecessor queries admit about half of the rows: bound only those.
         for (c, (l, h)) in (first..).zip(lo.iter_mut().zip(hi.iter_mut())) {
@@ -366,6 +366,16 @@ fn offer_phased<M: Metric, C: Collector>(
         }
         offer_node(tree, c, l, h, filter, col);
     }
+}
+
+/// The first `len` values of `buf`, growing it if needed: buffers only ever grow, so
+/// blocks of varying length do not zero-fill them again (the callee overwrites them).
+#[inline]
+fn window(buf: &mut Vec<f64>, len: usize) -> &mut [f64] {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    &mut buf[..len]
 }
 
 /// Orders non-negative finite floats by their bit patterns.
@@ -412,9 +422,9 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
             if M::TWO_PHASE {
                 offer_phased(tree, qm, q, first, len, filter, col, buf, hi, ev);
             } else {
-                buf.resize(len, 0.0);
-                measure_rows(tree, qm, q, first, buf, filter, ev);
-                offer_raw(tree, first, buf, filter, col, err);
+                let raw = window(buf, len);
+                measure_rows(tree, qm, q, first, raw, filter, ev);
+                offer_raw(tree, first, raw, filter, col, err);
             }
             // Block rows, priced like a scan's.
             ev.rows += ev.approx - before;
@@ -453,12 +463,11 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
         // One block over all children when most survive, else one row at a time.
         let block = 2 * keep.len() > ch.len();
         if block {
-            buf.resize(ch.len(), 0.0);
+            let out = window(buf, ch.len());
             if M::TWO_PHASE {
-                hi.resize(ch.len(), 0.0);
-                m.phase1_block(qm, q, ch.start, buf, hi);
+                m.phase1_block(qm, q, ch.start, out, window(hi, ch.len()));
             } else {
-                m.approx_block(qm, q, ch.start, buf);
+                m.approx_block(qm, q, ch.start, out);
             }
             ev.approx += ch.len() as u64;
         }
@@ -550,9 +559,9 @@ pub(crate) fn scan<M: Metric, C: Collector>(
                 ev,
             );
         } else {
-            buf.resize((end - start) as usize, 0.0);
-            measure_rows(tree, qm, q, start, buf, filter, ev);
-            offer_raw(tree, start, buf, filter, col, err);
+            let raw = window(buf, (end - start) as usize);
+            measure_rows(tree, qm, q, start, raw, filter, ev);
+            offer_raw(tree, start, raw, filter, col, err);
         }
         start = end;
     }
