@@ -139,9 +139,13 @@ impl Collector for KnnCollector {
         self.cands.push((lower, pos, id));
         if upper < self.threshold {
             if self.uppers.len() == self.k {
-                self.uppers.pop();
+                // Replace the largest in place: one sift instead of a pop and a push.
+                if let Some(mut top) = self.uppers.peek_mut() {
+                    *top = upper.to_bits();
+                }
+            } else {
+                self.uppers.push(upper.to_bits());
             }
-            self.uppers.push(upper.to_bits());
             if self.uppers.len() == self.k {
                 self.threshold = f64::from_bits(*self.uppers.peek().expect("k ≥ 1 bounds"));
             }
