@@ -99,6 +99,19 @@ mod tests {
         Csr::new(&off, &vals).unwrap()
     }
 
+    /// The greedy independent set over the candidates, highest priority first.
+    fn greedy(g: &Csr<u32>, prio: &[(u64, u32)], candidate: &[bool]) -> Vec<bool> {
+        let mut by_prio: Vec<usize> = (0..prio.len()).filter(|&v| candidate[v]).collect();
+        by_prio.sort_by_key(|&v| std::cmp::Reverse(prio[v]));
+        let mut set = vec![false; prio.len()];
+        for v in by_prio {
+            if g.row(v).iter().all(|&u| !set[u as usize]) {
+                set[v] = true;
+            }
+        }
+        set
+    }
+
     /// The result is independent, maximal, and equals the greedy set in priority order.
     #[test]
     fn luby_equals_greedy_by_priority() {
@@ -115,28 +128,12 @@ mod tests {
             let prio: Vec<_> = (0..n as u32).map(|v| priority(seed, v)).collect();
             let (set, rounds) = pool.install(|| luby(g.view(), &prio, None));
             assert!(rounds >= 1);
-            let mut by_prio: Vec<usize> = (0..n).collect();
-            by_prio.sort_by_key(|&v| std::cmp::Reverse(prio[v]));
-            let mut greedy = vec![false; n];
-            for v in by_prio {
-                if g.row(v).iter().all(|&u| !greedy[u as usize]) {
-                    greedy[v] = true;
-                }
-            }
-            assert_eq!(set, greedy, "seed {seed}");
+            assert_eq!(set, greedy(&g, &prio, &vec![true; n]), "seed {seed}");
 
             // Among candidates only: the greedy set over the candidates, nobody else.
             let candidate: Vec<bool> = (0..n).map(|v| prio[v].0 % 3 != 0).collect();
             let (set, _) = pool.install(|| luby(g.view(), &prio, Some(&candidate)));
-            let mut by_prio: Vec<usize> = (0..n).filter(|&v| candidate[v]).collect();
-            by_prio.sort_by_key(|&v| std::cmp::Reverse(prio[v]));
-            let mut greedy = vec![false; n];
-            for v in by_prio {
-                if g.row(v).iter().all(|&u| !greedy[u as usize]) {
-                    greedy[v] = true;
-                }
-            }
-            assert_eq!(set, greedy, "seed {seed}, candidates");
+            assert_eq!(set, greedy(&g, &prio, &candidate), "seed {seed}, candidates");
         }
     }
 }
