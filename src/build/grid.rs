@@ -82,12 +82,9 @@ pub(crate) fn elect<M: Metric>(m: &M, points: &[u32], levels: &[Option<i32>], se
     Election { candidate, leaders }
 }
 
-/// A 64-bit finaliser (splitmix64's).
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+/// One step of the cell hash (a splitmix64 step).
+fn mix(z: u64) -> u64 {
+    mis::finalise(z.wrapping_add(0x9E37_79B9_7F4A_7C15))
 }
 
 #[cfg(test)]

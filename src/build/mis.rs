@@ -10,10 +10,17 @@ use rayon::prelude::*;
 /// A vertex's priority: a seeded hash of its point id (ties impossible: the id is
 /// part of the key).
 pub(crate) fn priority(seed: u64, id: u32) -> (u64, u32) {
-    let mut z = seed ^ (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (
+        finalise(seed ^ (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        id,
+    )
+}
+
+/// splitmix64's output function: every input bit reaches every output bit.
+pub(crate) fn finalise(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (z ^ (z >> 31), id)
+    z ^ (z >> 31)
 }
 
 const UNDECIDED: u8 = 0;
