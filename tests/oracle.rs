@@ -308,6 +308,43 @@ fn larger_trees_and_every_path_match_the_oracle() {
     }
 }
 
+/// Trees whose coordinates reach `LOCALITY_BYTES` answer external queries in Hilbert
+/// order (tree and k-d paths): every answer must still land in its own row.
+#[test]
+fn big_trees_answer_queries_out_of_order_exactly() {
+    let p = pool(2);
+    let nq = 400;
+    let cases = [
+        // W6's shape (tree path), and uniform d = 8 (k-d path).
+        (
+            "clusters d=32",
+            32,
+            32_768,
+            datagen::clusters(32_768 + nq, 32, 64, 0.02, 61),
+        ),
+        ("uniform d=8", 8, 131_072, datagen::uniform(131_072 + nq, 8, 62)),
+    ];
+    for (name, dim, n, mut values) in cases {
+        let qv = values.split_off(n * dim);
+        let m = euclidean::<f64>(&values, n, dim);
+        let queries = euclidean::<f64>(&qv, nq, dim);
+        let tree = Tree::build(m.clone(), &p).unwrap();
+        assert!(tree.validate().is_empty(), "{name}");
+        assert!(
+            tree.num_nodes() * dim * 8 >= pcct::query::LOCALITY_BYTES,
+            "{name}: too small to be answered out of order"
+        );
+        let want = brute_force_knn(&m, &queries, 8, &p).unwrap();
+        for via in [Via::Auto, Via::Tree]
+            .into_iter()
+            .chain((dim <= 16).then_some(Via::Kd))
+        {
+            let (got, stats) = tree.knn_via(&queries, 8, &p, via).unwrap();
+            assert_eq!(got, want, "{name}, {via:?} ({stats:?})");
+        }
+    }
+}
+
 /// W3's shape (uniform, d = 8, 2^15 points): cover-tree balls cannot prune, boxes can, so
 /// the engine takes the k-d path — and its answers are the brute force's.
 #[test]

@@ -26,6 +26,7 @@ mod batch;
 mod grid;
 mod mis;
 mod order;
+pub(crate) use order::hilbert_sorted;
 mod update;
 
 use crate::metric::Metric;

@@ -38,7 +38,7 @@ pub(crate) fn sequence<M: Metric>(metric: &M, ids: &[u32], order: Order, seed: u
     };
     match order {
         Order::Hilbert if metric.coordinate_dim() > 0 => {
-            let (sorted, rank) = ranked(hilbert_sorted(metric, ids));
+            let (sorted, rank) = ranked(hilbert_sorted(metric, ids, 128));
             Sequence {
                 ids: bit_reversed(n).map(|p| sorted[p]).collect(),
                 rank,
@@ -77,11 +77,12 @@ fn bit_reversed(n: usize) -> impl Iterator<Item = usize> {
 }
 
 /// Point ids sorted by Hilbert index (ties by id), coordinates quantized per
-/// dimension to `bits` bits with `dim · bits ≤ 128` where possible.
-fn hilbert_sorted<M: Metric>(metric: &M, ids: &[u32]) -> Vec<u32> {
+/// dimension to `bits` bits with `dim · bits ≤ key_bits` where possible (at least one
+/// bit, at most 16, per dimension; a key costs about `dim · bits` steps).
+pub(crate) fn hilbert_sorted<M: Metric>(metric: &M, ids: &[u32], key_bits: usize) -> Vec<u32> {
     let n = ids.len();
     let dim = metric.coordinate_dim();
-    let bits = (128 / dim).clamp(1, 16) as u32;
+    let bits = (key_bits / dim).clamp(1, 16) as u32;
     let words = (dim * bits as usize).div_ceil(64);
 
     let mut coords = vec![0.0; n * dim];
