@@ -399,6 +399,10 @@ impl<M: Metric> Tree<M> {
         let run = |qs: &[u32], ids: &mut [u32], dists: &mut [f64], path: QueryPath| -> Evals {
             let use_scan = path != QueryPath::Tree;
             let use_kd = matches!(path, QueryPath::Kd { .. });
+            if use_kd {
+                // Built here on the pool, before the queries that use it.
+                self.kd_index_on(pool.rayon());
+            }
             pool.install(|| {
                 if use_scan && M::TWO_PHASE {
                     // Two-phase metrics scan a block of queries at a time.
