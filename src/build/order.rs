@@ -210,6 +210,7 @@ mod tests {
 
     /// The key as first written (branches, bit-at-a-time interleave): the reference
     /// the faster [`hilbert_key`] must equal.
+    ///
     /// The Hilbert index of `axes` (each `< 2^bits`), most significant bit first in
     /// `key` (Skilling, "Programming the Hilbert curve", AIP Conf. Proc. 707, 2004:
     /// axes to transposed index, then bit interleaving). `axes` is overwritten.

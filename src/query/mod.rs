@@ -52,9 +52,10 @@ pub fn kd_eval_cost(rows: usize) -> f64 {
     (2.0 + 0.5 * (rows.max(1) as f64 / 2048.0).log2()).clamp(2.0, 8.0)
 }
 
-/// Trees whose coordinates take at least this many bytes answer [`Tree::knn`] queries in
-/// Hilbert order of the queries (on the tree and k-d paths): beyond the caches,
-/// consecutive queries near each other share the rows they read.
+/// Trees with `nodes × dimensions × 8` bytes of coordinates (counted as f64, whatever
+/// the storage) at least this many answer [`Tree::knn`] queries in Hilbert order of the
+/// queries (on the tree and k-d paths): beyond the caches, consecutive queries near
+/// each other share the rows they read.
 pub const LOCALITY_BYTES: usize = 8 << 20;
 
 /// The k nearest neighbours of each query: `queries × k`, row-major.
@@ -231,28 +232,30 @@ fn check_k(k: usize, max: usize, mode: &str) -> Result<()> {
 
 impl<M: Metric> Tree<M> {
     /// The order in which the queries of [`Tree::knn`] go along `path`: on the tree and
-    /// k-d paths of a tree whose coordinates outgrow the caches (≥ [`LOCALITY_BYTES`]),
+    /// k-d paths of a tree whose coordinates outgrow the caches (see [`LOCALITY_BYTES`]),
     /// sorted along a Hilbert curve so that consecutive queries of a worker read the
-    /// same rows (W5's queries 0.85–0.95 s → 0.35–0.45 s); else as given, where the
-    /// rows stay in cache anyway and the keys would cost more than they save (W2, W3:
-    /// 10 % slower sorted). Queries without coordinates keep their order.
-    fn query_order(&self, queries: &M, path: QueryPath, pool: &Pool) -> Vec<u32> {
-        let ids: Vec<u32> = (0..queries.len() as u32).collect();
+    /// same rows (W5's queries, median of five: 947 → 497 ms); else as given (`None`),
+    /// where the rows stay in cache anyway and the keys would cost more than they save
+    /// (W2, W3: 10 % slower sorted). Queries without coordinates, or with more than 128
+    /// (one bit of key each), keep their order.
+    fn query_order(&self, queries: &M, path: QueryPath, pool: &Pool) -> Option<Vec<u32>> {
+        let dim = queries.coordinate_dim();
         let bytes = self.num_nodes() * self.metric.coordinate_dim() * std::mem::size_of::<f64>();
-        if matches!(path, QueryPath::Scan { .. }) || bytes < LOCALITY_BYTES || queries.coordinate_dim() == 0 {
-            return ids;
+        if matches!(path, QueryPath::Scan { .. }) || bytes < LOCALITY_BYTES || !(1..=128).contains(&dim) {
+            return None;
         }
-        pool.install(|| hilbert_sorted(queries, &ids, 128))
+        let ids: Vec<u32> = (0..queries.len() as u32).collect();
+        Some(pool.install(|| hilbert_sorted(queries, &ids, 128)))
     }
 
     /// The order in which self and predecessor queries go along `path`: on the tree
     /// and k-d paths, ids in the tree's depth-first layout (each node, then its
     /// duplicates; deleted ids last), so that consecutive queries read the rows of one
-    /// subtree (W7's queries 2.3–2.6 s → 1.3 s); on the scan path by id, so that a tile of predecessor
-    /// queries scans only the rows below its largest id.
-    fn layout_order(&self, path: QueryPath) -> Vec<u32> {
+    /// subtree (W7's queries 2.3–2.6 s → 1.3 s); on the scan path by id (`None`), so
+    /// that a tile of predecessor queries scans only the rows below its largest id.
+    fn layout_order(&self, path: QueryPath) -> Option<Vec<u32>> {
         if matches!(path, QueryPath::Scan { .. }) {
-            return (0..self.id_bound() as u32).collect();
+            return None;
         }
         let mut order = Vec::with_capacity(self.id_bound());
         for p in 0..self.num_nodes() as u32 {
@@ -260,7 +263,7 @@ impl<M: Metric> Tree<M> {
             order.extend_from_slice(self.dups_of(p));
         }
         order.extend((0..self.id_bound() as u32).filter(|&i| row_of(self, i).is_none()));
-        order
+        Some(order)
     }
 
     /// The `k` nearest points of the tree to each point of `queries` (`1 ≤ k ≤ len()`).
@@ -369,8 +372,8 @@ impl<M: Metric> Tree<M> {
 
     /// Runs `nq` k-NN queries; `map(i)` gives query i's row in `qm` and its filter, or
     /// `None` for an id no longer in the tree (its row stays padded). After the probes,
-    /// queries are answered in `order(path)` (a permutation of `0..nq`), which only
-    /// changes what the caches hold, never an answer.
+    /// queries are answered in `order(path)` (a permutation of `0..nq`; `None`: as
+    /// given), which only changes what the caches hold, never an answer.
     #[allow(clippy::too_many_arguments)]
     fn run_knn(
         &self,
@@ -381,7 +384,7 @@ impl<M: Metric> Tree<M> {
         map: impl Fn(usize) -> Option<(u32, Filter)> + Sync,
         probe_tail: bool,
         via: Via,
-        order: impl FnOnce(QueryPath) -> Vec<u32>,
+        order: impl FnOnce(QueryPath) -> Option<Vec<u32>>,
     ) -> Result<(Neighbors, QueryStats)> {
         let kd = !M::TWO_PHASE && kd_pays(&self.metric);
         if via == Via::Kd && !kd {
@@ -494,31 +497,49 @@ impl<M: Metric> Tree<M> {
             Via::Scan => path = QueryPath::Scan { probed: 0 },
             Via::Kd => path = QueryPath::Kd { probed: 0 },
         }
-        // The other queries in `order` (locality: consecutive queries of a worker meet
-        // the same rows in cache), answered into rows of their own and put in place.
-        let probed = base..base + probe;
-        let order = order(path);
-        debug_assert_eq!(
-            order.len(),
-            nq,
-            "the processing order is a permutation of the queries"
-        );
-        let rest_qs: Vec<u32> = order
-            .into_iter()
-            .filter(|&i| !probed.contains(&(i as usize)))
-            .collect();
-        let mut rest_ids = vec![NONE; rest_qs.len() * k];
-        let mut rest_dists = vec![f64::INFINITY; rest_qs.len() * k];
-        let rest = run(&rest_qs, &mut rest_ids, &mut rest_dists, path);
-        for ((&i, ri), rd) in rest_qs
-            .iter()
-            .zip(rest_ids.chunks_exact(k))
-            .zip(rest_dists.chunks_exact(k))
-        {
-            let at = i as usize * k;
-            ids[at..at + k].copy_from_slice(ri);
-            dists[at..at + k].copy_from_slice(rd);
-        }
+        // The other queries: in place where they go as given; else in `order` (locality:
+        // consecutive queries of a worker meet the same rows in cache), answered into rows
+        // of their own and put in place.
+        let rest = match order(path) {
+            None => {
+                let tail = base + probe;
+                let qs: Vec<u32> = (tail as u32..nq as u32).collect();
+                let mut rest = run(&qs, &mut ids[tail * k..], &mut dists[tail * k..], path);
+                if base > 0 {
+                    let qs: Vec<u32> = (0..base as u32).collect();
+                    rest = rest + run(&qs, &mut ids[..base * k], &mut dists[..base * k], path);
+                }
+                rest
+            }
+            Some(order) => {
+                assert_eq!(order.len(), nq, "the query order is a permutation of the queries");
+                let probed = base..base + probe;
+                let rest_qs: Vec<u32> = order
+                    .into_iter()
+                    .filter(|&i| !probed.contains(&(i as usize)))
+                    .collect();
+                let mut rest_ids = vec![NONE; rest_qs.len() * k];
+                let mut rest_dists = vec![f64::INFINITY; rest_qs.len() * k];
+                let rest = run(&rest_qs, &mut rest_ids, &mut rest_dists, path);
+                // Query i's answer is row slot[i] of the rest (NONE for the probes).
+                let mut slot = vec![NONE; nq];
+                for (j, &i) in rest_qs.iter().enumerate() {
+                    slot[i as usize] = j as u32;
+                }
+                pool.install(|| {
+                    ids.par_chunks_mut(k)
+                        .zip(dists.par_chunks_mut(k))
+                        .zip(slot.par_iter())
+                        .filter(|(_, &j)| j != NONE)
+                        .for_each(|((ri, rd), &j)| {
+                            let at = j as usize * k;
+                            ri.copy_from_slice(&rest_ids[at..at + k]);
+                            rd.copy_from_slice(&rest_dists[at..at + k]);
+                        })
+                });
+                rest
+            }
+        };
         let stats = QueryStats {
             path,
             queries: nq,
@@ -526,5 +547,52 @@ impl<M: Metric> Tree<M> {
             exact_evals: first.exact + rest.exact,
         };
         Ok((Neighbors::new(k, ids, dists), stats))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{datagen, Dataset, Euclidean};
+
+    fn is_permutation(order: &[u32], n: usize) -> bool {
+        let mut seen = vec![false; n];
+        order.len() == n
+            && order
+                .iter()
+                .all(|&i| !std::mem::replace(&mut seen[i as usize], true))
+    }
+
+    /// External queries are reordered only on trees past `LOCALITY_BYTES` and off the
+    /// scan path; self and predecessor queries off the scan path; every order is a
+    /// permutation (the oracle tests check the answers that come back through it).
+    #[test]
+    fn queries_are_reordered_where_it_pays() {
+        let pool = Pool::new(2).unwrap();
+        let euclid = |n: usize, dim: usize, seed: u64| {
+            Euclidean::new(Dataset::from_rows(&datagen::uniform(n, dim, seed), n, dim).unwrap()).unwrap()
+        };
+        let queries = euclid(500, 8, 3);
+        let big = Tree::build(euclid(LOCALITY_BYTES / 64, 8, 1), &pool).unwrap();
+        let small = Tree::build(euclid(2_000, 8, 2), &pool).unwrap();
+        let kd = QueryPath::Kd { probed: 0 };
+        let scan = QueryPath::Scan { probed: 0 };
+        let order = big
+            .query_order(&queries, kd, &pool)
+            .expect("a big tree sorts its queries");
+        assert!(is_permutation(&order, 500));
+        assert!(
+            order.iter().enumerate().any(|(i, &q)| q as usize != i),
+            "sorted, not as given"
+        );
+        assert_eq!(
+            big.query_order(&queries, QueryPath::Tree, &pool).as_deref(),
+            Some(&order[..])
+        );
+        assert!(big.query_order(&queries, scan, &pool).is_none());
+        assert!(small.query_order(&queries, kd, &pool).is_none());
+        let layout = small.layout_order(kd).expect("self queries go in layout order");
+        assert!(is_permutation(&layout, small.id_bound()));
+        assert!(small.layout_order(scan).is_none());
     }
 }
