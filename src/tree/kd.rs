@@ -24,7 +24,7 @@
 //! are summed in [`LANES`] lanes; both are within a relative 1e-12 (plus an absolute
 //! 1e-300 for underflow) of the column-order sum, and a box's column-order sum never
 //! exceeds the computed sum of a point inside (each term is no larger, rounding is
-//! monotone), so [`beyond`] with that margin never rules out a point within the radius.
+//! monotone), so ruling out only sums above [`reach`] never drops a point within the radius.
 //! Rows that pass are measured in column order — the canonical distance's own operations
 //! (f32 coordinates widen exactly) — so every decision is made on canonical values, and
 //! the build's answers are the descent's: the same parent and level, the same edges.
@@ -330,8 +330,9 @@ impl KdIndex {
         }
         stack.clear();
         stack.push((0, self.box_sq(q, 0)));
+        let mut cut = reach(r);
         while let Some((k, lb)) = stack.pop() {
-            if beyond(lb, r) {
+            if lb > cut {
                 continue;
             }
             let nd = self.nodes[k as usize];
@@ -345,12 +346,13 @@ impl KdIndex {
                 self.kernels
                     .sq_dist_block(q, &self.coords[a * self.pad..b * self.pad], self.pad, sq);
                 for (e, &s) in (a..b).zip(sq.iter()) {
-                    if beyond(s, r) {
+                    if s > cut {
                         continue;
                     }
                     if let Some(d) = self.exact_within(q, e, r) {
                         *evals += 1;
                         r = f(self.tags[e], d);
+                        cut = reach(r);
                     }
                 }
                 continue;
@@ -369,12 +371,15 @@ impl KdIndex {
     }
 }
 
-/// Whether a lane-summed squared distance `s` (box or SIMD kernel) rules out every
-/// canonical distance `≤ r`: both sums are within a relative 1e-12 of each other
-/// (at most 16 terms, `(dim + 2)·ε` each way) apart from underflow, below 1e-300.
+/// The largest lane-summed squared distance `s` (box or SIMD kernel) that may hide a
+/// canonical distance `≤ r`: both sums are within a relative 1e-12 of each other (at
+/// most 16 terms, `(dim + 2)·ε` each way) apart from underflow, below 1e-300, so
+/// `s > reach(r)` rules the entry or box out. Computed once per radius, so the hot
+/// loops compare one number; the factor `1 + 4e-12` keeps it above
+/// `(r²·(1 + 8ε) + 1e-300) / (1 − 1e-12)` despite its own rounding.
 #[inline]
-fn beyond(s: f64, r: f64) -> bool {
-    s * (1.0 - 1e-12) - 1e-300 > r * r * SQ_SLACK
+fn reach(r: f64) -> f64 {
+    (r * r * SQ_SLACK + 1e-300) * (1.0 + 4e-12)
 }
 
 /// One [`KdIndex`] per level present in the tree: the nodes of level `j` are more than
