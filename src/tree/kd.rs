@@ -262,7 +262,9 @@ impl KdIndex {
             .zip(q.chunks_exact(LANES))
         {
             for j in 0..LANES {
-                let t = (l[j] - x[j]).max(x[j] - h[j]).max(0.0);
+                // Plain comparisons (one max instruction each; coordinates are finite,
+                // so `f64::max`'s NaN handling would only cost).
+                let t = max(max(l[j] - x[j], x[j] - h[j]), 0.0);
                 acc[j] += t * t;
             }
         }
@@ -345,6 +347,11 @@ impl KdIndex {
                 sq.resize(b - a, 0.0);
                 self.kernels
                     .sq_dist_block(q, &self.coords[a * self.pad..b * self.pad], self.pad, sq);
+                // Most leaves hold no entry within reach: one minimum (four lanes) rules
+                // the whole leaf out before any per-entry test.
+                if leaf_min(sq) > cut {
+                    continue;
+                }
                 for (e, &s) in (a..b).zip(sq.iter()) {
                     if s > cut {
                         continue;
@@ -368,6 +375,42 @@ impl KdIndex {
             stack.push((near, lb));
         }
         measured
+    }
+}
+
+/// The smallest of `v` (finite or `+∞`; `+∞` if empty), in four independent lanes.
+#[inline]
+fn leaf_min(v: &[f64]) -> f64 {
+    let mut m = [f64::INFINITY; 4];
+    let mut chunks = v.chunks_exact(4);
+    for c in &mut chunks {
+        for j in 0..4 {
+            m[j] = min(m[j], c[j]);
+        }
+    }
+    for &x in chunks.remainder() {
+        m[0] = min(m[0], x);
+    }
+    min(min(m[0], m[1]), min(m[2], m[3]))
+}
+
+/// The larger of two finite values, as one compare-and-select.
+#[inline(always)]
+fn max(a: f64, b: f64) -> f64 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// The smaller of two finite values, as one compare-and-select.
+#[inline(always)]
+fn min(a: f64, b: f64) -> f64 {
+    if a < b {
+        a
+    } else {
+        b
     }
 }
 
