@@ -13,7 +13,7 @@
 
 use super::topk::TopK;
 use crate::metric::Metric;
-use crate::tree::{KdScratch, Tree, NONE};
+use crate::tree::{fmax, KdScratch, Tree, NONE};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -230,7 +230,7 @@ impl Bounds {
     /// Lower bound of the canonical distance.
     #[inline]
     fn lower(self, a: f64) -> f64 {
-        ((a - self.abs) * self.down).max(0.0)
+        fmax((a - self.abs) * self.down, 0.0)
     }
 
     /// Upper bound of the canonical distance.
@@ -385,7 +385,7 @@ fn window(buf: &mut Vec<f64>, len: usize) -> &mut [f64] {
 /// Orders non-negative finite floats by their bit patterns.
 #[inline]
 fn key(lb: f64) -> u64 {
-    lb.max(0.0).to_bits()
+    fmax(lb, 0.0).to_bits()
 }
 
 /// Best-first branch and bound from the root for query `q` of `qm`.
@@ -453,7 +453,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                 continue;
             }
             let pc = tree.dist_parent[ci];
-            let lo = (qp_lo - pc * up).max(pc * down - qp_hi).max(0.0);
+            let lo = fmax(fmax(qp_lo - pc * up, pc * down - qp_hi), 0.0);
             let thr = col.threshold();
             let node = lo * shrink <= thr && node_may_admit(tree, c, filter);
             let sub = tree.child_count[ci] > 0 && (lo - tree.radius[ci]) * shrink <= thr;
@@ -508,7 +508,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                 used = true;
             }
             if tree.child_count[c as usize] > 0 {
-                let lb_sub = ((lo * down - tree.radius[c as usize]) * shrink).max(0.0);
+                let lb_sub = fmax((lo * down - tree.radius[c as usize]) * shrink, 0.0);
                 if lb_sub <= col.threshold() {
                     heap.push(Reverse((key(lb_sub), c, lo.to_bits(), hi.to_bits())));
                     used = true;

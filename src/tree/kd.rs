@@ -394,9 +394,10 @@ fn leaf_min(v: &[f64]) -> f64 {
     min(min(m[0], m[1]), min(m[2], m[3]))
 }
 
-/// The larger of two finite values, as one compare-and-select.
+/// The larger of two values as one compare-and-select (`f64::max` spends extra
+/// instructions on NaN; here a NaN `a` gives `b`, so `max(x, 0.0)` floors a NaN to 0).
 #[inline(always)]
-fn max(a: f64, b: f64) -> f64 {
+pub(crate) fn max(a: f64, b: f64) -> f64 {
     if a > b {
         a
     } else {
@@ -404,9 +405,9 @@ fn max(a: f64, b: f64) -> f64 {
     }
 }
 
-/// The smaller of two finite values, as one compare-and-select.
+/// The smaller of two values as one compare-and-select (a NaN `a` gives `b`).
 #[inline(always)]
-fn min(a: f64, b: f64) -> f64 {
+pub(crate) fn min(a: f64, b: f64) -> f64 {
     if a < b {
         a
     } else {
