@@ -144,15 +144,19 @@ pub(crate) fn hilbert_sorted<M: Metric>(metric: &M, ids: &[u32], key_bits: usize
 /// `key` (Skilling, "Programming the Hilbert curve", AIP Conf. Proc. 707, 2004:
 /// axes to transposed index, then bit interleaving). `axes` is overwritten.
 fn hilbert_key(axes: &mut [u32], bits: u32, key: &mut [u64]) {
-    let n = axes.len();
-    let m = 1u32 << (bits - 1);
-    // Inverse undo, without branches (the bits tested are as good as random, so
-    // a branch here was mispredicted about half the time): where bit q of axis i is
-    // set, invert the low bits of axis 0; else exchange them between axes 0 and i.
-    let mut q = m;
+    inverse_undo(axes, bits);
+    gray_encode(axes, bits);
+    interleave(axes, bits, key);
+}
+
+/// Skilling's inverse undo, without branches (the bits tested are as good as random,
+/// so a branch here was mispredicted about half the time): where bit q of axis i is
+/// set, invert the low bits of axis 0; else exchange them between axes 0 and i.
+fn inverse_undo(axes: &mut [u32], bits: u32) {
+    let mut q = 1u32 << (bits - 1);
     while q > 1 {
         let p = q - 1;
-        for i in 0..n {
+        for i in 0..axes.len() {
             let set = 0u32.wrapping_sub(u32::from(axes[i] & q != 0));
             let t = (axes[0] ^ axes[i]) & p & !set;
             axes[0] ^= (p & set) | t;
@@ -160,12 +164,16 @@ fn hilbert_key(axes: &mut [u32], bits: u32, key: &mut [u64]) {
         }
         q >>= 1;
     }
-    // Gray encode.
+}
+
+/// Gray encoding of the transposed index.
+fn gray_encode(axes: &mut [u32], bits: u32) {
+    let n = axes.len();
     for i in 1..n {
         axes[i] ^= axes[i - 1];
     }
     let mut t = 0;
-    let mut q = m;
+    let mut q = 1u32 << (bits - 1);
     while q > 1 {
         if axes[n - 1] & q != 0 {
             t ^= q - 1;
@@ -175,29 +183,38 @@ fn hilbert_key(axes: &mut [u32], bits: u32, key: &mut [u64]) {
     for a in axes.iter_mut() {
         *a ^= t;
     }
-    // Interleave: bit b of axis i lands at position (bits−1−b)·n + i from the top.
+}
+
+/// Bit b of axis i lands at position (bits−1−b)·n + i from the top of `key`: in one
+/// u128 a level's n bits at a time where the key fits, else bit by bit.
+fn interleave(axes: &[u32], bits: u32, key: &mut [u64]) {
+    let n = axes.len();
     let total = n * bits as usize;
-    if total <= 128 {
-        // In one u128: a level's n bits at a time, then aligned to the top.
-        let mut acc = 0u128;
-        for b in (0..bits).rev() {
-            let mut w = 0u128;
-            for a in axes.iter() {
-                w = (w << 1) | u128::from((a >> b) & 1);
-            }
-            acc = if n >= 128 { w } else { (acc << n) | w };
-        }
-        acc <<= 128 - total;
-        key[0] = (acc >> 64) as u64;
-        if let Some(k1) = key.get_mut(1) {
-            *k1 = acc as u64;
-        }
+    if total > 128 {
+        interleave_bits(axes, bits, key);
         return;
     }
+    let mut acc = 0u128;
+    for b in (0..bits).rev() {
+        let mut w = 0u128;
+        for a in axes {
+            w = (w << 1) | u128::from((a >> b) & 1);
+        }
+        acc = if n >= 128 { w } else { (acc << n) | w };
+    }
+    acc <<= 128 - total;
+    key[0] = (acc >> 64) as u64;
+    if let Some(k1) = key.get_mut(1) {
+        *k1 = acc as u64;
+    }
+}
+
+/// [`interleave`] one bit at a time, for keys of any length.
+fn interleave_bits(axes: &[u32], bits: u32, key: &mut [u64]) {
     key.fill(0);
     let mut pos = 0usize;
     for b in (0..bits).rev() {
-        for a in axes.iter() {
+        for a in axes {
             key[pos / 64] |= (((a >> b) & 1) as u64) << (63 - pos % 64);
             pos += 1;
         }
@@ -208,20 +225,13 @@ fn hilbert_key(axes: &mut [u32], bits: u32, key: &mut [u64]) {
 mod tests {
     use super::*;
 
-    /// The key as first written (branches, bit-at-a-time interleave): the reference
-    /// the faster [`hilbert_key`] must equal.
-    ///
-    /// The Hilbert index of `axes` (each `< 2^bits`), most significant bit first in
-    /// `key` (Skilling, "Programming the Hilbert curve", AIP Conf. Proc. 707, 2004:
-    /// axes to transposed index, then bit interleaving). `axes` is overwritten.
+    /// The key as first written — the inverse undo with branches, the bit-at-a-time
+    /// interleave — that the faster [`hilbert_key`] must equal.
     fn reference_key(axes: &mut [u32], bits: u32, key: &mut [u64]) {
-        let n = axes.len();
-        let m = 1u32 << (bits - 1);
-        // Inverse undo.
-        let mut q = m;
+        let mut q = 1u32 << (bits - 1);
         while q > 1 {
             let p = q - 1;
-            for i in 0..n {
+            for i in 0..axes.len() {
                 if axes[i] & q != 0 {
                     axes[0] ^= p;
                 } else {
@@ -232,30 +242,8 @@ mod tests {
             }
             q >>= 1;
         }
-        // Gray encode.
-        for i in 1..n {
-            axes[i] ^= axes[i - 1];
-        }
-        let mut t = 0;
-        let mut q = m;
-        while q > 1 {
-            if axes[n - 1] & q != 0 {
-                t ^= q - 1;
-            }
-            q >>= 1;
-        }
-        for a in axes.iter_mut() {
-            *a ^= t;
-        }
-        // Interleave: bit b of axis i lands at position (bits−1−b)·n + i from the top.
-        key.fill(0);
-        let mut pos = 0usize;
-        for b in (0..bits).rev() {
-            for a in axes.iter() {
-                key[pos / 64] |= (((a >> b) & 1) as u64) << (63 - pos % 64);
-                pos += 1;
-            }
-        }
+        gray_encode(axes, bits);
+        interleave_bits(axes, bits, key);
     }
 
     /// The branch-free key equals the reference on random axes for every dimension

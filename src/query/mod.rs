@@ -402,10 +402,8 @@ impl<M: Metric> Tree<M> {
         let run = |qs: &[u32], ids: &mut [u32], dists: &mut [f64], path: QueryPath| -> Evals {
             let use_scan = path != QueryPath::Tree;
             let use_kd = matches!(path, QueryPath::Kd { .. });
-            if use_kd {
-                // Built here on the pool, before the queries that use it.
-                self.kd_index_on(pool.rayon());
-            }
+            // Built (the first time) here on the pool, before the queries that use it.
+            let ix = use_kd.then(|| self.kd_index(pool.rayon()));
             pool.install(|| {
                 if use_scan && M::TWO_PHASE {
                     // Two-phase metrics scan a block of queries at a time.
@@ -430,8 +428,8 @@ impl<M: Metric> Tree<M> {
                         let Some((q, filter)) = map(qs[j] as usize) else {
                             return Evals::default();
                         };
-                        let ev = if use_kd {
-                            sc.knn_kd(self, qm, q, k, filter)
+                        let ev = if let Some(ix) = ix {
+                            sc.knn_kd(self, ix, qm, q, k, filter)
                         } else {
                             sc.knn(self, qm, q, k, filter, use_scan)
                         };

@@ -13,7 +13,7 @@
 
 use super::topk::TopK;
 use crate::metric::Metric;
-use crate::tree::{fmax, KdScratch, Tree, NONE};
+use crate::tree::{fmax, KdIndex, KdScratch, Tree, NONE};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -623,18 +623,18 @@ impl Scratch {
         ev
     }
 
-    /// k nearest of query `q` through the tree's k-d index ([`Tree::kd_index`]); result
-    /// in `self.topk`. The index measures canonical distances itself, so its answers are
-    /// the tree's and the scan's.
+    /// k nearest of query `q` through `ix`, the tree's k-d index ([`Tree::kd_index`]);
+    /// result in `self.topk`. The index measures canonical distances itself, so its
+    /// answers are the tree's and the scan's.
     pub(crate) fn knn_kd<M: Metric>(
         &mut self,
         tree: &Tree<M>,
+        ix: &KdIndex,
         qm: &M,
         q: u32,
         k: usize,
         filter: Filter,
     ) -> Evals {
-        let ix = tree.kd_index();
         self.topk.reset(k);
         let limit = match filter {
             Filter::Below(x) => x,

@@ -191,32 +191,24 @@ impl<M: Metric> Tree<M> {
     }
 
     /// A k-d index over the node rows (tag: position; key: the smallest id of the node
-    /// and its duplicates), built on first use and shared by clones: the k-NN path for
-    /// metrics with Euclidean coordinates in few dimensions where the tree cannot prune.
-    pub(crate) fn kd_index(&self) -> &KdIndex {
-        self.kd.get_or_init(|| self.new_kd_index(None))
-    }
-
-    /// [`Tree::kd_index`], built (if not yet) with its big halves split on `pool`. Call
-    /// it outside the pool's parallel loops: the build runs here, not inside the
-    /// `OnceLock` (a worker waiting there could not help the join it waits for); two
-    /// concurrent first calls both build, and the first stored index is kept.
-    pub(crate) fn kd_index_on(&self, pool: &rayon::ThreadPool) -> &KdIndex {
+    /// and its duplicates), shared by clones: the k-NN path for metrics with Euclidean
+    /// coordinates in few dimensions where the tree cannot prune. Built on first use,
+    /// with its big halves split on `pool`. Call it outside the
+    /// pool's parallel loops: the build runs here, not inside the `OnceLock` (a worker
+    /// waiting there could not help the join it waits for); two concurrent first calls
+    /// both build, and the first stored index is kept.
+    pub(crate) fn kd_index(&self, pool: &rayon::ThreadPool) -> &KdIndex {
         if let Some(ix) = self.kd.get() {
             return ix;
         }
-        let ix = pool.install(|| self.new_kd_index(Some(pool)));
-        let _ = self.kd.set(ix);
-        self.kd.get().expect("the index was just stored")
-    }
-
-    fn new_kd_index(&self, pool: Option<&rayon::ThreadPool>) -> KdIndex {
         let pos: Vec<u32> = (0..self.num_nodes() as u32).collect();
         let keys: Vec<u32> = pos
             .iter()
             .map(|&p| self.id[p as usize].min(self.dups_of(p).first().copied().unwrap_or(NONE)))
             .collect();
-        KdIndex::with_keys(&self.metric, &pos, &pos, Some(&keys), pool)
+        let ix = pool.install(|| KdIndex::with_keys(&self.metric, &pos, &pos, Some(&keys), Some(pool)));
+        let _ = self.kd.set(ix);
+        self.kd.get().expect("the index was just stored")
     }
 
     /// The position range of the children of node `pos`.
