@@ -3,8 +3,10 @@
 //! `ImmutableKdTree` (f64), side by side in one run on one pool of threads.
 //!
 //! `cargo bench --bench workloads [-- THREADS REPEATS]` (default 2 threads, 5 repeats)
-//! prints the markdown table of BENCHMARKS.md: medians over the repeats. Each engine's
-//! builds are timed first, then its queries after 0.2 s of untimed warm-up.
+//! prints the markdown tables of BENCHMARKS.md: medians over the repeats. Each engine's
+//! builds are timed first, then its queries after 0.2 s of untimed warm-up. The second
+//! table times range queries (every point within the median k-th neighbour distance of
+//! the queries; pcct's and brute force's answers compared) on the same trees.
 
 #![allow(missing_docs)]
 
@@ -13,8 +15,8 @@ mod common;
 
 use common::{median, time};
 use kiddo::{ImmutableKdTree, SquaredEuclidean};
-use pcct::query::brute_force_knn;
-use pcct::{datagen, Dataset, Euclidean, Pool, Tree};
+use pcct::query::{brute_force_knn, brute_force_range};
+use pcct::{datagen, Dataset, Euclidean, Pool, Tree, Via};
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::num::NonZero;
@@ -77,14 +79,16 @@ fn warm_up(seconds: f64, mut f: impl FnMut()) {
     }
 }
 
-/// kiddo build and query times (median) for dimension K: builds first, then queries.
+/// kiddo build, k-NN query and range query (`within`, radius `r`) times (medians) for
+/// dimension K: builds first, then queries.
 fn kiddo_run<const K: usize>(
     data: &[f64],
     queries: &[f64],
     k: usize,
+    r: f64,
     pool: &Pool,
     repeats: usize,
-) -> (f64, f64) {
+) -> (f64, f64, f64) {
     let pts: Vec<[f64; K]> = data.chunks_exact(K).map(|c| c.try_into().unwrap()).collect();
     let qs: Vec<[f64; K]> = queries.chunks_exact(K).map(|c| c.try_into().unwrap()).collect();
     let (mut b, mut q) = (Vec::new(), Vec::new());
@@ -113,7 +117,23 @@ fn kiddo_run<const K: usize>(
         black_box(out);
         q.push(tq);
     }
-    (median(b), median(q))
+    let within = || {
+        pool.install(|| {
+            qs.par_iter()
+                .map(|x| tree.within::<SquaredEuclidean>(x, r * r).len())
+                .sum::<usize>()
+        })
+    };
+    warm_up(0.2, || {
+        black_box(within());
+    });
+    let mut w = Vec::new();
+    for _ in 0..repeats {
+        let (tw, out) = time(within);
+        black_box(out);
+        w.push(tw);
+    }
+    (median(b), median(q), median(w))
 }
 
 fn main() {
@@ -128,6 +148,7 @@ fn main() {
     println!();
     println!("| id | n | queries | k | d | pcct build ms | pcct query ms | evals/query | exact/query | brute query ms | kiddo build ms | kiddo query ms | query: brute / pcct | query: kiddo / pcct | path |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut range_rows = Vec::new();
     for w in &WORKLOADS {
         let data = if w.clustered {
             datagen::clusters(w.n, w.dim, 64, 0.02, 6)
@@ -165,11 +186,48 @@ fn main() {
             stats = Some(st);
         }
         let st = stats.unwrap();
-        let (kb, kq) = match w.dim {
-            8 => kiddo_run::<8>(&data, &queries, w.k, &pool, repeats),
-            32 => kiddo_run::<32>(&data, &queries, w.k, &pool, repeats),
+        // Range queries at the median k-th neighbour distance of the queries.
+        let (nb, _) = tree.knn(&q, w.k, &pool).unwrap();
+        let r = median((0..w.queries).map(|i| nb.row(i).1[w.k - 1]).collect());
+        warm_up(0.2, || {
+            black_box(tree.range(&q, r, &pool).unwrap());
+            black_box(brute_force_range(&m, &q, r, &pool).unwrap());
+        });
+        let (mut rq, mut rbf, mut rtree, mut rstats, mut hits) =
+            (Vec::new(), Vec::new(), Vec::new(), None, 0);
+        for _ in 0..repeats {
+            // The tree path alone (what every range query took before the engine chose).
+            let (tt, _) = time(|| tree.range_via(&q, r, &pool, Via::Tree).unwrap());
+            rtree.push(tt);
+            let (qt, (got, st)) = time(|| tree.range(&q, r, &pool).unwrap());
+            let (bt, bf) = time(|| brute_force_range(&m, &q, r, &pool).unwrap());
+            assert_eq!(got, bf, "{}: range, tree and brute force disagree", w.id);
+            hits = (0..got.len()).map(|i| got.row(i).0.len()).sum();
+            rq.push(qt);
+            rbf.push(bt);
+            rstats = Some(st);
+        }
+        let (kb, kq, kr) = match w.dim {
+            8 => kiddo_run::<8>(&data, &queries, w.k, r, &pool, repeats),
+            32 => kiddo_run::<32>(&data, &queries, w.k, r, &pool, repeats),
             _ => unreachable!(),
         };
+        let (rq, rbf, rt, rst) = (median(rq), median(rbf), median(rtree), rstats.unwrap());
+        range_rows.push(format!(
+            "| {} | {:.4} | {:.1} | {:.2} | {:.0} | {} | {:.2} | {:.2} | {:.2} | {:.1}× | {:.2}× | {:.1}× |",
+            w.id,
+            r,
+            hits as f64 / w.queries as f64,
+            rq * 1e3,
+            rst.evals_per_query(),
+            rst.path.name(),
+            rt * 1e3,
+            rbf * 1e3,
+            kr * 1e3,
+            rbf / rq,
+            kr / rq,
+            rt / rq
+        ));
         let (b, qt, bt) = (median(tb), median(tq), median(tbf));
         println!(
             "| {} | {} | {} | {} | {} | {:.1} | {:.2} | {:.0} | {:.1} | {:.2} | {:.1} | {:.2} | {:.1}× | {:.2}× | {} |",
@@ -177,5 +235,11 @@ fn main() {
             st.exact_evals as f64 / st.queries as f64, bt * 1e3,
             kb * 1e3, kq * 1e3, bt / qt, kq / qt, st.path.name()
         );
+    }
+    println!();
+    println!("| id | radius | hits/query | pcct range ms | evals/query | path | tree path ms | brute range ms | kiddo within ms | range: brute / pcct | range: kiddo / pcct | range: tree path / pcct |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for row in range_rows {
+        println!("{row}");
     }
 }

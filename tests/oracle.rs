@@ -178,6 +178,33 @@ fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, 
         );
         assert_eq!(brute.row(i), got.row(i), "brute range {}", case.name);
     }
+    assert_eq!(
+        got,
+        tree.range(&queries, r, &p1).unwrap().0,
+        "range {}: 1 vs 2 threads",
+        case.name
+    );
+    for via in vias(case.dim) {
+        assert_eq!(
+            got,
+            tree.range_via(&queries, r, &p2, via).unwrap().0,
+            "range {} via {via:?}",
+            case.name
+        );
+    }
+    // A radius at a distance that occurs (ties on the boundary) and radius 0 (the
+    // query's duplicates only): every path agrees with the brute force.
+    for r in [five.dists()[0], 0.0] {
+        let brute = brute_force_range(&m, &queries, r, &p2).unwrap();
+        for via in vias(case.dim).into_iter().chain([Via::Auto]) {
+            assert_eq!(
+                brute,
+                tree.range_via(&queries, r, &p2, via).unwrap().0,
+                "range {} r = {r} via {via:?}",
+                case.name
+            );
+        }
+    }
 }
 
 fn check_dims<T: Element>(n: usize, seed: u64) {
@@ -304,6 +331,24 @@ fn larger_trees_and_every_path_match_the_oracle() {
             assert_rows::<f64>(name, &got, |i| {
                 naive_knn(&data, data.row(i), 10, |j| j < i as u32)
             });
+            // Range at query 0's 10th distance, for every query.
+            let r = tree.knn(&queries, 10, &p).unwrap().0.dists()[9];
+            let (got, stats) = tree.range(&queries, r, &p).unwrap();
+            assert!(
+                path.is_none_or(|p| p == stats.path.name()),
+                "{name} range: expected {path:?}, {stats:?}"
+            );
+            for i in 0..200 {
+                let (eids, eds) = naive_range(&data, queries.dataset().row(i), r);
+                assert_eq!(got.row(i), (&eids[..], &eds[..]), "{name} range: query {i}");
+            }
+            for via in vias(dim) {
+                assert_eq!(
+                    got,
+                    tree.range_via(&queries, r, &p, via).unwrap().0,
+                    "{name} range via {via:?}"
+                );
+            }
         }
     }
 }
@@ -342,6 +387,15 @@ fn big_trees_answer_queries_out_of_order_exactly() {
             let (got, stats) = tree.knn_via(&queries, 8, &p, via).unwrap();
             assert_eq!(got, want, "{name}, {via:?} ({stats:?})");
         }
+        let r = want.dists()[7];
+        let want = brute_force_range(&m, &queries, r, &p).unwrap();
+        for via in [Via::Auto, Via::Tree]
+            .into_iter()
+            .chain((dim <= 16).then_some(Via::Kd))
+        {
+            let (got, stats) = tree.range_via(&queries, r, &p, via).unwrap();
+            assert_eq!(got, want, "{name} range, {via:?} ({stats:?})");
+        }
     }
 }
 
@@ -361,4 +415,8 @@ fn engine_takes_the_kd_path_where_boxes_prune() {
     let (got, stats) = tree.predecessor_knn(5, &p).unwrap();
     assert_eq!(stats.path.name(), "kd", "{stats:?}");
     assert_eq!(got, brute_force_predecessor_knn(&m, 5, &p).unwrap());
+    let r = 0.3;
+    let (got, stats) = tree.range(&queries, r, &p).unwrap();
+    assert_eq!(stats.path.name(), "kd", "{stats:?}");
+    assert_eq!(got, brute_force_range(&m, &queries, r, &p).unwrap());
 }

@@ -5,7 +5,7 @@
 //! parallel on the [`Pool`] it is given, with per-worker scratch (no allocation per
 //! query once warm), and the answers do not depend on the number of threads.
 //!
-//! **Never slower than brute force** (k-NN kinds; range queries always use the tree).
+//! **Never slower than brute force** (every query kind, range included).
 //! Up to [`PROBE_QUERIES`] queries go through the tree first (four at a time, stopping
 //! early once the outcome is certain); if they needed more than [`SCAN_FRACTION`] of
 //! the distance evaluations of a scan of every node, the rest are answered by a blocked
@@ -128,6 +128,56 @@ impl RangeNeighbors {
     pub fn row(&self, i: usize) -> (&[u32], &[f64]) {
         let r = self.offsets[i]..self.offsets[i + 1];
         (&self.ids[r.clone()], &self.dists[r])
+    }
+}
+
+/// Queries per work unit of [`Tree::range`]: each unit collects its answers in one
+/// buffer, so nothing is allocated per query.
+const RANGE_CHUNK: usize = 64;
+
+/// The answers of one chunk of range queries, in the order they were answered.
+#[derive(Default)]
+struct RangePart {
+    queries: Vec<u32>,
+    /// Query `queries[j]`'s hits are `ids[ends[j - 1]..ends[j]]` (from 0 for `j = 0`).
+    ends: Vec<usize>,
+    ids: Vec<u32>,
+    dists: Vec<f64>,
+    evals: Evals,
+}
+
+impl RangePart {
+    fn push(&mut self, q: u32, hits: &[(f64, u32)], ev: Evals) {
+        self.queries.push(q);
+        self.ids.extend(hits.iter().map(|h| h.1));
+        self.dists.extend(hits.iter().map(|h| h.0));
+        self.ends.push(self.ids.len());
+        self.evals = self.evals + ev;
+    }
+
+    /// The rows of queries `0..nq`, which `parts` answer between them, once each.
+    fn assemble(parts: &[RangePart], nq: usize) -> RangeNeighbors {
+        // Where query i's hits are: (part, start, end).
+        let mut at = vec![(usize::MAX, 0, 0); nq];
+        for (pi, p) in parts.iter().enumerate() {
+            let mut start = 0;
+            for (&q, &end) in p.queries.iter().zip(&p.ends) {
+                assert_eq!(at[q as usize].0, usize::MAX, "query {q} answered twice");
+                at[q as usize] = (pi, start, end);
+                start = end;
+            }
+        }
+        assert!(at.iter().all(|a| a.0 != usize::MAX), "every query answered");
+        let total = parts.iter().map(|p| p.ids.len()).sum();
+        let mut offsets = Vec::with_capacity(nq + 1);
+        let (mut ids, mut dists) = (Vec::with_capacity(total), Vec::with_capacity(total));
+        offsets.push(0);
+        for &(pi, a, b) in &at {
+            ids.extend_from_slice(&parts[pi].ids[a..b]);
+            dists.extend_from_slice(&parts[pi].dists[a..b]);
+            offsets.push(ids.len());
+        }
+        RangeNeighbors { offsets, ids, dists }
     }
 }
 
@@ -331,8 +381,21 @@ impl<M: Metric> Tree<M> {
         )
     }
 
-    /// All points within `r` (canonical distance `≤ r`) of each point of `queries`.
+    /// All points within `r` (canonical distance `≤ r`) of each point of `queries`,
+    /// sorted by (distance, id).
     pub fn range(&self, queries: &M, r: f64, pool: &Pool) -> Result<(RangeNeighbors, QueryStats)> {
+        self.range_via(queries, r, pool, Via::Auto)
+    }
+
+    /// [`Tree::range`] along the path `via`: the engine probes and chooses as for
+    /// [`Tree::knn`] (never slower than brute force), or `via` forces a path.
+    pub fn range_via(
+        &self,
+        queries: &M,
+        r: f64,
+        pool: &Pool,
+        via: Via,
+    ) -> Result<(RangeNeighbors, QueryStats)> {
         if !(r >= 0.0 && r.is_finite()) {
             return Err(Error::invalid(
                 "radius",
@@ -340,34 +403,113 @@ impl<M: Metric> Tree<M> {
             ));
         }
         self.metric.check_queries(queries)?;
+        let kd = self.kd_path(via)?;
         let nq = queries.len();
-        let per_query: Vec<(Vec<(f64, u32)>, Evals)> = pool.install(|| {
-            (0..nq)
-                .into_par_iter()
-                .map_init(Scratch::default, |sc, i| {
-                    let ev = sc.range(self, queries, i as u32, r);
-                    (sc.hits.clone(), ev)
-                })
-                .collect()
-        });
-        let mut offsets = Vec::with_capacity(nq + 1);
-        offsets.push(0);
-        let (mut ids, mut dists) = (Vec::new(), Vec::new());
-        let (mut approx, mut exact) = (0, 0);
-        for (hits, ev) in per_query {
-            ids.extend(hits.iter().map(|h| h.1));
-            dists.extend(hits.iter().map(|h| h.0));
-            offsets.push(ids.len());
-            approx += ev.approx + ev.rows;
-            exact += ev.exact;
-        }
-        let stats = QueryStats {
-            path: QueryPath::Tree,
-            queries: nq,
-            distance_evals: approx + exact,
-            exact_evals: exact,
+        // The answers of queries `qs` along `path`, one part per chunk of queries.
+        let run = |qs: &[u32], path: QueryPath| -> Vec<RangePart> {
+            let use_scan = path != QueryPath::Tree;
+            let ix = matches!(path, QueryPath::Kd { .. }).then(|| self.kd_index(pool.rayon()));
+            pool.install(|| {
+                qs.par_chunks(RANGE_CHUNK)
+                    .map_init(Scratch::default, |sc, chunk| {
+                        let mut part = RangePart::default();
+                        for &q in chunk {
+                            let ev = sc.range(self, ix, queries, q, r, use_scan);
+                            part.push(q, &sc.hits, ev);
+                        }
+                        part
+                    })
+                    .collect()
+            })
         };
-        Ok((RangeNeighbors { offsets, ids, dists }, stats))
+        let mut parts = Vec::new();
+        let (path, probe, first) = self.choose_path(nq, via, kd, |from, len, path| {
+            let qs: Vec<u32> = (from as u32..(from + len) as u32).collect();
+            let got = run(&qs, path);
+            let ev = got.iter().fold(Evals::default(), |a, p| a + p.evals);
+            if path == QueryPath::Tree {
+                parts.extend(got); // the probes' answers (the k-d probe repeats them)
+            }
+            ev
+        });
+        let rest: Vec<u32> = match self.query_order(queries, path, pool) {
+            Some(order) => order.into_iter().filter(|&i| i as usize >= probe).collect(),
+            None => (probe as u32..nq as u32).collect(),
+        };
+        let got = run(&rest, path);
+        let rest_evals = got.iter().fold(Evals::default(), |a, p| a + p.evals);
+        parts.extend(got);
+        let stats = QueryStats {
+            path,
+            queries: nq,
+            distance_evals: first.total() + rest_evals.total(),
+            exact_evals: first.exact + rest_evals.exact,
+        };
+        Ok((RangePart::assemble(&parts, nq), stats))
+    }
+
+    /// Whether queries may take the k-d path (metrics with Euclidean coordinates in at
+    /// most 16 dimensions); an error when `via` forces it and they may not.
+    fn kd_path(&self, via: Via) -> Result<bool> {
+        let kd = !M::TWO_PHASE && kd_pays(&self.metric);
+        if via == Via::Kd && !kd {
+            return Err(Error::invalid(
+                "via",
+                "the k-d path needs a metric with Euclidean coordinates in at most 16 dimensions".into(),
+            ));
+        }
+        Ok(kd)
+    }
+
+    /// The path for a batch of `nq` queries, and the probes it took: `probe(from, len,
+    /// path)` answers probe queries `from..from + len` (counted from the first probe)
+    /// along `path` and returns their evaluations. Returns the path, the number of probe
+    /// queries, whose answers along [`QueryPath::Tree`] are final, and the evaluations
+    /// of every probe.
+    ///
+    /// Auto probes the tree in steps of four; once the probe's evaluations exceed the
+    /// scan budget of the whole probe the tree is out and the remaining probes stop.
+    /// Where there is a k-d index (`kd`), the same probe queries go through it too (same
+    /// answers). The rule depends only on evaluation counts, so the path is
+    /// deterministic. A forced path probes nothing.
+    fn choose_path(
+        &self,
+        nq: usize,
+        via: Via,
+        kd: bool,
+        mut probe: impl FnMut(usize, usize, QueryPath) -> Evals,
+    ) -> (QueryPath, usize, Evals) {
+        let wanted = match via {
+            Via::Auto => nq.min(PROBE_QUERIES),
+            Via::Tree => return (QueryPath::Tree, 0, Evals::default()),
+            Via::Scan => return (QueryPath::Scan { probed: 0 }, 0, Evals::default()),
+            Via::Kd => return (QueryPath::Kd { probed: 0 }, 0, Evals::default()),
+        };
+        // Costs in scan rows: a tree evaluation 1 / SCAN_FRACTION (a bucket row 1), a k-d
+        // evaluation kd_eval_cost(rows), a scan one per row.
+        let tree_eval = 1.0 / SCAN_FRACTION;
+        let budget = self.num_nodes() as f64 * wanted as f64;
+        let (mut done, mut first) = (0, Evals::default());
+        while done < wanted && first.cost(tree_eval) <= budget {
+            let step = (wanted - done).min(4);
+            first = first + probe(done, step, QueryPath::Tree);
+            done += step;
+        }
+        let tree_cost = first.cost(tree_eval);
+        let mut path = QueryPath::Tree;
+        if nq > done && tree_cost > budget {
+            path = QueryPath::Scan { probed: done };
+        }
+        if kd && nq > done && done > 0 {
+            let ev = probe(0, done, QueryPath::Kd { probed: done });
+            let kd_cost = (ev.approx + ev.exact) as f64 * kd_eval_cost(self.num_nodes());
+            let scan_cost = self.num_nodes() as f64 * done as f64;
+            if kd_cost < tree_cost.min(scan_cost) {
+                path = QueryPath::Kd { probed: done };
+            }
+            first = first + ev;
+        }
+        (path, done, first)
     }
 
     /// Runs `nq` k-NN queries; `map(i)` gives query i's row in `qm` and its filter, or
@@ -386,13 +528,7 @@ impl<M: Metric> Tree<M> {
         via: Via,
         order: impl FnOnce(QueryPath) -> Option<Vec<u32>>,
     ) -> Result<(Neighbors, QueryStats)> {
-        let kd = !M::TWO_PHASE && kd_pays(&self.metric);
-        if via == Via::Kd && !kd {
-            return Err(Error::invalid(
-                "via",
-                "the k-d path needs a metric with Euclidean coordinates in at most 16 dimensions".into(),
-            ));
-        }
+        let kd = self.kd_path(via)?;
         let cells = nq.checked_mul(k).ok_or_else(|| {
             Error::invalid("k", format!("{nq} queries × k = {k} overflows the result size"))
         })?;
@@ -439,62 +575,21 @@ impl<M: Metric> Tree<M> {
                     .reduce(Evals::default, |a, b| a + b)
             })
         };
-        // Auto: probe the tree in steps of four; once the probe's evaluations exceed the
-        // scan budget of the whole probe the tree is out and the remaining probes stop.
-        // Where there is a k-d index, the same probe queries go through it too (same
-        // answers, rewritten). The rule depends only on evaluation counts, so the path
-        // is deterministic. Predecessor queries probe the last rows: the first ones have
-        // almost no predecessors and would make any tree look cheap.
-        let mut probe = match via {
-            Via::Auto => nq.min(PROBE_QUERIES),
-            _ => 0,
+        let base = if probe_tail && via == Via::Auto {
+            nq - nq.min(PROBE_QUERIES)
+        } else {
+            0
         };
-        let base = if probe_tail { nq - probe } else { 0 };
-        let probes: Vec<u32> = (base as u32..(base + probe) as u32).collect();
-        // Costs in scan rows: a tree evaluation 1 / SCAN_FRACTION (a bucket row 1), a k-d
-        // evaluation kd_eval_cost(rows), a scan one per row.
-        let tree_eval = 1.0 / SCAN_FRACTION;
-        let budget = self.num_nodes() as f64 * probe as f64;
-        let (mut done, mut first) = (0, Evals::default());
-        while done < probe && first.cost(tree_eval) <= budget {
-            let step = (probe - done).min(4);
-            let at = base + done;
-            let ev = run(
-                &probes[done..done + step],
-                &mut ids[at * k..(at + step) * k],
-                &mut dists[at * k..(at + step) * k],
-                QueryPath::Tree,
-            );
-            first = first + ev;
-            done += step;
-        }
-        probe = done;
-        let tree_cost = first.cost(tree_eval);
-        let mut path = QueryPath::Tree;
-        if via == Via::Auto && nq > done && tree_cost > budget {
-            path = QueryPath::Scan { probed: probe };
-        }
-        if via == Via::Auto && kd && nq > done && probe > 0 {
-            let at = base;
-            let ev = run(
-                &probes[..probe],
-                &mut ids[at * k..(at + probe) * k],
-                &mut dists[at * k..(at + probe) * k],
-                QueryPath::Kd { probed: probe },
-            );
-            let kd_cost = (ev.approx + ev.exact) as f64 * kd_eval_cost(self.num_nodes());
-            let scan_cost = self.num_nodes() as f64 * probe as f64;
-            if kd_cost < tree_cost.min(scan_cost) {
-                path = QueryPath::Kd { probed: probe };
-            }
-            first = first + ev;
-        }
-        match via {
-            Via::Auto => {}
-            Via::Tree => path = QueryPath::Tree,
-            Via::Scan => path = QueryPath::Scan { probed: 0 },
-            Via::Kd => path = QueryPath::Kd { probed: 0 },
-        }
+        let (path, probe, first) = self.choose_path(nq, via, kd, |from, len, path| {
+            let at = base + from;
+            let qs: Vec<u32> = (at as u32..(at + len) as u32).collect();
+            run(
+                &qs,
+                &mut ids[at * k..(at + len) * k],
+                &mut dists[at * k..(at + len) * k],
+                path,
+            )
+        });
         // The other queries: in place where they go as given; else in `order` (locality:
         // consecutive queries of a worker meet the same rows in cache), answered into rows
         // of their own and put in place.

@@ -661,21 +661,44 @@ impl Scratch {
         }
     }
 
-    /// All points within `r` of query `q`, sorted by (distance, id), in `self.hits`.
-    pub(crate) fn range<M: Metric>(&mut self, tree: &Tree<M>, qm: &M, q: u32, r: f64) -> Evals {
+    /// All points within `r` of query `q`, sorted by (distance, id), in `self.hits`:
+    /// through `ix` (the tree's k-d index) when given, else by scan or tree search.
+    pub(crate) fn range<M: Metric>(
+        &mut self,
+        tree: &Tree<M>,
+        ix: Option<&KdIndex>,
+        qm: &M,
+        q: u32,
+        r: f64,
+        use_scan: bool,
+    ) -> Evals {
         let mut ev = Evals::default();
-        self.range.r = r;
-        self.range.cands.clear();
-        tree_search(tree, qm, q, Filter::All, &mut self.range, &mut self.bufs, &mut ev);
         self.hits.clear();
         let hits = &mut self.hits;
-        resolve(tree, qm, q, &self.range.cands, r, &mut ev, |d, id| {
-            if d <= r {
-                hits.push((d, id))
+        if let Some(ix) = ix {
+            // The index reports canonical distances (a few just beyond `r` too).
+            ev.approx = ix.search_point(qm, q, r, NONE, &mut self.kd, &mut ev.exact, |pos, d| {
+                if d <= r {
+                    hits.push((d, tree.id[pos as usize]));
+                    hits.extend(tree.dups_of(pos).iter().map(|&dup| (d, dup)));
+                }
+                r
+            });
+        } else {
+            self.range.r = r;
+            self.range.cands.clear();
+            if use_scan {
+                scan(tree, qm, q, Filter::All, &mut self.range, &mut self.bufs, &mut ev);
+            } else {
+                tree_search(tree, qm, q, Filter::All, &mut self.range, &mut self.bufs, &mut ev);
             }
-        });
-        self.hits
-            .sort_unstable_by(|a, b| a.partial_cmp(b).expect("finite distances"));
+            resolve(tree, qm, q, &self.range.cands, r, &mut ev, |d, id| {
+                if d <= r {
+                    hits.push((d, id))
+                }
+            });
+        }
+        hits.sort_unstable_by(|a, b| a.partial_cmp(b).expect("finite distances"));
         ev
     }
 }
