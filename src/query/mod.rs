@@ -6,14 +6,15 @@
 //! query once warm), and the answers do not depend on the number of threads.
 //!
 //! **Never slower than brute force** (every query kind, range included).
-//! Up to [`PROBE_QUERIES`] queries go through the tree first (four at a time, stopping
-//! early once the outcome is certain); if they needed more than [`SCAN_FRACTION`] of
-//! the distance evaluations of a scan of every node, the rest are answered by a blocked
-//! scan with the same kernels and the same canonical decisions. Metrics with Euclidean
-//! coordinates in at most 16 dimensions also probe a k-d index of the tree's rows
-//! (boxes prune uniform data in a few dimensions that cover-tree balls cannot), and the
-//! path with the smallest weighted count ([`kd_eval_cost`]) answers the rest. Identical
-//! answers on every path; [`QueryStats::path`] says which one ran, and [`Via`] forces one.
+//! Up to [`PROBE_QUERIES`] queries probe the paths first. Metrics with Euclidean
+//! coordinates in at most 16 dimensions answer them through a k-d index of the tree's
+//! rows (boxes prune uniform data in a few dimensions that cover-tree balls cannot);
+//! then they go through the tree, four at a time, until the tree has needed more than
+//! the k-d index or a scan of every node would (a tree evaluation weighs
+//! `1 / `[`SCAN_FRACTION`] scan rows, a k-d one [`kd_eval_cost`]). The path with the
+//! smallest weighted count answers the rest — the blocked scan with the same kernels
+//! and the same canonical decisions where neither index prunes. Identical answers on
+//! every path; [`QueryStats::path`] says which one ran, and [`Via`] forces one.
 
 mod brute;
 mod search;
@@ -186,16 +187,17 @@ impl RangePart {
 pub enum QueryPath {
     /// Every query went through the tree.
     Tree,
-    /// The first queries probed the tree, which could not prune; the rest were scanned.
+    /// The first queries probed the tree (and the k-d index, if any), which could not
+    /// prune; the rest were scanned.
     Scan {
-        /// Queries answered through the tree before switching.
+        /// Queries answered by the probes before switching.
         probed: usize,
     },
     /// The queries went through a k-d index of the tree's rows (metrics with Euclidean
     /// coordinates in at most 16 dimensions, where boxes prune what balls cannot): the
     /// probe found it cheaper than the tree, or [`Via::Kd`] forced it.
     Kd {
-        /// Queries answered through the tree (and again through the index) before the
+        /// Queries answered through the index (and probed through the tree) before the
         /// choice; 0 when forced.
         probed: usize,
     },
@@ -427,8 +429,8 @@ impl<M: Metric> Tree<M> {
             let qs: Vec<u32> = (from as u32..(from + len) as u32).collect();
             let got = run(&qs, path);
             let ev = got.iter().fold(Evals::default(), |a, p| a + p.evals);
-            if path == QueryPath::Tree {
-                parts.extend(got); // the probes' answers (the k-d probe repeats them)
+            if kd == matches!(path, QueryPath::Kd { .. }) {
+                parts.extend(got); // answered for good (later probes repeat them)
             }
             ev
         });
@@ -464,14 +466,15 @@ impl<M: Metric> Tree<M> {
     /// The path for a batch of `nq` queries, and the probes it took: `probe(from, len,
     /// path)` answers probe queries `from..from + len` (counted from the first probe)
     /// along `path` and returns their evaluations. Returns the path, the number of probe
-    /// queries, whose answers along [`QueryPath::Tree`] are final, and the evaluations
-    /// of every probe.
+    /// queries answered for good, and the evaluations of every probe. The probe queries'
+    /// answers are final from the first path that measured them: the k-d index where
+    /// there is one (`kd`), else the tree; a later probe of the same query repeats them.
     ///
-    /// Auto probes the tree in steps of four; once the probe's evaluations exceed the
-    /// scan budget of the whole probe the tree is out and the remaining probes stop.
-    /// Where there is a k-d index (`kd`), the same probe queries go through it too (same
-    /// answers). The rule depends only on evaluation counts, so the path is
-    /// deterministic. A forced path probes nothing.
+    /// Auto measures the probe queries through the k-d index (if any), then through the
+    /// tree in steps of four, stopping as soon as the tree has cost more than the k-d
+    /// index or a scan would for all of them (it cannot win any more, so the rest of its
+    /// probe would be waste). The cheapest path answers the rest. The rule depends only
+    /// on evaluation counts, so the path is deterministic. A forced path probes nothing.
     fn choose_path(
         &self,
         nq: usize,
@@ -488,28 +491,34 @@ impl<M: Metric> Tree<M> {
         // Costs in scan rows: a tree evaluation 1 / SCAN_FRACTION (a bucket row 1), a k-d
         // evaluation kd_eval_cost(rows), a scan one per row.
         let tree_eval = 1.0 / SCAN_FRACTION;
-        let budget = self.num_nodes() as f64 * wanted as f64;
-        let (mut done, mut first) = (0, Evals::default());
-        while done < wanted && first.cost(tree_eval) <= budget {
+        let scan_cost = self.num_nodes() as f64 * wanted as f64;
+        let mut first = Evals::default();
+        let mut kd_cost = f64::INFINITY;
+        if kd && wanted > 0 {
+            let ev = probe(0, wanted, QueryPath::Kd { probed: wanted });
+            kd_cost = (ev.approx + ev.exact) as f64 * kd_eval_cost(self.num_nodes());
+            first = ev;
+            if nq == wanted {
+                // Every query is answered.
+                return (QueryPath::Kd { probed: wanted }, wanted, first);
+            }
+        }
+        let bar = kd_cost.min(scan_cost);
+        let (mut done, mut tree) = (0, Evals::default());
+        while done < wanted && tree.cost(tree_eval) <= bar {
             let step = (wanted - done).min(4);
-            first = first + probe(done, step, QueryPath::Tree);
+            tree = tree + probe(done, step, QueryPath::Tree);
             done += step;
         }
-        let tree_cost = first.cost(tree_eval);
-        let mut path = QueryPath::Tree;
-        if nq > done && tree_cost > budget {
-            path = QueryPath::Scan { probed: done };
-        }
-        if kd && nq > done && done > 0 {
-            let ev = probe(0, done, QueryPath::Kd { probed: done });
-            let kd_cost = (ev.approx + ev.exact) as f64 * kd_eval_cost(self.num_nodes());
-            let scan_cost = self.num_nodes() as f64 * done as f64;
-            if kd_cost < tree_cost.min(scan_cost) {
-                path = QueryPath::Kd { probed: done };
-            }
-            first = first + ev;
-        }
-        (path, done, first)
+        let answered = if kd { wanted } else { done };
+        let path = if (done == wanted && tree.cost(tree_eval) <= bar) || nq == answered {
+            QueryPath::Tree
+        } else if kd_cost < scan_cost {
+            QueryPath::Kd { probed: answered }
+        } else {
+            QueryPath::Scan { probed: answered }
+        };
+        (path, answered, first + tree)
     }
 
     /// Runs `nq` k-NN queries; `map(i)` gives query i's row in `qm` and its filter, or
@@ -654,6 +663,77 @@ mod tests {
             && order
                 .iter()
                 .all(|&i| !std::mem::replace(&mut seen[i as usize], true))
+    }
+
+    /// The path choice from probe costs alone: the k-d index is probed first and answers
+    /// the probes; the tree's probe stops as soon as it has cost more than the best other
+    /// path; ties go to the tree; all-answered batches need no choice.
+    #[test]
+    fn path_choice_follows_the_probe_costs() {
+        let pool = Pool::new(1).unwrap();
+        let n = 1000;
+        let m = Euclidean::new(Dataset::from_rows(&datagen::uniform(n, 3, 9), n, 3).unwrap()).unwrap();
+        let tree = Tree::build(m, &pool).unwrap();
+        let w = kd_eval_cost(n);
+        // Per probe query: tree evaluations (each weighs 1 / SCAN_FRACTION rows), k-d ones.
+        let choose = |nq: usize, kd: bool, tree_ev: u64, kd_ev: u64| {
+            let mut calls = Vec::new();
+            let (path, answered, ev) = tree.choose_path(nq, Via::Auto, kd, |from, len, path| {
+                calls.push((from, len, path.name()));
+                let per = if path == QueryPath::Tree { tree_ev } else { kd_ev };
+                Evals {
+                    approx: per * len as u64,
+                    exact: 0,
+                    rows: 0,
+                }
+            });
+            assert_eq!(
+                ev.total(),
+                calls
+                    .iter()
+                    .map(|c| c.1 as u64 * if c.2 == "tree" { tree_ev } else { kd_ev })
+                    .sum::<u64>()
+            );
+            (path, answered, calls)
+        };
+        // The k-d index far cheaper: one tree step of four, then k-d for the rest.
+        let (path, answered, calls) = choose(100, true, 100, 10);
+        assert_eq!((path, answered), (QueryPath::Kd { probed: 16 }, 16));
+        assert_eq!(calls, vec![(0, 16, "kd"), (0, 4, "tree")]);
+        // The tree cheaper than both: all four steps, and the tree.
+        let (path, answered, calls) = choose(100, true, 10, 1000);
+        assert_eq!((path, answered), (QueryPath::Tree, 16));
+        assert_eq!(calls.len(), 5);
+        // Tree and k-d exactly equal in weighted cost (20 · 10 = 100 · 2): the tree.
+        assert_eq!((w, 1.0 / SCAN_FRACTION), (2.0, 10.0));
+        assert_eq!(choose(100, true, 20, 100).0, QueryPath::Tree);
+        assert_eq!(choose(100, true, 21, 100).0, QueryPath::Kd { probed: 16 });
+        // Neither prunes (both cost more than a scan of the n rows): the scan.
+        let (path, _, calls) = choose(100, true, n as u64, n as u64);
+        assert_eq!(path, QueryPath::Scan { probed: 16 });
+        assert_eq!(calls.len(), 2, "the tree stops after one step: {calls:?}");
+        let (path, answered, _) = choose(100, false, n as u64, 0);
+        assert_eq!((path, answered), (QueryPath::Scan { probed: 4 }, 4));
+        // Every query a probe: k-d answers all without a tree probe; without k-d the
+        // tree does, unless it stops early (then the rest is scanned).
+        let (path, answered, calls) = choose(10, true, 1, 1000);
+        assert_eq!(
+            (path, answered, calls.len()),
+            (QueryPath::Kd { probed: 10 }, 10, 1)
+        );
+        let (path, answered, _) = choose(10, false, 1, 0);
+        assert_eq!((path, answered), (QueryPath::Tree, 10));
+        let (path, answered, _) = choose(10, false, n as u64, 0);
+        assert_eq!((path, answered), (QueryPath::Scan { probed: 4 }, 4));
+        // Forced paths probe nothing.
+        for (via, want) in [
+            (Via::Tree, QueryPath::Tree),
+            (Via::Scan, QueryPath::Scan { probed: 0 }),
+            (Via::Kd, QueryPath::Kd { probed: 0 }),
+        ] {
+            let got = tree.choose_path(100, via, true, |_, _, _| panic!("no probe when forced"));
+            assert_eq!((got.0, got.1), (want, 0));
+        }
     }
 
     /// External queries are reordered only on trees past `LOCALITY_BYTES` and off the
