@@ -192,6 +192,27 @@ fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, 
             case.name
         );
     }
+    // Batches of at most PROBE_QUERIES (all probes) and an empty batch, on every path.
+    for nq in [5, 0] {
+        let few = euclidean::<T>(&qv[..nq * dim], nq, dim);
+        let brute = brute_force_range(&m, &few, r, &p2).unwrap();
+        assert_eq!(brute.len(), nq);
+        for via in vias(dim).into_iter().chain([Via::Auto]) {
+            assert_eq!(
+                brute,
+                tree.range_via(&few, r, &p2, via).unwrap().0,
+                "range {} of {nq} queries via {via:?}",
+                case.name
+            );
+        }
+    }
+    if dim > 16 {
+        assert!(
+            tree.range_via(&queries, r, &p2, Via::Kd).is_err(),
+            "{}: range via kd above 16 dims",
+            case.name
+        );
+    }
     // A radius at a distance that occurs (ties on the boundary) and radius 0 (the
     // query's duplicates only): every path agrees with the brute force.
     for r in [five.dists()[0], 0.0] {

@@ -9,7 +9,7 @@ use pcct::metric::{Kernel, KernelKind, Residual};
 use pcct::query::{
     brute_force_knn, brute_force_knn_tiled, brute_force_predecessor_knn, brute_force_self_knn,
 };
-use pcct::{datagen, BuildOptions, Metric, Neighbors, Tree};
+use pcct::{datagen, BuildOptions, Metric, Neighbors, Tree, Via};
 
 const KINDS: [KernelKind; 4] = [
     KernelKind::Rbf,
@@ -193,6 +193,17 @@ fn check(name: &str, x: &[f64], d: usize, kind: KernelKind, lengthscale: &[f64],
                 let got_pairs: Vec<(f64, u32)> = ds.iter().copied().zip(ids.iter().copied()).collect();
                 assert_eq!(got_pairs, want, "range {name} {kind:?} r={r}: row {i}");
             }
+            for via in [Via::Tree, Via::Scan] {
+                assert_eq!(
+                    tree.range_via(&q, r, &p, via).unwrap().0,
+                    got,
+                    "range {name} {kind:?} r={r} via {via:?}"
+                );
+            }
+            assert!(
+                tree.range_via(&q, r, &p, Via::Kd).is_err(),
+                "no k-d path for the residual metric"
+            );
         }
     }
     // Audit mode measured every row phase 1 ruled out: none was within its radius.

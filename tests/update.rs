@@ -4,9 +4,9 @@
 //! deleting the root, every point, a point with duplicates, ids not in the tree.
 
 use pcct::datagen::Rng;
-use pcct::query::{brute_force_knn, brute_force_predecessor_knn, brute_force_self_knn};
+use pcct::query::{brute_force_knn, brute_force_predecessor_knn, brute_force_range, brute_force_self_knn};
 use pcct::tree::NONE as NONE_ID;
-use pcct::{datagen, Dataset, Euclidean, Neighbors, Pool, Tree};
+use pcct::{datagen, Dataset, Euclidean, Neighbors, Pool, Tree, Via};
 
 const DIM: usize = 3;
 
@@ -57,6 +57,26 @@ fn check_knn(tree: &Tree<Euclidean<f64>>, model: &Model, queries: &Euclidean<f64
         want,
         "step {step}: knn"
     );
+    // Range at the first query's k-th distance, on every path: deleted points never
+    // come back, live ones all do.
+    let r = got.dists()[k - 1];
+    if !r.is_finite() {
+        return;
+    }
+    let want = brute_force_range(&dense, queries, r, pool).unwrap();
+    for via in [Via::Auto, Via::Tree, Via::Scan, Via::Kd] {
+        let (got, _) = tree.range_via(queries, r, pool, via).unwrap();
+        assert_eq!(got.len(), want.len(), "step {step}: range via {via:?}");
+        for i in 0..want.len() {
+            let (wi, wd) = want.row(i);
+            let wi: Vec<u32> = wi.iter().map(|&d| live[d as usize]).collect();
+            assert_eq!(
+                got.row(i),
+                (&wi[..], wd),
+                "step {step}: range via {via:?}, query {i}"
+            );
+        }
+    }
 }
 
 fn check_all(tree: &Tree<Euclidean<f64>>, model: &Model, pool: &Pool, step: usize) {

@@ -33,7 +33,9 @@ use crate::{Error, Result};
 use rayon::prelude::*;
 use search::{row_of, scan_tiled, Evals, Filter, Scratch, TileScratch, TILE_QUERIES};
 
-/// Queries answered through the tree before the engine decides on the path.
+/// Queries that probe the paths (the k-d index where there is one, then the tree)
+/// before the engine decides; their answers count (the first ones, or the last ones for
+/// predecessor queries).
 pub const PROBE_QUERIES: usize = 16;
 
 /// Switch to the scan when probe queries needed more than this fraction of a full
@@ -54,9 +56,9 @@ pub fn kd_eval_cost(rows: usize) -> f64 {
 }
 
 /// Trees with `nodes × dimensions × 8` bytes of coordinates (counted as f64, whatever
-/// the storage) at least this many answer [`Tree::knn`] queries in Hilbert order of the
-/// queries (on the tree and k-d paths): beyond the caches, consecutive queries near
-/// each other share the rows they read.
+/// the storage) at least this many answer [`Tree::knn`] and [`Tree::range`] queries in
+/// Hilbert order of the queries (on the tree and k-d paths): beyond the caches,
+/// consecutive queries near each other share the rows they read.
 pub const LOCALITY_BYTES: usize = 8 << 20;
 
 /// The k nearest neighbours of each query: `queries × k`, row-major.
@@ -195,10 +197,11 @@ pub enum QueryPath {
     },
     /// The queries went through a k-d index of the tree's rows (metrics with Euclidean
     /// coordinates in at most 16 dimensions, where boxes prune what balls cannot): the
-    /// probe found it cheaper than the tree, or [`Via::Kd`] forced it.
+    /// probe found it cheaper than the tree and a scan, or every query was a probe (a
+    /// batch of at most [`PROBE_QUERIES`]), or [`Via::Kd`] forced it.
     Kd {
-        /// Queries answered through the index (and probed through the tree) before the
-        /// choice; 0 when forced.
+        /// Queries answered through the index while probing (some of them also through
+        /// the tree, until it could not win); 0 when forced.
         probed: usize,
     },
 }
@@ -214,13 +217,14 @@ impl QueryPath {
     }
 }
 
-/// Which path k-NN queries take: [`Via::Auto`] lets the engine choose (what
-/// [`Tree::knn`] and its siblings do); the others force one, for benchmarks and tests
-/// — every path gives the same answers.
+/// Which path queries take (k-NN kinds and range): [`Via::Auto`] lets the engine choose
+/// (what [`Tree::knn`], [`Tree::range`] and their siblings do); the others force one, for
+/// benchmarks and tests — every path gives the same answers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Via {
-    /// Probe the tree (and the k-d index where there is one) on the first queries and
-    /// take the path that needed the fewest evaluations, weighed by their cost.
+    /// Probe the k-d index (where there is one), then the tree, on [`PROBE_QUERIES`]
+    /// queries and take the path that needed the fewest evaluations, weighed by their
+    /// cost (the tree's probe stops once it cannot win).
     #[default]
     Auto,
     /// The cover tree for every query.
@@ -269,6 +273,17 @@ impl QueryStats {
     }
 }
 
+/// Queries are addressed by `u32` ids, like points.
+fn check_query_count(nq: usize) -> Result<()> {
+    if nq > u32::MAX as usize {
+        return Err(Error::invalid(
+            "queries",
+            format!("{nq} queries exceed the {} a batch can address", u32::MAX),
+        ));
+    }
+    Ok(())
+}
+
 fn check_k(k: usize, max: usize, mode: &str) -> Result<()> {
     if k == 0 {
         return Err(Error::invalid("k", "k must be at least 1".into()));
@@ -283,10 +298,11 @@ fn check_k(k: usize, max: usize, mode: &str) -> Result<()> {
 }
 
 impl<M: Metric> Tree<M> {
-    /// The order in which the queries of [`Tree::knn`] go along `path`: on the tree and
-    /// k-d paths of a tree whose coordinates outgrow the caches (see [`LOCALITY_BYTES`]),
-    /// sorted along a Hilbert curve so that consecutive queries of a worker read the
-    /// same rows (W5's queries, median of five: 947 → 497 ms); else as given (`None`),
+    /// The order in which the queries of [`Tree::knn`] and [`Tree::range`] go along
+    /// `path`: on the tree and k-d paths of a tree whose coordinates outgrow the caches
+    /// (see [`LOCALITY_BYTES`]), sorted along a Hilbert curve so that consecutive queries
+    /// of a worker read the same rows (W5's queries, median of five: 947 → 497 ms); else
+    /// as given (`None`),
     /// where the rows stay in cache anyway and the keys would cost more than they save
     /// (W2, W3: 10 % slower sorted). Queries without coordinates, or with more than 128
     /// (one bit of key each), keep their order.
@@ -327,6 +343,7 @@ impl<M: Metric> Tree<M> {
     pub fn knn_via(&self, queries: &M, k: usize, pool: &Pool, via: Via) -> Result<(Neighbors, QueryStats)> {
         check_k(k, self.len(), "k-NN")?;
         self.metric.check_queries(queries)?;
+        check_query_count(queries.len())?;
         self.run_knn(
             queries,
             queries.len(),
@@ -407,6 +424,7 @@ impl<M: Metric> Tree<M> {
         self.metric.check_queries(queries)?;
         let kd = self.kd_path(via)?;
         let nq = queries.len();
+        check_query_count(nq)?;
         // The answers of queries `qs` along `path`, one part per chunk of queries.
         let run = |qs: &[u32], path: QueryPath| -> Vec<RangePart> {
             let use_scan = path != QueryPath::Tree;
