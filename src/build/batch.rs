@@ -505,15 +505,7 @@ fn run_batch<M: Metric>(
             .map(|xs| {
                 let mut out = Vec::new();
                 for &x in xs {
-                    let mut a = gr.parent[x as usize];
-                    let mut d = gr.dist_parent[x as usize];
-                    while a != NONE {
-                        out.push((a, d));
-                        a = gr.parent[a as usize];
-                        if a != NONE {
-                            d = m.distance(m, x, a);
-                        }
-                    }
+                    gr.cover_pairs(m, x, &mut out);
                 }
                 out
             })

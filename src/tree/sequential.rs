@@ -124,15 +124,47 @@ impl Growing {
 
     /// Raises the radius of every ancestor of the new node `x` to cover it.
     pub(crate) fn cover<M: Metric>(&mut self, m: &M, x: u32) {
-        let mut a = self.parent[x as usize];
-        let mut d = self.dist_parent[x as usize];
-        while a != NONE {
+        let mut raise = Vec::new();
+        self.cover_pairs(m, x, &mut raise);
+        for (a, d) in raise {
             let r = &mut self.radius[a as usize];
             *r = r.max(d);
-            a = self.parent[a as usize];
-            if a != NONE {
-                d = m.distance(m, x, a);
+        }
+    }
+
+    /// The ancestors of the new node `x` whose radius it raises, with their canonical
+    /// distance to `x`, pushed onto `out`. An ancestor whose radius is already at least
+    /// an upper bound of that distance — the triangle inequality along the parent chain
+    /// from the last ancestor measured, widened by the metric's error bounds and the
+    /// rounding of the sum — is skipped without measuring it: its radius cannot change.
+    /// The radii come out exactly as if every ancestor were measured.
+    pub(crate) fn cover_pairs<M: Metric>(&self, m: &M, x: u32, out: &mut Vec<(u32, f64)>) {
+        // |canonical − true| ≤ δ·true + α for every distance.
+        let (delta, alpha) = (m.distance_rel_error(), m.distance_abs_error());
+        let widen = (1.0 + delta) / (1.0 - delta) * (1.0 + 8.0 * f64::EPSILON);
+        // From u ≥ canonical d(x, a) and the canonical d(a, b) = dp: an upper bound of
+        // the canonical d(x, b) (true d ≤ (u + α)/(1 − δ) + (dp + α)/(1 − δ)).
+        let next_bound = |u: f64, dp: f64| (u + dp + 2.0 * alpha) * widen + 2.0 * alpha;
+        let mut a = self.parent[x as usize];
+        // d(x, a) exactly while `exact`, else an upper bound of it.
+        let (mut d, mut exact) = (self.dist_parent[x as usize], true);
+        while a != NONE {
+            let r = self.radius[a as usize];
+            if d > r {
+                if !exact {
+                    d = m.distance(m, x, a);
+                }
+                if d > r {
+                    out.push((a, d));
+                }
             }
+            let b = self.parent[a as usize];
+            if b == NONE {
+                break;
+            }
+            d = next_bound(d, self.dist_parent[a as usize]);
+            exact = false;
+            a = b;
         }
     }
 
@@ -444,4 +476,49 @@ pub(crate) fn build<M: Metric>(metric: M) -> Result<Tree<M>> {
         g.insert(&metric, x, &mut stack);
     }
     Ok(g.freeze(&metric, n, BUCKET))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{datagen, Dataset, Euclidean, Metric, Pool, Tree};
+
+    /// Every stored radius is exactly the largest canonical distance from the node to a
+    /// descendant (inflated as `freeze` does), although `cover_pairs` measures only the
+    /// ancestors whose radius a bound says could grow: skipping never changes a radius.
+    #[test]
+    fn radii_are_exact_maxima() {
+        let pool = Pool::new(2).unwrap();
+        let n = 3000;
+        let sets = [
+            ("uniform d=3", datagen::uniform(n, 3, 5), 3),
+            ("clusters d=8", datagen::clusters(n, 8, 12, 0.01, 6), 8),
+            ("duplicates d=2", datagen::with_duplicates(n, 2, 0.4, 7), 2),
+            ("grid d=2", datagen::grid(n, 2, 30, 8), 2),
+            ("tiny d=3", datagen::scaled(datagen::uniform(n, 3, 9), 1e-9), 3),
+            ("line d=8", datagen::line(n, 8, 10), 8),
+        ];
+        for (name, rows, dim) in sets {
+            let m = Euclidean::new(Dataset::from_rows(&rows, n, dim).unwrap()).unwrap();
+            let inflate = 1.0 + 4.0 * m.distance_rel_error() + 1e-12;
+            let widen = 4.0 * m.distance_abs_error();
+            for (builder, tree) in [
+                ("sequential", Tree::build_sequential(m.clone()).unwrap()),
+                ("parallel", Tree::build(m.clone(), &pool).unwrap()),
+            ] {
+                assert!(tree.validate().is_empty(), "{name} {builder}");
+                let tm = &tree.metric;
+                let mut max = vec![0.0f64; tree.num_nodes()];
+                for p in 1..tree.num_nodes() as u32 {
+                    let mut a = tree.parent[p as usize];
+                    while a != crate::tree::NONE {
+                        max[a as usize] = max[a as usize].max(tm.distance(tm, p, a));
+                        a = tree.parent[a as usize];
+                    }
+                }
+                for (p, (&r, &mx)) in tree.radius.iter().zip(&max).enumerate() {
+                    assert_eq!(r, mx * inflate + widen, "{name} {builder}: node {p}");
+                }
+            }
+        }
+    }
 }
