@@ -27,17 +27,27 @@ impl TopK {
     }
 
     /// Offers a candidate; keeps it if it is among the k smallest by (distance, id).
+    /// Insertion from the back: a candidate that enters usually lands near the end, so
+    /// a short shift beats a binary search and a `memmove` call (W7: 4.8 % of query time
+    /// was that call).
     #[inline]
     pub(crate) fn push(&mut self, d: f64, id: u32) {
-        let full = self.items.len() == self.k;
-        if full && (d, id) >= self.items[self.k - 1] {
-            return;
+        let e = (d, id);
+        let items = &mut self.items;
+        let mut j = items.len();
+        if j == self.k {
+            if e >= items[j - 1] {
+                return;
+            }
+            j -= 1; // the last one drops out
+        } else {
+            items.push(e);
         }
-        let at = self.items.partition_point(|&e| e < (d, id));
-        if full {
-            self.items.pop();
+        while j > 0 && e < items[j - 1] {
+            items[j] = items[j - 1];
+            j -= 1;
         }
-        self.items.insert(at, (d, id));
+        items[j] = e;
     }
 
     /// Writes the result row, padding with `(NONE, +∞)` when fewer than k were found.
@@ -48,6 +58,44 @@ impl TopK {
                 .get(j)
                 .copied()
                 .unwrap_or((f64::INFINITY, crate::tree::NONE));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TopK;
+    use crate::datagen::Rng;
+
+    /// Against a full sort: many ties in distance (broken by id), every k, ids offered
+    /// in any order, the threshold after every push.
+    #[test]
+    fn keeps_the_k_smallest_by_distance_then_id() {
+        let mut rng = Rng::new(17);
+        let mut top = TopK::default();
+        for k in [1, 2, 3, 8, 30, 100] {
+            for round in 0..50 {
+                let n = rng.below(150) as usize;
+                let all: Vec<(f64, u32)> = (0..n)
+                    .map(|_| (rng.below(20) as f64 * 0.5, rng.below(1000) as u32))
+                    .collect();
+                top.reset(k);
+                let mut seen = Vec::new();
+                for &(d, id) in &all {
+                    top.push(d, id);
+                    seen.push((d, id));
+                    let mut want = seen.clone();
+                    want.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                    want.truncate(k);
+                    assert_eq!(top.items, want, "k {k} round {round}");
+                    let t = if want.len() < k {
+                        f64::INFINITY
+                    } else {
+                        want[k - 1].0
+                    };
+                    assert_eq!(top.threshold(), t, "k {k} round {round}");
+                }
+            }
         }
     }
 }
