@@ -4,6 +4,7 @@ use super::{level_of, scale, Tree, NONE};
 use crate::metric::Metric;
 use crate::{Error, Result};
 use pcct_arenas::Csr;
+use rayon::prelude::*;
 
 /// Pruning tests allow this much relative slack on their bound, plus an absolute
 /// term of 4δ times the distances involved (δ the metric's relative error), so that
@@ -333,7 +334,16 @@ impl Growing {
 
     /// [`Growing::freeze`], inflating the radii for rounding only if `inflate` (a tree
     /// thawed and frozen again without new nodes has inflated radii already).
-    pub(crate) fn freeze_as<M: Metric>(self, metric: &M, n: usize, bucket: usize, inflate: bool) -> Tree<M> {
+    pub(crate) fn freeze_as<M: Metric>(
+        mut self,
+        metric: &M,
+        n: usize,
+        bucket: usize,
+        inflate: bool,
+    ) -> Tree<M> {
+        // Parallel where the caller runs on a pool's worker (the builds do), serial
+        // elsewhere: never on rayon's global pool.
+        let par = rayon::current_thread_index().is_some();
         // The nodes reachable from the root (ids not in the tree — deleted, or not yet
         // inserted — are not), in preorder; subtree sizes bottom-up over it.
         let mut pre = vec![self.root];
@@ -343,57 +353,63 @@ impl Growing {
             i += 1;
         }
         let nodes = pre.len();
-        let mut order: Vec<u32> = Vec::with_capacity(nodes);
-        let mut pos_of = vec![NONE; n];
-        let mut child_first = vec![0u32; nodes];
-        let mut child_count = vec![0u32; nodes];
         let mut size = vec![1u32; n];
         for &x in pre.iter().rev() {
             if self.parent[x as usize] != NONE {
                 size[self.parent[x as usize] as usize] += size[x as usize];
             }
         }
+        drop(pre);
 
-        order.push(self.root);
-        pos_of[self.root as usize] = 0;
-        let mut bucket_end = vec![NONE; nodes];
-        let mut stack = vec![0u32];
-        let mut queue = std::collections::VecDeque::new();
-        let mut kids: Vec<u32> = Vec::new();
-        // Places the children of position p next, sorted by distance to the parent
-        // (queries find the children worth measuring by a binary search on it).
-        let mut place = |p: u32, order: &mut Vec<u32>, pos_of: &mut Vec<u32>| -> std::ops::Range<u32> {
-            let x = order[p as usize] as usize;
-            kids.clear();
-            kids.extend_from_slice(&self.children[x]);
-            let dp = &self.dist_parent;
-            kids.sort_by(|&a, &b| dp[a as usize].total_cmp(&dp[b as usize]).then(a.cmp(&b)));
-            let first = order.len() as u32;
-            for &c in &kids {
-                pos_of[c as usize] = order.len() as u32;
-                order.push(c);
-            }
-            child_first[p as usize] = first;
-            child_count[p as usize] = kids.len() as u32;
-            first..order.len() as u32
+        // Each node's children sorted by distance to the parent (queries find the
+        // children worth measuring by a binary search on it), ties by id.
+        let Growing {
+            children,
+            dist_parent: dp,
+            ..
+        } = &mut self;
+        let by_distance = |ch: &mut Vec<u32>| {
+            ch.sort_by(|&a, &b| dp[a as usize].total_cmp(&dp[b as usize]).then(a.cmp(&b)))
         };
-        while let Some(p) = stack.pop() {
-            let x = order[p as usize] as usize;
-            if size[x] > 1 && size[x] as usize <= bucket {
-                // A small subtree: lay it out breadth-first so that its descendants
-                // form one contiguous block (children still contiguous per node).
-                queue.clear();
-                queue.push_back(p);
-                while let Some(u) = queue.pop_front() {
-                    queue.extend(place(u, &mut order, &mut pos_of));
-                }
-                bucket_end[p as usize] = order.len() as u32;
-            } else {
-                let ch = place(p, &mut order, &mut pos_of);
-                stack.extend(ch.rev());
-            }
+        if par {
+            children.par_iter_mut().for_each(by_distance);
+        } else {
+            children.iter_mut().for_each(by_distance);
         }
-        debug_assert_eq!(order.len(), nodes);
+
+        // The layout: see `Layout::content`.
+        let mut order = vec![NONE; nodes];
+        let mut child_first = vec![0u32; nodes];
+        let mut bucket_end = vec![NONE; nodes];
+        order[0] = self.root;
+        child_first[0] = 1;
+        let root_size = size[self.root as usize] as usize;
+        if root_size > 1 && root_size <= bucket {
+            bucket_end[0] = nodes as u32;
+        }
+        let lay = Layout {
+            children: &self.children,
+            size: &size,
+            bucket,
+            par,
+        };
+        lay.content(
+            self.root,
+            1,
+            Slots {
+                id: &mut order[1..],
+                first: &mut child_first[1..],
+                bucket_end: &mut bucket_end[1..],
+            },
+        );
+        let mut pos_of = vec![NONE; n];
+        for (p, &x) in order.iter().enumerate() {
+            pos_of[x as usize] = p as u32;
+        }
+        let child_count: Vec<u32> = order
+            .iter()
+            .map(|&x| self.children[x as usize].len() as u32)
+            .collect();
 
         let level: Vec<i32> = order.iter().map(|&x| self.level[x as usize]).collect();
         let parent: Vec<u32> = order
@@ -465,6 +481,108 @@ impl Growing {
     }
 }
 
+/// Subtrees at least this big are laid out in parallel, child by child.
+const PAR_LAYOUT: usize = 1 << 13;
+
+/// The per-position outputs of the layout for a range of positions.
+struct Slots<'a> {
+    /// The node at each position.
+    id: &'a mut [u32],
+    /// Where its children's block starts (where it would start, for a leaf).
+    first: &'a mut [u32],
+    /// For the root of a bucket, the end of its block of descendants; else `NONE`.
+    bucket_end: &'a mut [u32],
+}
+
+impl<'a> Slots<'a> {
+    /// The first `k` positions and the rest.
+    fn split(self, k: usize) -> (Slots<'a>, Slots<'a>) {
+        let (i0, i1) = self.id.split_at_mut(k);
+        let (f0, f1) = self.first.split_at_mut(k);
+        let (b0, b1) = self.bucket_end.split_at_mut(k);
+        (
+            Slots {
+                id: i0,
+                first: f0,
+                bucket_end: b0,
+            },
+            Slots {
+                id: i1,
+                first: f1,
+                bucket_end: b1,
+            },
+        )
+    }
+}
+
+/// The depth-first layout of [`Growing::freeze`]: each node's children are one
+/// contiguous block, sorted by distance to the parent; a node's *content* — its
+/// children's block, then each child's content in block order — fills the positions
+/// after it (`size − 1` of them), except that a subtree of at most `bucket` nodes is
+/// laid out breadth-first within its content (a bucket: one block for a query).
+/// Contents of different children are disjoint ranges, so big subtrees are laid out in
+/// parallel with the same result.
+struct Layout<'a> {
+    children: &'a [Vec<u32>],
+    size: &'a [u32],
+    bucket: usize,
+    par: bool,
+}
+
+impl Layout<'_> {
+    /// Lays out the content of `x`, which starts at position `at`, into `out`
+    /// (exactly its `size(x) − 1` positions). Iterative, except that subtrees of at
+    /// least [`PAR_LAYOUT`] nodes fan out over the pool.
+    fn content(&self, x: u32, at: usize, out: Slots<'_>) {
+        let mut stack = vec![(x, at, out)];
+        while let Some((x, at, out)) = stack.pop() {
+            let size = self.size[x as usize] as usize;
+            debug_assert_eq!(out.id.len(), size - 1);
+            if size <= self.bucket {
+                self.breadth_first(x, at, out);
+                continue;
+            }
+            let ch = &self.children[x as usize];
+            let (block, mut rest) = out.split(ch.len());
+            block.id.copy_from_slice(ch);
+            let mut start = at + ch.len();
+            let mut parts = Vec::with_capacity(ch.len());
+            for (j, &c) in ch.iter().enumerate() {
+                let cs = self.size[c as usize] as usize;
+                block.first[j] = start as u32;
+                if cs > 1 && cs <= self.bucket {
+                    block.bucket_end[j] = (start + cs - 1) as u32;
+                }
+                let (mine, others) = rest.split(cs - 1);
+                parts.push((c, start, mine));
+                rest = others;
+                start += cs - 1;
+            }
+            if self.par && size >= PAR_LAYOUT {
+                parts
+                    .into_par_iter()
+                    .for_each(|(c, start, slots)| self.content(c, start, slots));
+            } else {
+                stack.extend(parts);
+            }
+        }
+    }
+
+    /// The content of a bucket root `x`: its children, then their children, and so on.
+    fn breadth_first(&self, x: u32, at: usize, out: Slots<'_>) {
+        let mut w = self.children[x as usize].len();
+        out.id[..w].copy_from_slice(&self.children[x as usize]);
+        let mut r = 0;
+        while r < w {
+            let ch = &self.children[out.id[r] as usize];
+            out.first[r] = (at + w) as u32;
+            out.id[w..w + ch.len()].copy_from_slice(ch);
+            w += ch.len();
+            r += 1;
+        }
+    }
+}
+
 pub(crate) fn build<M: Metric>(metric: M) -> Result<Tree<M>> {
     let n = metric.len();
     if n == 0 {
@@ -481,6 +599,52 @@ pub(crate) fn build<M: Metric>(metric: M) -> Result<Tree<M>> {
 #[cfg(test)]
 mod tests {
     use crate::{datagen, Dataset, Euclidean, Metric, Pool, Tree};
+
+    /// The layout fanned out over a pool (subtrees past `PAR_LAYOUT`) is the serial one,
+    /// array for array, for every bucket size; both validate.
+    #[test]
+    fn parallel_layout_is_the_serial_layout() {
+        let pool = Pool::new(2).unwrap();
+        let n = 20_000;
+        let sets = [
+            ("uniform d=3", datagen::uniform(n, 3, 21), 3),
+            ("clusters d=8", datagen::clusters(n, 8, 6, 0.02, 22), 8),
+            ("duplicates d=2", datagen::with_duplicates(n, 2, 0.3, 23), 2),
+            ("line d=4", datagen::line(n, 4, 24), 4),
+        ];
+        for (name, rows, dim) in sets {
+            let m = Euclidean::new(Dataset::from_rows(&rows, n, dim).unwrap()).unwrap();
+            let tree = Tree::build(m, &pool).unwrap();
+            assert!(
+                tree.num_nodes() > super::PAR_LAYOUT,
+                "{name}: too small to fan out"
+            );
+            for bucket in [1, 32, 1024, 1 << 20] {
+                let serial = tree.relayout(bucket);
+                let parallel = pool.rayon().install(|| tree.relayout(bucket));
+                let what = format!("{name}, buckets of {bucket}");
+                assert!(serial.validate().is_empty(), "{what}");
+                assert!(parallel.validate().is_empty(), "{what}");
+                assert_eq!(serial.id, parallel.id, "{what}: order");
+                assert_eq!(serial.child_first, parallel.child_first, "{what}: child_first");
+                assert_eq!(serial.child_count, parallel.child_count, "{what}: child_count");
+                assert_eq!(serial.bucket_end, parallel.bucket_end, "{what}: bucket_end");
+                assert_eq!(serial.parent, parallel.parent, "{what}: parent");
+                assert_eq!(serial.pos_of_id, parallel.pos_of_id, "{what}: pos_of_id");
+                assert_eq!(serial.layout_digest(), parallel.layout_digest(), "{what}");
+                assert_eq!(
+                    serial
+                        .bucket_end
+                        .iter()
+                        .filter(|&&e| e != crate::tree::NONE)
+                        .count()
+                        > 0,
+                    bucket > 1,
+                    "{what}: buckets exist exactly when allowed"
+                );
+            }
+        }
+    }
 
     /// Every stored radius is exactly the largest canonical distance from the node to a
     /// descendant (inflated as `freeze` does), although `cover_pairs` measures only the
