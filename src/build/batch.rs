@@ -482,6 +482,7 @@ fn run_batch<M: Metric>(
         let t = Instant::now();
         let mut next = Vec::new();
         let mut placed = Vec::new();
+        let mut nodes_new = Vec::new();
         for (v, p) in pending.iter().enumerate() {
             if !winners[v] {
                 next.push(*p);
@@ -493,11 +494,12 @@ fn run_batch<M: Metric>(
                     g.make_dup(twin, p.x);
                 }
                 Placement::Node { level, parent, dist } => {
-                    g.attach(p.x, parent, level, dist);
+                    nodes_new.push((p.x, parent, level, dist));
                     placed.push(p.x);
                 }
             }
         }
+        g.attach_all(&nodes_new, rayon::current_thread_index().is_some());
         let gr: &Growing = g;
         let ch = chunk_len(placed.len(), threads);
         let covers: Vec<Vec<(u32, f64)>> = placed

@@ -123,6 +123,41 @@ impl Growing {
         ch.insert(at, x);
     }
 
+    /// [`Growing::attach`] for many new nodes at once, `(x, parent, level, dist)` each:
+    /// children lists come out as if attached one by one (sorted by level, highest
+    /// first, then id). The lists are updated in parallel ranges of parents when `par`
+    /// (on the caller's pool).
+    pub(crate) fn attach_all(&mut self, nodes: &[(u32, u32, i32, f64)], par: bool) {
+        let mut links: Vec<(u32, u32)> = Vec::with_capacity(nodes.len());
+        for &(x, parent, level, dist) in nodes {
+            let xi = x as usize;
+            self.level[xi] = level;
+            self.parent[xi] = parent;
+            self.dist_parent[xi] = dist;
+            links.push((parent, x));
+        }
+        links.sort_unstable();
+        let Growing { children, level, .. } = self;
+        let lv = &*level;
+        let links = &links;
+        let span = children.len().div_ceil(64).max(1024);
+        let adopt = |(ci, chs): (usize, &mut [Vec<u32>])| {
+            let lo = ci * span;
+            let a = links.partition_point(|l| (l.0 as usize) < lo);
+            let b = links.partition_point(|l| (l.0 as usize) < lo + chs.len());
+            for group in links[a..b].chunk_by(|l, m| l.0 == m.0) {
+                let ch = &mut chs[group[0].0 as usize - lo];
+                ch.extend(group.iter().map(|l| l.1));
+                ch.sort_by_key(|&c| (std::cmp::Reverse(lv[c as usize]), c));
+            }
+        };
+        if par {
+            children.par_chunks_mut(span).enumerate().for_each(adopt);
+        } else {
+            children.chunks_mut(span).enumerate().for_each(adopt);
+        }
+    }
+
     /// Raises the radius of every ancestor of the new node `x` to cover it.
     pub(crate) fn cover<M: Metric>(&mut self, m: &M, x: u32) {
         let mut raise = Vec::new();
@@ -599,6 +634,39 @@ pub(crate) fn build<M: Metric>(metric: M) -> Result<Tree<M>> {
 #[cfg(test)]
 mod tests {
     use crate::{datagen, Dataset, Euclidean, Metric, Pool, Tree};
+
+    /// Attaching many nodes at once gives the children lists of attaching them one by
+    /// one (sorted by level, highest first, then id), serially and on a pool.
+    #[test]
+    fn attach_all_is_attach_one_by_one() {
+        let pool = Pool::new(2).unwrap();
+        let mut rng = datagen::Rng::new(5);
+        let n = 50_000;
+        // Parents among the first 500 ids (some with thousands of children), levels with ties.
+        let nodes: Vec<(u32, u32, i32, f64)> = (500..n as u32)
+            .map(|x| (x, rng.below(500) as u32, -(rng.below(6) as i32), 1.0))
+            .collect();
+        let mut one = super::Growing::new(n);
+        let (first, rest) = nodes.split_at(20_000);
+        for &(x, p, l, d) in first {
+            one.attach(x, p, l, d);
+        }
+        let mut serial = super::Growing::new(n);
+        serial.attach_all(first, false);
+        let mut par = super::Growing::new(n);
+        pool.rayon().install(|| par.attach_all(first, true));
+        // A second batch onto lists that already hold children.
+        for &(x, p, l, d) in rest {
+            one.attach(x, p, l, d);
+        }
+        serial.attach_all(rest, false);
+        pool.rayon().install(|| par.attach_all(rest, true));
+        assert!(one.children[..500].iter().any(|c| c.len() > 50));
+        assert_eq!(one.children, serial.children);
+        assert_eq!(one.children, par.children);
+        assert_eq!((&one.level, &one.parent), (&par.level, &par.parent));
+        assert_eq!(one.dist_parent, par.dist_parent);
+    }
 
     /// The layout fanned out over a pool (subtrees past `PAR_LAYOUT`) is the serial one,
     /// array for array, for every bucket size; both validate.
