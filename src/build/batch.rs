@@ -109,7 +109,7 @@ pub(crate) fn build<M: Metric>(
     g.root = seq.ids[0];
     grow(&metric, &mut g, &seq, 1, 1, pool, opts, observe, &mut stats)?;
     let tf = Instant::now();
-    let tree = g.freeze(&metric, n, BUCKET);
+    let tree = g.freeze(&metric, n, BUCKET, true); // inside the pool (see `build_observed`)
     stats.freeze = tf.elapsed();
     stats.total = t0.elapsed();
     Ok((tree, stats))
@@ -499,7 +499,7 @@ fn run_batch<M: Metric>(
                 }
             }
         }
-        g.attach_all(&nodes_new, rayon::current_thread_index().is_some());
+        g.attach_all(&nodes_new, true); // `grow` runs inside the pool
         let gr: &Growing = g;
         let ch = chunk_len(placed.len(), threads);
         let covers: Vec<Vec<(u32, f64)>> = placed

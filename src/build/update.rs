@@ -60,8 +60,14 @@ impl<M: Metric> Tree<M> {
     /// # Ok::<(), pcct::Error>(())
     /// ```
     pub fn relayout(&self, bucket_nodes: usize) -> Tree<M> {
+        self.relayout_with(bucket_nodes, false)
+    }
+
+    /// [`Tree::relayout`], laid out in parallel on the pool the caller runs inside when
+    /// `par` (only from inside `Pool::install`).
+    pub(crate) fn relayout_with(&self, bucket_nodes: usize, par: bool) -> Tree<M> {
         let n = self.id_bound();
-        Growing::thaw(self, n).freeze_as(&self.metric_by_id(), n, bucket_nodes.max(1), false)
+        Growing::thaw(self, n).freeze_as(&self.metric_by_id(), n, bucket_nodes.max(1), false, par)
     }
 
     /// A new tree holding this tree's points and `points` (ids `id_bound()` onwards, in
@@ -121,7 +127,7 @@ impl<M: Metric> Tree<M> {
             )
         })?;
         let tf = Instant::now();
-        let tree = g.freeze(&all, n, BUCKET);
+        let tree = pool.install(|| g.freeze(&all, n, BUCKET, true));
         stats.freeze = tf.elapsed();
         stats.total = t0.elapsed();
         Ok((tree, stats))
@@ -200,7 +206,7 @@ impl<M: Metric> Tree<M> {
             }
             rehome(&m, &mut g, o, &mut stack, &mut orphans);
         }
-        Ok(g.freeze(&m, n, BUCKET))
+        Ok(g.freeze(&m, n, BUCKET, false))
     }
 }
 
@@ -322,7 +328,7 @@ mod tests {
         assert_eq!(orphans.pop(), Some((-2, std::cmp::Reverse(3))));
         rehome(&m, &mut g, 3, &mut Vec::new(), &mut orphans);
         assert!(orphans.is_empty());
-        let tree = g.freeze(&m, 4, BUCKET);
+        let tree = g.freeze(&m, 4, BUCKET, false);
         assert_eq!(tree.len(), 4);
         assert!(tree.validate().is_empty(), "{:?}", tree.validate());
     }

@@ -178,21 +178,26 @@ impl Growing {
         // |canonical − true| ≤ δ·true + α for every distance.
         let (delta, alpha) = (m.distance_rel_error(), m.distance_abs_error());
         let widen = (1.0 + delta) / (1.0 - delta) * (1.0 + 8.0 * f64::EPSILON);
+        // Bounds only from error bounds that make sense; else every ancestor is measured.
+        let trust = widen.is_finite() && widen >= 1.0 && alpha.is_finite() && alpha >= 0.0;
         // From u ≥ canonical d(x, a) and the canonical d(a, b) = dp: an upper bound of
-        // the canonical d(x, b) (true d ≤ (u + α)/(1 − δ) + (dp + α)/(1 − δ)).
-        let next_bound = |u: f64, dp: f64| (u + dp + 2.0 * alpha) * widen + 2.0 * alpha;
+        // the canonical d(x, b) (true d ≤ (u + α)/(1 − δ) + (dp + α)/(1 − δ)), plus a
+        // few units of the smallest normal for distances rounded in absolute terms.
+        let next_bound =
+            |u: f64, dp: f64| (u + dp + 2.0 * alpha) * widen + 2.0 * alpha + 4.0 * f64::MIN_POSITIVE;
         let mut a = self.parent[x as usize];
         // d(x, a) exactly while `exact`, else an upper bound of it.
         let (mut d, mut exact) = (self.dist_parent[x as usize], true);
         while a != NONE {
             let r = self.radius[a as usize];
-            if d > r {
-                if !exact {
-                    d = m.distance(m, x, a);
-                }
-                if d > r {
-                    out.push((a, d));
-                }
+            // Only a trusted bound within the radius rules the ancestor out (not a NaN).
+            let ruled_out = !exact && trust && d <= r;
+            if !exact && !ruled_out {
+                d = m.distance(m, x, a);
+                exact = true;
+            }
+            if exact && d > r {
+                out.push((a, d));
             }
             let b = self.parent[a as usize];
             if b == NONE {
@@ -362,9 +367,11 @@ impl Growing {
 
     /// The frozen, query-ready tree: depth-first positions, children contiguous,
     /// subtrees of at most `bucket` nodes as blocks, the metric's rows permuted to
-    /// match, radii and minimum ids bottom-up.
-    pub(crate) fn freeze<M: Metric>(self, metric: &M, n: usize, bucket: usize) -> Tree<M> {
-        self.freeze_as(metric, n, bucket, true)
+    /// match, radii and minimum ids bottom-up. With `par`, big subtrees are laid out in
+    /// parallel on the pool the caller runs inside (pass `true` only from inside
+    /// `Pool::install`: pcct never uses rayon's global pool); same tree either way.
+    pub(crate) fn freeze<M: Metric>(self, metric: &M, n: usize, bucket: usize, par: bool) -> Tree<M> {
+        self.freeze_as(metric, n, bucket, true, par)
     }
 
     /// [`Growing::freeze`], inflating the radii for rounding only if `inflate` (a tree
@@ -375,10 +382,8 @@ impl Growing {
         n: usize,
         bucket: usize,
         inflate: bool,
+        par: bool,
     ) -> Tree<M> {
-        // Parallel where the caller runs on a pool's worker (the builds do), serial
-        // elsewhere: never on rayon's global pool.
-        let par = rayon::current_thread_index().is_some();
         // The nodes reachable from the root (ids not in the tree — deleted, or not yet
         // inserted — are not), in preorder; subtree sizes bottom-up over it.
         let mut pre = vec![self.root];
@@ -436,6 +441,7 @@ impl Growing {
                 first: &mut child_first[1..],
                 bucket_end: &mut bucket_end[1..],
             },
+            0,
         );
         let mut pos_of = vec![NONE; n];
         for (p, &x) in order.iter().enumerate() {
@@ -519,6 +525,9 @@ impl Growing {
 /// Subtrees at least this big are laid out in parallel, child by child.
 const PAR_LAYOUT: usize = 1 << 13;
 
+/// How many fan-outs of the layout may nest (below, subtrees are laid out iteratively).
+const MAX_FAN_OUT: u32 = 16;
+
 /// The per-position outputs of the layout for a range of positions.
 struct Slots<'a> {
     /// The node at each position.
@@ -568,7 +577,7 @@ impl Layout<'_> {
     /// Lays out the content of `x`, which starts at position `at`, into `out`
     /// (exactly its `size(x) − 1` positions). Iterative, except that subtrees of at
     /// least [`PAR_LAYOUT`] nodes fan out over the pool.
-    fn content(&self, x: u32, at: usize, out: Slots<'_>) {
+    fn content(&self, x: u32, at: usize, out: Slots<'_>, depth: u32) {
         let mut stack = vec![(x, at, out)];
         while let Some((x, at, out)) = stack.pop() {
             let size = self.size[x as usize] as usize;
@@ -593,10 +602,12 @@ impl Layout<'_> {
                 rest = others;
                 start += cs - 1;
             }
-            if self.par && size >= PAR_LAYOUT {
+            // Nested fan-outs stop at MAX_FAN_OUT deep (a chain of big subtrees can be
+            // as long as the levels; each fan-out costs the worker's stack a frame).
+            if self.par && size >= PAR_LAYOUT && depth < MAX_FAN_OUT {
                 parts
                     .into_par_iter()
-                    .for_each(|(c, start, slots)| self.content(c, start, slots));
+                    .for_each(|(c, start, slots)| self.content(c, start, slots, depth + 1));
             } else {
                 stack.extend(parts);
             }
@@ -628,7 +639,7 @@ pub(crate) fn build<M: Metric>(metric: M) -> Result<Tree<M>> {
     for x in 0..n as u32 {
         g.insert(&metric, x, &mut stack);
     }
-    Ok(g.freeze(&metric, n, BUCKET))
+    Ok(g.freeze(&metric, n, BUCKET, false))
 }
 
 #[cfg(test)]
@@ -688,8 +699,8 @@ mod tests {
                 "{name}: too small to fan out"
             );
             for bucket in [1, 32, 1024, 1 << 20] {
-                let serial = tree.relayout(bucket);
-                let parallel = pool.rayon().install(|| tree.relayout(bucket));
+                let serial = tree.relayout_with(bucket, false);
+                let parallel = pool.rayon().install(|| tree.relayout_with(bucket, true));
                 let what = format!("{name}, buckets of {bucket}");
                 assert!(serial.validate().is_empty(), "{what}");
                 assert!(parallel.validate().is_empty(), "{what}");
