@@ -158,6 +158,11 @@ impl RangePart {
         self.evals = self.evals + ev;
     }
 
+    /// The evaluations of all `parts`.
+    fn evals(parts: &[RangePart]) -> Evals {
+        parts.iter().fold(Evals::default(), |a, p| a + p.evals)
+    }
+
     /// The rows of queries `0..nq`, which `parts` answer between them, once each.
     fn assemble(parts: &[RangePart], nq: usize) -> RangeNeighbors {
         // Where query i's hits are: (part, start, end).
@@ -302,9 +307,8 @@ impl<M: Metric> Tree<M> {
     /// `path`: on the tree and k-d paths of a tree whose coordinates outgrow the caches
     /// (see [`LOCALITY_BYTES`]), sorted along a Hilbert curve so that consecutive queries
     /// of a worker read the same rows (W5's queries, median of five: 947 → 497 ms); else
-    /// as given (`None`),
-    /// where the rows stay in cache anyway and the keys would cost more than they save
-    /// (W2, W3: 10 % slower sorted). Queries without coordinates, or with more than 128
+    /// as given (`None`), where the rows stay in cache anyway and the keys would cost
+    /// more than they save (W2, W3: 10 % slower sorted). Queries without coordinates, or with more than 128
     /// (one bit of key each), keep their order.
     fn query_order(&self, queries: &M, path: QueryPath, pool: &Pool) -> Option<Vec<u32>> {
         let dim = queries.coordinate_dim();
@@ -446,7 +450,7 @@ impl<M: Metric> Tree<M> {
         let (path, probe, first) = self.choose_path(nq, via, kd, |from, len, path| {
             let qs: Vec<u32> = (from as u32..(from + len) as u32).collect();
             let got = run(&qs, path);
-            let ev = got.iter().fold(Evals::default(), |a, p| a + p.evals);
+            let ev = RangePart::evals(&got);
             if kd == matches!(path, QueryPath::Kd { .. }) {
                 parts.extend(got); // answered for good (later probes repeat them)
             }
@@ -457,7 +461,7 @@ impl<M: Metric> Tree<M> {
             None => (probe as u32..nq as u32).collect(),
         };
         let got = run(&rest, path);
-        let rest_evals = got.iter().fold(Evals::default(), |a, p| a + p.evals);
+        let rest_evals = RangePart::evals(&got);
         parts.extend(got);
         let stats = QueryStats {
             path,
@@ -602,6 +606,8 @@ impl<M: Metric> Tree<M> {
                     .reduce(Evals::default, |a, b| a + b)
             })
         };
+        // Predecessor queries probe the last rows: the first ones have almost no
+        // predecessors and would make any tree look cheap.
         let base = if probe_tail && via == Via::Auto {
             nq - nq.min(PROBE_QUERIES)
         } else {

@@ -56,6 +56,8 @@ pub(crate) struct Growing {
     pub(crate) dups: Vec<Vec<u32>>,
     pub(crate) twin: Vec<u32>,
     pub(crate) root: u32,
+    /// Scratch of [`Growing::cover`], kept so that inserts do not allocate.
+    raise: Vec<(u32, f64)>,
 }
 
 impl Growing {
@@ -69,6 +71,7 @@ impl Growing {
             dups: vec![Vec::new(); n],
             twin: vec![NONE; n],
             root: NONE,
+            raise: Vec::new(),
         }
     }
 
@@ -160,12 +163,13 @@ impl Growing {
 
     /// Raises the radius of every ancestor of the new node `x` to cover it.
     pub(crate) fn cover<M: Metric>(&mut self, m: &M, x: u32) {
-        let mut raise = Vec::new();
+        let mut raise = std::mem::take(&mut self.raise);
         self.cover_pairs(m, x, &mut raise);
-        for (a, d) in raise {
+        for (a, d) in raise.drain(..) {
             let r = &mut self.radius[a as usize];
             *r = r.max(d);
         }
+        self.raise = raise;
     }
 
     /// The ancestors of the new node `x` whose radius it raises, with their canonical
@@ -423,16 +427,13 @@ impl Growing {
         let mut bucket_end = vec![NONE; nodes];
         order[0] = self.root;
         child_first[0] = 1;
-        let root_size = size[self.root as usize] as usize;
-        if root_size > 1 && root_size <= bucket {
-            bucket_end[0] = nodes as u32;
-        }
         let lay = Layout {
             children: &self.children,
             size: &size,
             bucket,
             par,
         };
+        bucket_end[0] = lay.bucket_end(self.root, 1);
         lay.content(
             self.root,
             1,
@@ -574,6 +575,17 @@ struct Layout<'a> {
 }
 
 impl Layout<'_> {
+    /// The end of `x`'s block of descendants if `x` roots a bucket (its content, which
+    /// starts at `start`, is laid out breadth-first), else `NONE`.
+    fn bucket_end(&self, x: u32, start: usize) -> u32 {
+        let size = self.size[x as usize] as usize;
+        if size > 1 && size <= self.bucket {
+            (start + size - 1) as u32
+        } else {
+            NONE
+        }
+    }
+
     /// Lays out the content of `x`, which starts at position `at`, into `out`
     /// (exactly its `size(x) − 1` positions). Iterative, except that subtrees of at
     /// least [`PAR_LAYOUT`] nodes fan out over the pool.
@@ -594,9 +606,7 @@ impl Layout<'_> {
             for (j, &c) in ch.iter().enumerate() {
                 let cs = self.size[c as usize] as usize;
                 block.first[j] = start as u32;
-                if cs > 1 && cs <= self.bucket {
-                    block.bucket_end[j] = (start + cs - 1) as u32;
-                }
+                block.bucket_end[j] = self.bucket_end(c, start);
                 let (mine, others) = rest.split(cs - 1);
                 parts.push((c, start, mine));
                 rest = others;
