@@ -286,6 +286,58 @@ fn bad_arguments_are_errors() {
     assert_eq!(m.len(), 20);
 }
 
+/// A worker bounds each query's k-th distance by its previous query's answer before
+/// searching; a repeated query meets a bound equal to its own k-th distance (and its
+/// ties). Each query twice in a row, on data with exact ties, every path, 1 and 2 threads.
+#[test]
+fn repeated_queries_keep_every_tie() {
+    let sets = [
+        ("grid d=2", datagen::grid(900, 2, 30, 61), 2),
+        ("grid d=3", datagen::grid(729, 3, 9, 62), 3),
+        ("duplicates50 d=3", datagen::with_duplicates(800, 3, 0.5, 63), 3),
+        ("clusters d=32", datagen::clusters(1500, 32, 8, 0.02, 64), 32),
+    ];
+    for (name, values, dim) in sets {
+        let n = values.len() / dim;
+        let m = euclidean::<f64>(&values, n, dim);
+        let data = m.dataset().clone();
+        let tree = Tree::build(m, &pool(2)).unwrap();
+        assert!(tree.validate().is_empty(), "{name}");
+        // Data points and half-way points, each twice in a row.
+        let mut qv = Vec::new();
+        for i in (0..n - 1).step_by(7) {
+            let (a, b) = (data.row(i), data.row(i + 1));
+            for _ in 0..2 {
+                qv.extend_from_slice(a);
+            }
+            for _ in 0..2 {
+                qv.extend(a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)));
+            }
+        }
+        let nq = qv.len() / dim;
+        let queries = euclidean::<f64>(&qv, nq, dim);
+        for k in [1, 4, 9] {
+            for threads in [1, 2] {
+                for via in [Via::Auto, Via::Tree, Via::Scan] {
+                    let what = format!("{name} k={k} {threads} threads via {via:?}");
+                    let (got, _) = tree.knn_via(&queries, k, &pool(threads), via).unwrap();
+                    assert_rows::<f64>(&what, &got, |i| {
+                        naive_knn(&data, queries.dataset().row(i), k, |_| true)
+                    });
+                    let (got, _) = tree.self_knn_via(k, &pool(threads), via).unwrap();
+                    assert_rows::<f64>(&format!("self {what}"), &got, |i| {
+                        naive_knn(&data, data.row(i), k, |j| j != i as u32)
+                    });
+                    let (got, _) = tree.predecessor_knn_via(k, &pool(threads), via).unwrap();
+                    assert_rows::<f64>(&format!("predecessor {what}"), &got, |i| {
+                        naive_knn(&data, data.row(i), k, |j| j < i as u32)
+                    });
+                }
+            }
+        }
+    }
+}
+
 /// Larger trees: deep enough for the child windows, buckets and the frontier heap to
 /// matter (the 300-point cases are mostly one bucket), and every query path.
 #[test]

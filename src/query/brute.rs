@@ -191,7 +191,7 @@ pub fn brute_force_knn_tiled<M: Metric>(data: &M, queries: &M, k: usize, pool: &
                     let q0 = b * QB;
                     let bq = ri.len() / k;
                     for c in cols.iter_mut().take(bq) {
-                        c.reset(k);
+                        c.reset(k, f64::INFINITY);
                     }
                     let mut first = 0;
                     while first < n {

@@ -50,6 +50,11 @@ impl TopK {
         items[j] = e;
     }
 
+    /// The ids kept so far, nearest first.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.items.iter().map(|&(_, id)| id)
+    }
+
     /// Writes the result row, padding with `(NONE, +∞)` when fewer than k were found.
     pub(crate) fn write(&self, ids: &mut [u32], dists: &mut [f64]) {
         for (j, (i, d)) in ids.iter_mut().zip(dists.iter_mut()).enumerate() {
