@@ -99,11 +99,11 @@ pub(crate) fn hilbert_sorted<M: Metric>(metric: &M, ids: &[u32], key_bits: usize
     }
     let top = ((1u64 << bits) - 1) as f64;
     // Keys in parallel (the build runs inside its pool), a chunk of rows at a time:
-    // at most 1,024 rows, and at least four chunks per thread where there are enough
-    // rows (a query batch of 1,024 points in d = 32 was one serial chunk: 10 % of W6's
-    // query time on two threads).
+    // at most 1,024 rows, and 16 chunks or more where there are 1,024 rows or more (a
+    // query batch of 1,024 points in d = 32 was one serial chunk: 10 % of W6's query
+    // time on two threads).
     let mut keys = vec![0u64; n * words];
-    let rows_per = n.div_ceil(4 * rayon::current_num_threads()).clamp(64, 1024);
+    let rows_per = n.div_ceil(16).clamp(64, 1024);
     coords
         .par_chunks(rows_per * dim)
         .zip(keys.par_chunks_mut(rows_per * words))
