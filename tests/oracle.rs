@@ -286,11 +286,17 @@ fn bad_arguments_are_errors() {
     assert_eq!(m.len(), 20);
 }
 
-/// A worker bounds each query's k-th distance by its previous query's answer before
-/// searching; a repeated query meets a bound equal to its own k-th distance (and its
-/// ties). Each query twice in a row, on data with exact ties, every path, 1 and 2 threads.
+/// Each query's k-th distance is bounded by the previous query's answer before the
+/// search; a repeated query meets a bound equal to its own k-th distance (and its
+/// ties). Each query twice in a row, on data with exact ties, every path, 1 and 2
+/// threads, f64 and f32; evaluation counts and paths equal for 1 and 2 threads.
 #[test]
 fn repeated_queries_keep_every_tie() {
+    repeated_queries::<f64>();
+    repeated_queries::<f32>();
+}
+
+fn repeated_queries<T: Element>() {
     let sets = [
         ("grid d=2", datagen::grid(900, 2, 30, 61), 2),
         ("grid d=3", datagen::grid(729, 3, 9, 62), 3),
@@ -299,14 +305,17 @@ fn repeated_queries_keep_every_tie() {
     ];
     for (name, values, dim) in sets {
         let n = values.len() / dim;
-        let m = euclidean::<f64>(&values, n, dim);
+        let m = euclidean::<T>(&values, n, dim);
         let data = m.dataset().clone();
         let tree = Tree::build(m, &pool(2)).unwrap();
         assert!(tree.validate().is_empty(), "{name}");
         // Data points and half-way points, each twice in a row.
         let mut qv = Vec::new();
         for i in (0..n - 1).step_by(7) {
-            let (a, b) = (data.row(i), data.row(i + 1));
+            let (a, b) = (
+                &values[i * dim..(i + 1) * dim],
+                &values[(i + 1) * dim..(i + 2) * dim],
+            );
             for _ in 0..2 {
                 qv.extend_from_slice(a);
             }
@@ -315,24 +324,27 @@ fn repeated_queries_keep_every_tie() {
             }
         }
         let nq = qv.len() / dim;
-        let queries = euclidean::<f64>(&qv, nq, dim);
+        let queries = euclidean::<T>(&qv, nq, dim);
         for k in [1, 4, 9] {
-            for threads in [1, 2] {
-                for via in [Via::Auto, Via::Tree, Via::Scan] {
+            for via in [Via::Auto, Via::Tree, Via::Scan] {
+                let mut stats = Vec::new();
+                for threads in [1, 2] {
                     let what = format!("{name} k={k} {threads} threads via {via:?}");
-                    let (got, _) = tree.knn_via(&queries, k, &pool(threads), via).unwrap();
-                    assert_rows::<f64>(&what, &got, |i| {
+                    let (got, s1) = tree.knn_via(&queries, k, &pool(threads), via).unwrap();
+                    assert_rows::<T>(&what, &got, |i| {
                         naive_knn(&data, queries.dataset().row(i), k, |_| true)
                     });
-                    let (got, _) = tree.self_knn_via(k, &pool(threads), via).unwrap();
-                    assert_rows::<f64>(&format!("self {what}"), &got, |i| {
+                    let (got, s2) = tree.self_knn_via(k, &pool(threads), via).unwrap();
+                    assert_rows::<T>(&format!("self {what}"), &got, |i| {
                         naive_knn(&data, data.row(i), k, |j| j != i as u32)
                     });
-                    let (got, _) = tree.predecessor_knn_via(k, &pool(threads), via).unwrap();
-                    assert_rows::<f64>(&format!("predecessor {what}"), &got, |i| {
+                    let (got, s3) = tree.predecessor_knn_via(k, &pool(threads), via).unwrap();
+                    assert_rows::<T>(&format!("predecessor {what}"), &got, |i| {
                         naive_knn(&data, data.row(i), k, |j| j < i as u32)
                     });
+                    stats.push([s1, s2, s3].map(|s| (s.path, s.distance_evals, s.exact_evals)));
                 }
+                assert_eq!(stats[0], stats[1], "{name} k={k} via {via:?}: 1 vs 2 threads");
             }
         }
     }

@@ -38,6 +38,10 @@ use search::{row_of, scan_tiled, Evals, Filter, Scratch, TileScratch, TILE_QUERI
 /// predecessor queries).
 pub const PROBE_QUERIES: usize = 16;
 
+/// k-NN queries go to the threads in blocks of this many, answered in order: each
+/// query's search starts from a bound taken from the previous query of its block.
+const QUERY_BLOCK: usize = 32;
+
 /// Switch to the scan when probe queries needed more than this fraction of a full
 /// scan's distance evaluations: a tree evaluation costs about ten scan evaluations
 /// (child bounds, heap, single rows, scattered memory), measured on W1–W3
@@ -496,7 +500,9 @@ impl<M: Metric> Tree<M> {
     /// tree in steps of four, stopping as soon as the tree has cost more than the k-d
     /// index or a scan would for all of them (it cannot win any more, so the rest of its
     /// probe would be waste). The cheapest path answers the rest. The rule depends only
-    /// on evaluation counts, so the path is deterministic. A forced path probes nothing.
+    /// on evaluation counts, which do not depend on the threads (each block of
+    /// [`QUERY_BLOCK`] queries is answered in order), so the path is deterministic. A
+    /// forced path probes nothing.
     fn choose_path(
         &self,
         nq: usize,
@@ -588,19 +594,28 @@ impl<M: Metric> Tree<M> {
                         })
                         .reduce(Evals::default, |a, b| a + b);
                 }
-                ids.par_chunks_mut(k)
-                    .zip(dists.par_chunks_mut(k))
+                ids.par_chunks_mut(QUERY_BLOCK * k)
+                    .zip(dists.par_chunks_mut(QUERY_BLOCK * k))
                     .enumerate()
-                    .map_init(Scratch::default, |sc, (j, (ri, rd))| {
-                        let Some((q, filter)) = map(qs[j] as usize) else {
-                            return Evals::default();
-                        };
-                        let ev = if let Some(ix) = ix {
-                            sc.knn_kd(self, ix, qm, q, k, filter)
-                        } else {
-                            sc.knn(self, qm, q, k, filter, use_scan)
-                        };
-                        sc.topk.write(ri, rd);
+                    .map_init(Scratch::default, |sc, (b, (bi, bd))| {
+                        // Each block starts without a prior bound, so that a query's
+                        // evaluations (and the path the probes choose) do not depend
+                        // on how the blocks were spread over the threads.
+                        sc.forget();
+                        let mut ev = Evals::default();
+                        let rows = bi.chunks_mut(k).zip(bd.chunks_mut(k));
+                        for (&i, (ri, rd)) in qs[b * QUERY_BLOCK..].iter().zip(rows) {
+                            let Some((q, filter)) = map(i as usize) else {
+                                continue;
+                            };
+                            ev = ev
+                                + if let Some(ix) = ix {
+                                    sc.knn_kd(self, ix, qm, q, k, filter)
+                                } else {
+                                    sc.knn(self, qm, q, k, filter, use_scan)
+                                };
+                            sc.topk.write(ri, rd);
+                        }
                         ev
                     })
                     .reduce(Evals::default, |a, b| a + b)

@@ -4,7 +4,9 @@
 //! **Deferred exactness.** During the search every point is known only through an
 //! interval `[lower, upper]` around its canonical distance, from the block kernels
 //! and [`Metric::approx_error`]. The k-NN threshold is the k-th smallest *upper*
-//! bound seen, which is never below the k-th canonical distance; a point or subtree
+//! bound seen, capped by a bound known before the search (the k-th smallest upper
+//! bound to the points of the previous query of the block, [`Scratch::prior_cap`]);
+//! neither is ever below the k-th canonical distance; a point or subtree
 //! is dropped only when its lower bound exceeds it. Survivors are candidates, and
 //! only they get a canonical distance at the end, where the answer is decided by
 //! (canonical distance, id). Subtree bounds use `true ≥ canonical/(1+δ)` and
@@ -102,14 +104,11 @@ pub(crate) struct KnnCollector {
     /// like the floats), as a max-heap.
     uppers: BinaryHeap<u64>,
     cands: Vec<Cand>,
-    /// The largest of `uppers` once k are known, +∞ before.
+    /// The largest of `uppers` once k are known, else the cap given to `reset`.
     threshold: f64,
     /// Candidates are filtered by the threshold when there are this many (doubling
     /// when most survive, so the filtering stays linear overall).
     limit: usize,
-    /// An upper bound of the k-th distance known before the search (+∞ if none): the
-    /// threshold never exceeds it.
-    cap: f64,
 }
 
 impl KnnCollector {
@@ -119,7 +118,7 @@ impl KnnCollector {
         self.k = k;
         self.uppers.clear();
         self.cands.clear();
-        self.cap = cap;
+        // Never above the cap: only uppers below the threshold enter `uppers`.
         self.threshold = cap;
         self.limit = 4 * k + 64;
     }
@@ -206,8 +205,8 @@ pub(crate) struct Scratch {
     range: RangeCollector,
     bufs: Buffers,
     kd: KdScratch,
-    /// The ids of this worker's previous k-NN answer, and of the query itself where
-    /// it is a point of the tree ([`Scratch::remember`]).
+    /// The ids of the previous k-NN answer of the block, and of that query itself
+    /// where it is a point of the tree ([`Scratch::remember`]).
     prior: Vec<u32>,
     /// Distance bounds to `prior` (scratch of [`Scratch::prior_cap`]).
     prior_ups: Vec<f64>,
@@ -638,12 +637,14 @@ impl Scratch {
     }
 
     /// An upper bound of query `q`'s k-th canonical distance before any search, from
-    /// the points of this worker's previous query ([`Scratch::prior`]): the k-th
+    /// the points of the previous query of the block ([`Scratch::prior`]): the k-th
     /// smallest distance bound from `q` to those `filter` admits, +∞ if fewer than k.
-    /// Any k distinct admitted points bound the k-th distance; consecutive queries of
-    /// a worker are mostly close (Hilbert or layout order), so the bound is mostly
-    /// tight, and the search starts with a finite threshold instead of offering the
-    /// root's children blindly (W6: 781 → 661 evaluations per query).
+    /// Any k distinct admitted points bound the k-th distance. On the tree path of a
+    /// big tree consecutive queries are close (Hilbert or layout order), so the bound
+    /// is useful, and the search starts with a finite threshold instead of offering
+    /// the root's children blindly (W6: 781 → 661 evaluations per query); elsewhere it
+    /// costs k cheap evaluations. Two-phase metrics bound by phase 1 (their
+    /// `approx_one` is a canonical distance).
     fn prior_cap<M: Metric>(
         &mut self,
         tree: &Tree<M>,
@@ -665,7 +666,14 @@ impl Scratch {
                 continue;
             };
             ev.approx += 1;
-            let u = err.upper(m.approx_one(qm, q, pos));
+            let u = if M::TWO_PHASE {
+                let (mut lo, mut hi) = (0.0, 0.0);
+                let one = std::slice::from_mut;
+                m.phase1_block(qm, q, pos, one(&mut lo), one(&mut hi));
+                hi
+            } else {
+                err.upper(m.approx_one(qm, q, pos))
+            };
             if u.is_nan() {
                 return f64::INFINITY; // NaN: no bound
             }
@@ -675,6 +683,11 @@ impl Scratch {
             return f64::INFINITY;
         }
         *ups.select_nth_unstable_by(k - 1, f64::total_cmp).1
+    }
+
+    /// Forgets the previous query: the next one starts without a prior bound.
+    pub(crate) fn forget(&mut self) {
+        self.prior.clear();
     }
 
     /// Remembers the points of the query just answered for the next one's
