@@ -251,6 +251,22 @@ impl Bounds {
     }
 }
 
+/// Bounds `[lower, upper]` of the canonical distance from query `q` to the row at
+/// `pos`, measured alone: phase 1 for two-phase metrics (their `approx_one` is a full
+/// canonical distance), else one approximation widened by the error bounds `err`.
+#[inline]
+fn interval_one<M: Metric>(m: &M, qm: &M, q: u32, pos: u32, err: Bounds) -> (f64, f64) {
+    if M::TWO_PHASE {
+        let (mut lo, mut hi) = (0.0, 0.0);
+        let one = std::slice::from_mut;
+        m.phase1_block(qm, q, pos, one(&mut lo), one(&mut hi));
+        (lo, hi)
+    } else {
+        let a = m.approx_one(qm, q, pos);
+        (err.lower(a), err.upper(a))
+    }
+}
+
 /// Offers node `pos` (interval `lo..hi`) and its duplicates.
 #[inline]
 fn offer_node<M: Metric>(tree: &Tree<M>, pos: u32, lo: f64, hi: f64, filter: Filter, c: &mut impl Collector) {
@@ -487,29 +503,14 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
             ev.approx += ch.len() as u64;
         }
         for &c in keep.iter() {
-            let (lo, hi) = if M::TWO_PHASE {
-                if block {
-                    let r = (c - ch.start) as usize;
-                    (buf[r], hi[r])
-                } else {
-                    ev.approx += 1;
-                    let (mut l, mut h) = (0.0, 0.0);
-                    m.phase1_block(
-                        qm,
-                        q,
-                        c,
-                        std::slice::from_mut(&mut l),
-                        std::slice::from_mut(&mut h),
-                    );
-                    (l, h)
-                }
+            let (lo, hi) = if !block {
+                ev.approx += 1;
+                interval_one(m, qm, q, c, err)
+            } else if M::TWO_PHASE {
+                let r = (c - ch.start) as usize;
+                (buf[r], hi[r])
             } else {
-                let a = if block {
-                    buf[(c - ch.start) as usize]
-                } else {
-                    ev.approx += 1;
-                    m.approx_one(qm, q, c)
-                };
+                let a = buf[(c - ch.start) as usize];
                 (err.lower(a), err.upper(a))
             };
             let thr = col.threshold();
@@ -643,8 +644,7 @@ impl Scratch {
     /// big tree consecutive queries are close (Hilbert or layout order), so the bound
     /// is useful, and the search starts with a finite threshold instead of offering
     /// the root's children blindly (W6: 781 → 661 evaluations per query); elsewhere it
-    /// costs k cheap evaluations. Two-phase metrics bound by phase 1 (their
-    /// `approx_one` is a canonical distance).
+    /// costs k cheap evaluations.
     fn prior_cap<M: Metric>(
         &mut self,
         tree: &Tree<M>,
@@ -666,14 +666,7 @@ impl Scratch {
                 continue;
             };
             ev.approx += 1;
-            let u = if M::TWO_PHASE {
-                let (mut lo, mut hi) = (0.0, 0.0);
-                let one = std::slice::from_mut;
-                m.phase1_block(qm, q, pos, one(&mut lo), one(&mut hi));
-                hi
-            } else {
-                err.upper(m.approx_one(qm, q, pos))
-            };
+            let u = interval_one(m, qm, q, pos, err).1;
             if u.is_nan() {
                 return f64::INFINITY; // NaN: no bound
             }
