@@ -10,6 +10,7 @@ use crate::{reference, Element};
 type PairFn<T> = fn(&[T], &[T]) -> T;
 type BlockFn<T> = fn(&[T], &[T], usize, &mut [T]);
 type NormFn<T> = fn(&[T], usize, usize, &mut [T]);
+type MultiFn<T> = fn(&[&[T]], &[T], usize, &mut [T]);
 
 /// The kernels of one ISA level for element type `T`, chosen once at a call boundary.
 ///
@@ -24,6 +25,8 @@ pub struct Kernels<T: 'static> {
     sq_dist_block: BlockFn<T>,
     dot_block: BlockFn<T>,
     sq_norm_block: NormFn<T>,
+    sq_dist_multi: MultiFn<T>,
+    dot_multi: MultiFn<T>,
 }
 
 impl<T: 'static> std::fmt::Debug for Kernels<T> {
@@ -100,6 +103,29 @@ impl<T: Element> Kernels<T> {
         (self.dot_block)(q, rows, stride, out)
     }
 
+    /// `out[a * n + i] = ‖qs[a] − row_i‖²` for `n = out.len() / qs.len()` rows laid
+    /// out as in [`Kernels::sq_dist_block`]: several queries against one block of
+    /// rows, each row read once for a tile of queries (four at a time), so the rows
+    /// stream from memory once where [`Kernels::sq_dist_block`] per query would read
+    /// them once per query.
+    ///
+    /// # Panics
+    /// If the queries differ in length, `out.len()` is not a multiple of `qs.len()`,
+    /// or the rows are laid out as [`Kernels::sq_dist_block`] rejects.
+    #[inline]
+    pub fn sq_dist_multi(&self, qs: &[&[T]], rows: &[T], stride: usize, out: &mut [T]) {
+        (self.sq_dist_multi)(qs, rows, stride, out)
+    }
+
+    /// `out[a * n + i] = qs[a] · row_i`, laid out as in [`Kernels::sq_dist_multi`].
+    ///
+    /// # Panics
+    /// As [`Kernels::sq_dist_multi`].
+    #[inline]
+    pub fn dot_multi(&self, qs: &[&[T]], rows: &[T], stride: usize, out: &mut [T]) {
+        (self.dot_multi)(qs, rows, stride, out)
+    }
+
     /// `out[i] = ‖row_i‖²` for `out.len()` rows of `dim` elements, `stride` apart.
     ///
     /// # Panics
@@ -114,7 +140,7 @@ impl<T: Element> Kernels<T> {
     /// # Panics
     /// If the blocks differ in dimension or `out.len() != a.n() * b.n()`.
     pub fn sq_dist_tile(&self, a: Rows<'_, T>, b: Rows<'_, T>, out: &mut [T]) {
-        self.tile(self.sq_dist_block, a, b, out)
+        self.tile(self.sq_dist_multi, a, b, out)
     }
 
     /// The tile of dot products `out[i * b.n() + j] = a_i · b_j`, laid out as in
@@ -123,10 +149,10 @@ impl<T: Element> Kernels<T> {
     /// # Panics
     /// As [`Kernels::sq_dist_tile`].
     pub fn dot_tile(&self, a: Rows<'_, T>, b: Rows<'_, T>, out: &mut [T]) {
-        self.tile(self.dot_block, a, b, out)
+        self.tile(self.dot_multi, a, b, out)
     }
 
-    fn tile(&self, f: BlockFn<T>, a: Rows<'_, T>, b: Rows<'_, T>, out: &mut [T]) {
+    fn tile(&self, f: MultiFn<T>, a: Rows<'_, T>, b: Rows<'_, T>, out: &mut [T]) {
         assert_eq!(a.dim, b.dim, "pcct-kernels: tile blocks differ in dimension");
         assert_eq!(
             out.len(),
@@ -138,8 +164,15 @@ impl<T: Element> Kernels<T> {
         if b.n == 0 {
             return;
         }
-        for (i, row_out) in out.chunks_exact_mut(b.n).enumerate() {
-            f(a.row(i), b.data, b.stride, row_out);
+        // Queries in groups of up to eight rows of `a` (the kernels take four at a time).
+        const GROUP: usize = 8;
+        let mut qs: [&[T]; GROUP] = [&[]; GROUP];
+        for (g, tile_out) in out.chunks_mut(GROUP * b.n).enumerate() {
+            let m = tile_out.len() / b.n;
+            for (k, q) in qs[..m].iter_mut().enumerate() {
+                *q = a.row(g * GROUP + k);
+            }
+            f(&qs[..m], b.data, b.stride, tile_out);
         }
     }
 }
@@ -207,6 +240,12 @@ macro_rules! kernel_set {
                 let q = &rows[..if out.is_empty() { 0 } else { dim }];
                 simd::block::<$t, $tok, SqNorm>(<$tok>::new(), q, rows, stride, out)
             }
+            fn sq_dist_multi(qs: &[&[$t]], rows: &[$t], stride: usize, out: &mut [$t]) {
+                simd::multi::<$t, $tok, SqL2>(<$tok>::new(), qs, rows, stride, out)
+            }
+            fn dot_multi(qs: &[&[$t]], rows: &[$t], stride: usize, out: &mut [$t]) {
+                simd::multi::<$t, $tok, Dot>(<$tok>::new(), qs, rows, stride, out)
+            }
             Kernels {
                 isa: $isa,
                 sq_dist,
@@ -214,6 +253,8 @@ macro_rules! kernel_set {
                 sq_dist_block,
                 dot_block,
                 sq_norm_block,
+                sq_dist_multi,
+                dot_multi,
             }
         }
     };
@@ -242,6 +283,20 @@ macro_rules! kernel_set {
                     let q = &rows[..if out.is_empty() { 0 } else { dim }];
                     simd::block_narrowing::<$t, $tok, $ntok, SqNorm>(t, q, rows, stride, out)
                 }
+                #[target_feature(enable = $feat)]
+                pub(super) fn sq_dist_multi(
+                    t: $tok,
+                    qs: &[&[$t]],
+                    rows: &[$t],
+                    stride: usize,
+                    out: &mut [$t],
+                ) {
+                    simd::multi_narrowing::<$t, $tok, $ntok, SqL2>(t, qs, rows, stride, out)
+                }
+                #[target_feature(enable = $feat)]
+                pub(super) fn dot_multi(t: $tok, qs: &[&[$t]], rows: &[$t], stride: usize, out: &mut [$t]) {
+                    simd::multi_narrowing::<$t, $tok, $ntok, Dot>(t, qs, rows, stride, out)
+                }
             }
             // The wrappers below are reachable only through the table this function
             // returns, and this function needs a token: the CPU has the features.
@@ -265,6 +320,14 @@ macro_rules! kernel_set {
                 // SAFETY: see above — a token was presented to build this table.
                 unsafe { tf::sq_norm_block(<$tok>::new_unchecked(), rows, dim, stride, out) }
             }
+            fn sq_dist_multi(qs: &[&[$t]], rows: &[$t], stride: usize, out: &mut [$t]) {
+                // SAFETY: see above — a token was presented to build this table.
+                unsafe { tf::sq_dist_multi(<$tok>::new_unchecked(), qs, rows, stride, out) }
+            }
+            fn dot_multi(qs: &[&[$t]], rows: &[$t], stride: usize, out: &mut [$t]) {
+                // SAFETY: see above — a token was presented to build this table.
+                unsafe { tf::dot_multi(<$tok>::new_unchecked(), qs, rows, stride, out) }
+            }
             Kernels {
                 isa: $isa,
                 sq_dist,
@@ -272,6 +335,8 @@ macro_rules! kernel_set {
                 sq_dist_block,
                 dot_block,
                 sq_norm_block,
+                sq_dist_multi,
+                dot_multi,
             }
         }
     };
@@ -285,6 +350,8 @@ fn scalar<T: Element>() -> Kernels<T> {
         sq_dist_block: reference::sq_dist_block::<T>,
         dot_block: reference::dot_block::<T>,
         sq_norm_block: reference::sq_norm_block::<T>,
+        sq_dist_multi: reference::sq_dist_multi::<T>,
+        dot_multi: reference::dot_multi::<T>,
     }
 }
 

@@ -223,6 +223,127 @@ pub(crate) fn block<T: Copy, S: Lanes<T>, O: Op>(s: S, q: &[T], rows: &[T], stri
     }
 }
 
+/// The accumulators of `Q` queries against `R` consecutive rows starting at row `i`:
+/// each row chunk is loaded once for all `Q` queries, so a block of rows read from
+/// L2 serves a tile of queries.
+///
+/// # Safety
+/// Rows `i..i + R` of `rows` must be in bounds (as for [`accumulate`]) and every
+/// query must hold `qs[0].len()` elements.
+#[inline(always)]
+unsafe fn accumulate_multi<T: Copy, S: Lanes<T>, O: Op, const Q: usize, const R: usize>(
+    s: S,
+    qs: [&[T]; Q],
+    rows: &[T],
+    stride: usize,
+    i: usize,
+) -> [[S::V; R]; Q] {
+    let d = qs[0].len();
+    let w = S::W;
+    let full = d - d % w;
+    // SAFETY: row i + k starts inside `rows` (caller's contract).
+    let r: [*const T; R] = std::array::from_fn(|k| unsafe { rows.as_ptr().add((i + k) * stride) });
+    let qp: [*const T; Q] = std::array::from_fn(|a| qs[a].as_ptr());
+    let mut acc = [[s.zero(); R]; Q];
+    let mut j = 0;
+    while j < full {
+        // SAFETY: j + w ≤ full ≤ d: every row and every query hold elements j..j + w.
+        let rv: [S::V; R] = std::array::from_fn(|k| unsafe { s.load_ptr(r[k].add(j)) });
+        for a in 0..Q {
+            // SAFETY: as above.
+            let qv = unsafe { s.load_ptr(qp[a].add(j)) };
+            for k in 0..R {
+                acc[a][k] = O::step(s, qv, rv[k], acc[a][k]);
+            }
+        }
+        j += w;
+    }
+    if j < d {
+        // SAFETY: elements j..d exist in every row and query, and d − j < w.
+        let rv: [S::V; R] = std::array::from_fn(|k| unsafe { s.load_tail_ptr(r[k].add(j), d - j) });
+        for a in 0..Q {
+            // SAFETY: as above.
+            let qv = unsafe { s.load_tail_ptr(qp[a].add(j), d - j) };
+            for k in 0..R {
+                acc[a][k] = O::step(s, qv, rv[k], acc[a][k]);
+            }
+        }
+    }
+    acc
+}
+
+/// Panics unless `qs` are of one length and `out` holds `qs.len()` equal rows of
+/// results; returns the rows per query.
+#[inline(always)]
+pub(crate) fn check_multi<T>(qs: &[&[T]], out_len: usize) -> usize {
+    let Some(first) = qs.first() else {
+        assert!(out_len == 0, "pcct-kernels: {out_len} results for no queries");
+        return 0;
+    };
+    assert!(
+        qs.iter().all(|q| q.len() == first.len()),
+        "pcct-kernels: queries of a tile differ in length"
+    );
+    assert!(
+        out_len.is_multiple_of(qs.len()),
+        "pcct-kernels: {out_len} results are not a multiple of {} queries",
+        qs.len()
+    );
+    out_len / qs.len()
+}
+
+/// `out[a * n + i] = op(qs[a], row i)` for `n = out.len() / qs.len()` rows: queries
+/// four at a time against rows four at a time (sixteen independent FMA chains, each
+/// row chunk loaded once for four queries, two transpose-reduces for the sixteen
+/// sums, stored four contiguous per query), the last rows of a tile one at a time,
+/// then the remaining queries through [`block`]. Rows of at most two vectors go
+/// through [`block`] per query: they are cheap to load again, and its eight-row
+/// step reduces and stores more cheaply (criterion, `sq_dist_4queries`: f32 d = 8
+/// and 32, f64 d = 3 and 8 were faster per query).
+#[inline(always)]
+pub(crate) fn multi<T: Copy, S: Lanes<T>, O: Op>(
+    s: S,
+    qs: &[&[T]],
+    rows: &[T],
+    stride: usize,
+    out: &mut [T],
+) {
+    let n = check_multi(qs, out.len());
+    if n == 0 {
+        return;
+    }
+    let d = qs[0].len();
+    check_block(d, rows.len(), stride, n);
+    let mut a = 0;
+    while a + 4 <= qs.len() && d > 2 * S::W {
+        let g = [qs[a], qs[a + 1], qs[a + 2], qs[a + 3]];
+        let tile = &mut out[a * n..(a + 4) * n];
+        let mut i = 0;
+        while i + 4 <= n {
+            // SAFETY: check_block proved rows 0..n in bounds; i + 4 ≤ n; check_multi
+            // proved the queries of one length.
+            let [x0, x1, x2, x3] = unsafe { accumulate_multi::<T, S, O, 4, 4>(s, g, rows, stride, i) };
+            let lo = s.reduce8([x0[0], x0[1], x0[2], x0[3], x1[0], x1[1], x1[2], x1[3]]);
+            let hi = s.reduce8([x2[0], x2[1], x2[2], x2[3], x3[0], x3[1], x3[2], x3[3]]);
+            for (qi, sums) in lo.chunks_exact(4).chain(hi.chunks_exact(4)).enumerate() {
+                tile[qi * n + i..qi * n + i + 4].copy_from_slice(sums);
+            }
+            i += 4;
+        }
+        while i < n {
+            let b = i * stride;
+            for (qi, q) in g.iter().enumerate() {
+                tile[qi * n + i] = one::<T, S, O>(s, q, &rows[b..b + d]);
+            }
+            i += 1;
+        }
+        a += 4;
+    }
+    for (q, o) in qs[a..].iter().zip(out[a * n..].chunks_exact_mut(n)) {
+        block::<T, S, O>(s, q, rows, stride, o);
+    }
+}
+
 /// A token that implies a narrower one (AVX-512 implies AVX2).
 pub(crate) trait Implies<N> {
     /// The narrower token.
@@ -244,5 +365,22 @@ pub(crate) fn block_narrowing<T: Copy, S: Lanes<T> + Implies<N>, N: Lanes<T>, O:
         block::<T, N, O>(s.narrow(), q, rows, stride, out)
     } else {
         block::<T, S, O>(s, q, rows, stride, out)
+    }
+}
+
+/// [`multi`] on the narrower vectors of `N` when a whole row fits in one of them
+/// (as [`block_narrowing`]).
+#[inline(always)]
+pub(crate) fn multi_narrowing<T: Copy, S: Lanes<T> + Implies<N>, N: Lanes<T>, O: Op>(
+    s: S,
+    qs: &[&[T]],
+    rows: &[T],
+    stride: usize,
+    out: &mut [T],
+) {
+    if qs.first().is_some_and(|q| q.len() <= N::W) && N::W < S::W {
+        multi::<T, N, O>(s.narrow(), qs, rows, stride, out)
+    } else {
+        multi::<T, S, O>(s, qs, rows, stride, out)
     }
 }

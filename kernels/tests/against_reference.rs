@@ -192,6 +192,81 @@ fn check_equal_rows_are_zero<T: TestElem>(isa: Isa) {
     }
 }
 
+/// Several queries against one block: every query count (the four-query groups and
+/// the rest), every row count around the lane width (the two-row steps and the odd
+/// row), dimensions with and without tails; queries and rows each in their own buffer
+/// surrounded by NaN, so a read past a row or a query shows.
+fn check_multi<T: TestElem>(isa: Isa) {
+    let k = Kernels::<T>::new(isa).unwrap();
+    let w = max_lanes::<T>();
+    let nan = T::from_f64(f64::NAN);
+    let mut rng = Rng(0x3a17_0000 + isa as u64);
+    let dims = (0..=4 * w + 1).chain([63, 64, 65, 127, 128, 129, 130]);
+    for (case, dim) in dims.enumerate() {
+        let scale = T::SCALES[case % T::SCALES.len()];
+        for nq in 0..=9usize {
+            let n = (case * 5 + nq * 3) % (2 * w + 2);
+            let stride = dim + [0, 1, 3][nq % 3];
+            let mut buf = vec![nan; 1 + n * stride + 2];
+            for i in 0..n {
+                for j in 0..dim {
+                    buf[1 + i * stride + j] = value(&mut rng, scale);
+                }
+            }
+            let rows = &buf[1..];
+            let qbufs: Vec<Vec<T>> = (0..nq)
+                .map(|_| {
+                    let mut b = vec![nan; dim + 2];
+                    for x in &mut b[1..=dim] {
+                        *x = value(&mut rng, scale);
+                    }
+                    b
+                })
+                .collect();
+            let qs: Vec<&[T]> = qbufs.iter().map(|b| &b[1..=dim]).collect();
+            let mut sq = vec![nan; nq * n];
+            let mut dt = vec![nan; nq * n];
+            k.sq_dist_multi(&qs, rows, stride, &mut sq);
+            k.dot_multi(&qs, rows, stride, &mut dt);
+            for (a, q) in qs.iter().enumerate() {
+                for i in 0..n {
+                    let row = &rows[i * stride..i * stride + dim];
+                    let r = sq_dist_f64(q, row);
+                    assert!(
+                        within(sq[a * n + i], r, r, dim),
+                        "{isa} {} sq_dist_multi dim {dim} queries {nq} rows {n} ({a},{i}): got {:?}, reference {r:e}",
+                        std::any::type_name::<T>(),
+                        sq[a * n + i]
+                    );
+                    let r = dot_f64(q, row);
+                    assert!(
+                        within(dt[a * n + i], r, abs_dot_f64(q, row), dim),
+                        "{isa} {} dot_multi dim {dim} queries {nq} rows {n} ({a},{i}): got {:?}, reference {r:e}",
+                        std::any::type_name::<T>(),
+                        dt[a * n + i]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn multi_query_blocks_match_reference() {
+    for &isa in isa::available() {
+        check_multi::<f32>(isa);
+        check_multi::<f64>(isa);
+    }
+}
+
+#[test]
+#[should_panic(expected = "differ in length")]
+fn multi_queries_of_different_lengths_panic() {
+    let k = Kernels::<f64>::new(Isa::Scalar).unwrap();
+    let (a, b) = ([1.0; 3], [1.0; 2]);
+    k.sq_dist_multi(&[&a, &b], &[0.0; 3], 3, &mut [0.0; 2]);
+}
+
 fn check_tiles<T: TestElem>(isa: Isa) {
     let k = Kernels::<T>::new(isa).unwrap();
     let mut rng = Rng(4242);

@@ -128,6 +128,44 @@ impl<T: Element> Metric for Euclidean<T> {
         }
     }
 
+    fn approx_multi_raw(&self, queries: &Self, qs: &[u32], first: u32, out: &mut [f64]) {
+        // Four queries at a time: the kernels' query tile.
+        const GROUP: usize = 4;
+        let Some(n) = out.len().checked_div(qs.len()) else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        let mut rows_of: [&[T]; GROUP] = [&[]; GROUP];
+        let rows = self.data.rows_from(first as usize);
+        let stride = self.data.stride();
+        for (g, o) in qs.chunks(GROUP).zip(out.chunks_mut(GROUP * n)) {
+            for (r, &q) in rows_of.iter_mut().zip(g) {
+                *r = queries.data.row(q as usize);
+            }
+            let group = &rows_of[..g.len()];
+            if let Some(direct) = T::f64_slice_as_self(o) {
+                // f64 storage: squared distances straight into `out`.
+                self.kernels.sq_dist_multi(group, rows, stride, direct);
+            } else {
+                // Other storage: through a stack buffer, widened, 32 rows at a time.
+                const CHUNK: usize = 32;
+                let mut tmp = [T::from_f64(0.0); GROUP * CHUNK];
+                for start in (0..n).step_by(CHUNK) {
+                    let len = CHUNK.min(n - start);
+                    let t = &mut tmp[..g.len() * len];
+                    self.kernels
+                        .sq_dist_multi(group, self.data.rows_from(first as usize + start), stride, t);
+                    for (a, ta) in t.chunks_exact(len).enumerate() {
+                        let dst = &mut o[a * n + start..a * n + start + len];
+                        dst.iter_mut().zip(ta).for_each(|(d, s)| *d = s.to_f64());
+                    }
+                }
+            }
+        }
+    }
+
     #[inline]
     fn raw_to_approx(&self, raw: f64) -> f64 {
         raw.sqrt()

@@ -55,6 +55,22 @@ pub trait Metric: Send + Sync + Sized {
         self.approx_block(queries, i, first, out)
     }
 
+    /// [`Metric::approx_block_raw`] for several queries against the same points:
+    /// `out[a * n + r]` for point `qs[a]` of `queries` and point `first + r` of `self`,
+    /// `n = out.len() / qs.len()`. Metrics whose kernels read a block of rows once for
+    /// a tile of queries override it (Euclidean); default: one block per query.
+    fn approx_multi_raw(&self, queries: &Self, qs: &[u32], first: u32, out: &mut [f64]) {
+        let Some(n) = out.len().checked_div(qs.len()) else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        for (&q, o) in qs.iter().zip(out.chunks_exact_mut(n)) {
+            self.approx_block_raw(queries, q, first, o);
+        }
+    }
+
     /// The approximate distance of a raw value (inverse of the raw form).
     fn raw_to_approx(&self, raw: f64) -> f64 {
         raw

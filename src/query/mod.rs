@@ -578,8 +578,8 @@ impl<M: Metric> Tree<M> {
             // Built (the first time) here on the pool, before the queries that use it.
             let ix = use_kd.then(|| self.kd_index(pool.rayon()));
             pool.install(|| {
-                if use_scan && M::TWO_PHASE {
-                    // Two-phase metrics scan a block of queries at a time.
+                if use_scan && !use_kd && (M::TWO_PHASE || self.metric.blocks_pay()) {
+                    // A block of queries at a time: each row read once per block.
                     return ids
                         .par_chunks_mut(TILE_QUERIES * k)
                         .zip(dists.par_chunks_mut(TILE_QUERIES * k))

@@ -798,10 +798,10 @@ pub(crate) struct TileScratch {
 /// Queries per block of [`scan_tiled`].
 pub(crate) const TILE_QUERIES: usize = 16;
 
-/// The scan for two-phase metrics, a block of queries at a time: phase 1 runs on tiles
-/// (the block × 128 rows, [`Metric::phase1_tile`]), so each row is read once per block
-/// rather than once per query; then each query resolves its survivors as the per-query
-/// scan does. `queries[a]` is query `a`'s row in `qm` and its filter (`None`: a padded
+/// The scan a block of queries at a time: tiles of the block × 128 rows, so each row is
+/// read once per block rather than once per query — [`Metric::phase1_tile`] for
+/// two-phase metrics, [`Metric::approx_multi_raw`] for the others (metrics whose blocks
+/// pay); then each query resolves its survivors as the per-query scan does. `queries[a]` is query `a`'s row in `qm` and its filter (`None`: a padded
 /// row); results go to rows `a` of `ids`, `dists` (`k` each).
 pub(crate) fn scan_tiled<M: Metric>(
     tree: &Tree<M>,
@@ -848,6 +848,23 @@ pub(crate) fn scan_tiled<M: Metric>(
     let mut ev = Evals::default();
     let n = tree.num_nodes() as u32;
     let mut start = 0;
+    if !M::TWO_PHASE {
+        // Raw values of the whole tile from one kernel pass, then each query's rows
+        // as the per-query scan offers them.
+        let err = Bounds::new(m.approx_error());
+        while start < n {
+            let end = (start + ROWS).min(n);
+            let nr = (end - start) as usize;
+            let raw = window(lo, nq * nr);
+            m.approx_multi_raw(qm, qs, start, raw);
+            ev.approx += (nq * nr) as u64;
+            for (a, col) in cols[..nq].iter_mut().enumerate() {
+                let (_, filter) = queries[slots[a]].expect("an active query");
+                offer_raw(tree, start, &raw[a * nr..(a + 1) * nr], filter, col, err);
+            }
+            start = end;
+        }
+    }
     while start < n {
         let end = (start + ROWS).min(n);
         rows.clear();
