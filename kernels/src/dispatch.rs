@@ -4,7 +4,7 @@
 //! calls through it; nothing below re-dispatches per row.
 
 use crate::isa::{self, Isa, IsaChoice, IsaError, Portable};
-use crate::simd::{self, Dot, SqL2, SqNorm};
+use crate::simd::{self, Dot, Lanes, SqL2, SqNorm};
 use crate::{reference, Element};
 
 type PairFn<T> = fn(&[T], &[T]) -> T;
@@ -218,6 +218,12 @@ impl<'a, T> Rows<'a, T> {
     }
 }
 
+/// Whether the rows of a several-query call are short for level `S`
+/// ([`simd::SHORT_VECTORS`] vectors or fewer).
+fn short<T: Copy, S: Lanes<T>>(qs: &[&[T]]) -> bool {
+    qs.first().is_some_and(|q| q.len() <= simd::SHORT_VECTORS * S::W)
+}
+
 /// Builds the `Kernels<$t>` of one ISA token type. `$($feat)?` is the
 /// `#[target_feature]` list; where it is given, the generic bodies are
 /// instantiated inside functions compiled for those features.
@@ -241,9 +247,15 @@ macro_rules! kernel_set {
                 simd::block::<$t, $tok, SqNorm>(<$tok>::new(), q, rows, stride, out)
             }
             fn sq_dist_multi(qs: &[&[$t]], rows: &[$t], stride: usize, out: &mut [$t]) {
+                if short::<$t, $tok>(qs) {
+                    return simd::per_query(qs, rows, stride, out, sq_dist_block);
+                }
                 simd::multi::<$t, $tok, SqL2>(<$tok>::new(), qs, rows, stride, out)
             }
             fn dot_multi(qs: &[&[$t]], rows: &[$t], stride: usize, out: &mut [$t]) {
+                if short::<$t, $tok>(qs) {
+                    return simd::per_query(qs, rows, stride, out, dot_block);
+                }
                 simd::multi::<$t, $tok, Dot>(<$tok>::new(), qs, rows, stride, out)
             }
             Kernels {
@@ -321,10 +333,16 @@ macro_rules! kernel_set {
                 unsafe { tf::sq_norm_block(<$tok>::new_unchecked(), rows, dim, stride, out) }
             }
             fn sq_dist_multi(qs: &[&[$t]], rows: &[$t], stride: usize, out: &mut [$t]) {
+                if short::<$t, $tok>(qs) {
+                    return simd::per_query(qs, rows, stride, out, sq_dist_block);
+                }
                 // SAFETY: see above — a token was presented to build this table.
                 unsafe { tf::sq_dist_multi(<$tok>::new_unchecked(), qs, rows, stride, out) }
             }
             fn dot_multi(qs: &[&[$t]], rows: &[$t], stride: usize, out: &mut [$t]) {
+                if short::<$t, $tok>(qs) {
+                    return simd::per_query(qs, rows, stride, out, dot_block);
+                }
                 // SAFETY: see above — a token was presented to build this table.
                 unsafe { tf::dot_multi(<$tok>::new_unchecked(), qs, rows, stride, out) }
             }

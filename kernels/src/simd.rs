@@ -296,10 +296,8 @@ pub(crate) fn check_multi<T>(qs: &[&[T]], out_len: usize) -> usize {
 /// four at a time against rows four at a time (sixteen independent FMA chains, each
 /// row chunk loaded once for four queries, two transpose-reduces for the sixteen
 /// sums, stored four contiguous per query), the last rows of a tile one at a time,
-/// then the remaining queries through [`block`]. Rows of at most two vectors go
-/// through [`block`] per query: they are cheap to load again, and its eight-row
-/// step reduces and stores more cheaply (criterion, `sq_dist_4queries`: f32 d = 8
-/// and 32, f64 d = 3 and 8 were faster per query).
+/// then the remaining queries through [`block`]. (Rows of at most [`SHORT_VECTORS`]
+/// vectors do not come here: see [`per_query`].)
 #[inline(always)]
 pub(crate) fn multi<T: Copy, S: Lanes<T>, O: Op>(
     s: S,
@@ -315,7 +313,7 @@ pub(crate) fn multi<T: Copy, S: Lanes<T>, O: Op>(
     let d = qs[0].len();
     check_block(d, rows.len(), stride, n);
     let mut a = 0;
-    while a + 4 <= qs.len() && d > 2 * S::W {
+    while a + 4 <= qs.len() {
         let g = [qs[a], qs[a + 1], qs[a + 2], qs[a + 3]];
         let tile = &mut out[a * n..(a + 4) * n];
         let mut i = 0;
@@ -365,6 +363,31 @@ pub(crate) fn block_narrowing<T: Copy, S: Lanes<T> + Implies<N>, N: Lanes<T>, O:
         block::<T, N, O>(s.narrow(), q, rows, stride, out)
     } else {
         block::<T, S, O>(s, q, rows, stride, out)
+    }
+}
+
+/// Rows of at most this many vectors of a level are cheap to load again: the
+/// several-query kernels run the one-query block kernel per query for them (its
+/// eight-row step reduces and stores more cheaply). Criterion, `sq_dist_4queries`:
+/// at f32 d = 8 and 32 and f64 d = 3 the four-query tile was slower than four blocks.
+pub(crate) const SHORT_VECTORS: usize = 2;
+
+/// `out[a * n + i] = f(qs[a], row i)`, one block call per query (the several-query
+/// kernels for short rows: `f` is the level's own block kernel, called through its
+/// table entry so that it is the very code a single query runs).
+pub(crate) fn per_query<T>(
+    qs: &[&[T]],
+    rows: &[T],
+    stride: usize,
+    out: &mut [T],
+    f: fn(&[T], &[T], usize, &mut [T]),
+) {
+    let n = check_multi(qs, out.len());
+    if n == 0 {
+        return;
+    }
+    for (q, o) in qs.iter().zip(out.chunks_exact_mut(n)) {
+        f(q, rows, stride, o);
     }
 }
 
