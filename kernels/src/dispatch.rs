@@ -105,9 +105,10 @@ impl<T: Element> Kernels<T> {
 
     /// `out[a * n + i] = ‖qs[a] − row_i‖²` for `n = out.len() / qs.len()` rows laid
     /// out as in [`Kernels::sq_dist_block`]: several queries against one block of
-    /// rows, each row read once for a tile of queries (four at a time), so the rows
-    /// stream from memory once where [`Kernels::sq_dist_block`] per query would read
-    /// them once per query.
+    /// rows, each row chunk loaded once for four queries where
+    /// [`Kernels::sq_dist_block`] per query would load it once per query. Short rows
+    /// (at most two vectors of the level) are cheap to load again and go through
+    /// [`Kernels::sq_dist_block`] per query.
     ///
     /// # Panics
     /// If the queries differ in length, `out.len()` is not a multiple of `qs.len()`,
@@ -303,11 +304,11 @@ macro_rules! kernel_set {
                     stride: usize,
                     out: &mut [$t],
                 ) {
-                    simd::multi_narrowing::<$t, $tok, $ntok, SqL2>(t, qs, rows, stride, out)
+                    simd::multi::<$t, $tok, SqL2>(t, qs, rows, stride, out)
                 }
                 #[target_feature(enable = $feat)]
                 pub(super) fn dot_multi(t: $tok, qs: &[&[$t]], rows: &[$t], stride: usize, out: &mut [$t]) {
-                    simd::multi_narrowing::<$t, $tok, $ntok, Dot>(t, qs, rows, stride, out)
+                    simd::multi::<$t, $tok, Dot>(t, qs, rows, stride, out)
                 }
             }
             // The wrappers below are reachable only through the table this function

@@ -390,20 +390,3 @@ pub(crate) fn per_query<T>(
         f(q, rows, stride, o);
     }
 }
-
-/// [`multi`] on the narrower vectors of `N` when a whole row fits in one of them
-/// (as [`block_narrowing`]).
-#[inline(always)]
-pub(crate) fn multi_narrowing<T: Copy, S: Lanes<T> + Implies<N>, N: Lanes<T>, O: Op>(
-    s: S,
-    qs: &[&[T]],
-    rows: &[T],
-    stride: usize,
-    out: &mut [T],
-) {
-    if qs.first().is_some_and(|q| q.len() <= N::W) && N::W < S::W {
-        multi::<T, N, O>(s.narrow(), qs, rows, stride, out)
-    } else {
-        multi::<T, S, O>(s, qs, rows, stride, out)
-    }
-}

@@ -193,8 +193,9 @@ fn check_equal_rows_are_zero<T: TestElem>(isa: Isa) {
 }
 
 /// Several queries against one block: every query count (the four-query groups and
-/// the rest), every row count around the lane width (the two-row steps and the odd
-/// row), dimensions with and without tails; queries and rows each in their own buffer
+/// the rest), row counts around the lane width (the four-row steps and the rows left
+/// over), short rows (per query) and long ones (the tile), dimensions with and without
+/// tails; queries and rows each in their own buffer
 /// surrounded by NaN, so a read past a row or a query shows.
 fn check_multi<T: TestElem>(isa: Isa) {
     let k = Kernels::<T>::new(isa).unwrap();

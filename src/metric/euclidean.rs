@@ -131,9 +131,7 @@ impl<T: Element> Metric for Euclidean<T> {
     fn approx_multi_raw(&self, queries: &Self, qs: &[u32], first: u32, out: &mut [f64]) {
         // Four queries at a time: the kernels' query tile.
         const GROUP: usize = 4;
-        let Some(n) = out.len().checked_div(qs.len()) else {
-            return;
-        };
+        let n = super::multi_rows(qs.len(), out.len());
         if n == 0 {
             return;
         }

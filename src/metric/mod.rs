@@ -18,6 +18,16 @@ pub use residual::{dot as residual_dot, Audit, Kernel, KernelKind, Residual};
 
 use crate::Result;
 
+/// Rows per query of a several-query call with `queries` queries and `cells`
+/// results ([`Metric::approx_multi_raw`]); panics unless they divide evenly.
+pub(crate) fn multi_rows(queries: usize, cells: usize) -> usize {
+    match cells.checked_div(queries) {
+        Some(n) if n * queries == cells => n,
+        None if cells == 0 => 0,
+        _ => panic!("pcct: {cells} results are not a whole number of rows for {queries} queries"),
+    }
+}
+
 /// A metric space over points `0..len()`.
 ///
 /// Queries are points of a second value of the same type (built the same way from
@@ -59,10 +69,12 @@ pub trait Metric: Send + Sync + Sized {
     /// `out[a * n + r]` for point `qs[a]` of `queries` and point `first + r` of `self`,
     /// `n = out.len() / qs.len()`. Metrics whose kernels read a block of rows once for
     /// a tile of queries override it (Euclidean); default: one block per query.
+    ///
+    /// # Panics
+    /// If `out.len()` is not a multiple of `qs.len()` (or `out` is not empty for no
+    /// queries).
     fn approx_multi_raw(&self, queries: &Self, qs: &[u32], first: u32, out: &mut [f64]) {
-        let Some(n) = out.len().checked_div(qs.len()) else {
-            return;
-        };
+        let n = multi_rows(qs.len(), out.len());
         if n == 0 {
             return;
         }

@@ -798,11 +798,13 @@ pub(crate) struct TileScratch {
 /// Queries per block of [`scan_tiled`].
 pub(crate) const TILE_QUERIES: usize = 16;
 
-/// The scan a block of queries at a time: tiles of the block × 128 rows, so each row is
-/// read once per block rather than once per query — [`Metric::phase1_tile`] for
-/// two-phase metrics, [`Metric::approx_multi_raw`] for the others (metrics whose blocks
-/// pay); then each query resolves its survivors as the per-query scan does. `queries[a]` is query `a`'s row in `qm` and its filter (`None`: a padded
-/// row); results go to rows `a` of `ids`, `dists` (`k` each).
+/// The scan a block of queries at a time: tiles of the block × 128 rows, so a tile's
+/// rows come from memory once per block rather than once per query (the kernels then
+/// reread them from cache per group of queries) — [`Metric::phase1_tile`] for two-phase
+/// metrics, [`Metric::approx_multi_raw`] for the others (metrics whose blocks pay);
+/// then each query resolves its survivors as the per-query scan does. `queries[a]` is
+/// query `a`'s row in `qm` and its filter (`None`: a padded row); results go to rows
+/// `a` of `ids`, `dists` (`k` each).
 pub(crate) fn scan_tiled<M: Metric>(
     tree: &Tree<M>,
     qm: &M,
@@ -849,8 +851,10 @@ pub(crate) fn scan_tiled<M: Metric>(
     let n = tree.num_nodes() as u32;
     let mut start = 0;
     if !M::TWO_PHASE {
-        // Raw values of the whole tile from one kernel pass, then each query's rows
-        // as the per-query scan offers them.
+        // Raw values of the whole tile from the kernels, then each query's rows as the
+        // per-query scan offers them. Every row is measured: only metrics whose
+        // blocks pay come here (the per-query scan measures them all too).
+        debug_assert!(m.blocks_pay());
         let err = Bounds::new(m.approx_error());
         while start < n {
             let end = (start + ROWS).min(n);
@@ -864,32 +868,33 @@ pub(crate) fn scan_tiled<M: Metric>(
             }
             start = end;
         }
-    }
-    while start < n {
-        let end = (start + ROWS).min(n);
-        rows.clear();
-        rows.extend((start..end).filter(|&c| node_may_admit(tree, c, block_filter)));
-        start = end;
-        let nr = rows.len();
-        if nr == 0 {
-            continue;
-        }
-        lo.resize(nq * nr, 0.0);
-        hi.resize(nq * nr, 0.0);
-        m.phase1_tile(qm, qs, rows, lo, hi);
-        ev.approx += (nq * nr) as u64;
-        for (a, col) in cols[..nq].iter_mut().enumerate() {
-            let (q, filter) = queries[slots[a]].expect("an active query");
-            for (r, &c) in rows.iter().enumerate() {
-                if !node_may_admit(tree, c, filter) {
-                    continue;
+    } else {
+        while start < n {
+            let end = (start + ROWS).min(n);
+            rows.clear();
+            rows.extend((start..end).filter(|&c| node_may_admit(tree, c, block_filter)));
+            start = end;
+            let nr = rows.len();
+            if nr == 0 {
+                continue;
+            }
+            lo.resize(nq * nr, 0.0);
+            hi.resize(nq * nr, 0.0);
+            m.phase1_tile(qm, qs, rows, lo, hi);
+            ev.approx += (nq * nr) as u64;
+            for (a, col) in cols[..nq].iter_mut().enumerate() {
+                let (q, filter) = queries[slots[a]].expect("an active query");
+                for (r, &c) in rows.iter().enumerate() {
+                    if !node_may_admit(tree, c, filter) {
+                        continue;
+                    }
+                    let (l, t) = (lo[a * nr + r], col.threshold());
+                    if l > t {
+                        m.phase1_rejected(qm, q, c, t);
+                        continue;
+                    }
+                    offer_node(tree, c, l, hi[a * nr + r], filter, col);
                 }
-                let (l, t) = (lo[a * nr + r], col.threshold());
-                if l > t {
-                    m.phase1_rejected(qm, q, c, t);
-                    continue;
-                }
-                offer_node(tree, c, l, hi[a * nr + r], filter, col);
             }
         }
     }
