@@ -31,7 +31,7 @@ use crate::pool::Pool;
 use crate::tree::{kd_pays, Tree, NONE};
 use crate::{Error, Result};
 use rayon::prelude::*;
-use search::{row_of, scan_tiled, Evals, Filter, Scratch, TileScratch, TILE_QUERIES};
+use search::{range_scan_tiled, row_of, scan_tiled, Evals, Filter, Scratch, TileScratch, TILE_QUERIES};
 
 /// Queries that probe the paths (the k-d index where there is one, then the tree)
 /// before the engine decides; their answers count (the first ones, or the last ones for
@@ -437,16 +437,29 @@ impl<M: Metric> Tree<M> {
         let run = |qs: &[u32], path: QueryPath| -> Vec<RangePart> {
             let use_scan = path != QueryPath::Tree;
             let ix = matches!(path, QueryPath::Kd { .. }).then(|| self.kd_index(pool.rayon()));
+            // Where blocks pay, the scan runs tiles of queries (each row read once per tile).
+            let tiled = use_scan && ix.is_none() && !M::TWO_PHASE && self.metric.blocks_pay();
             pool.install(|| {
                 qs.par_chunks(RANGE_CHUNK)
-                    .map_init(Scratch::default, |sc, chunk| {
-                        let mut part = RangePart::default();
-                        for &q in chunk {
-                            let ev = sc.range(self, ix, queries, q, r, use_scan);
-                            part.push(q, &sc.hits, ev);
-                        }
-                        part
-                    })
+                    .map_init(
+                        || (Scratch::default(), TileScratch::default()),
+                        |(sc, tsc), chunk| {
+                            let mut part = RangePart::default();
+                            if tiled {
+                                for tile in chunk.chunks(TILE_QUERIES) {
+                                    range_scan_tiled(self, queries, tile, r, tsc, |q, hits, ev| {
+                                        part.push(q, hits, ev)
+                                    });
+                                }
+                                return part;
+                            }
+                            for &q in chunk {
+                                let ev = sc.range(self, ix, queries, q, r, use_scan);
+                                part.push(q, &sc.hits, ev);
+                            }
+                            part
+                        },
+                    )
                     .collect()
             })
         };

@@ -783,10 +783,12 @@ pub(crate) fn row_of<M>(tree: &Tree<M>, id: u32) -> Option<u32> {
     (p != NONE).then_some(p)
 }
 
-/// Scratch of [`scan_tiled`], reused across query blocks.
+/// Scratch of [`scan_tiled`] and [`range_scan_tiled`], reused across query blocks.
 #[derive(Default)]
 pub(crate) struct TileScratch {
     cols: Vec<KnnCollector>,
+    ranges: Vec<RangeCollector>,
+    hits: Vec<(f64, u32)>,
     qs: Vec<u32>,
     slots: Vec<usize>,
     rows: Vec<u32>,
@@ -824,6 +826,7 @@ pub(crate) fn scan_tiled<M: Metric>(
         lo,
         hi,
         topk,
+        ..
     } = sc;
     qs.clear();
     slots.clear();
@@ -911,4 +914,56 @@ pub(crate) fn scan_tiled<M: Metric>(
         );
     }
     ev
+}
+
+/// Range queries `qs` (all within `r`) by the scan, a tile of queries at a time as in
+/// [`scan_tiled`] (metrics whose blocks pay and that measure in one phase: raw values
+/// of the whole tile from [`Metric::approx_multi_raw`], then each query's rows offered
+/// as the per-query scan offers them). `emit` receives each query with its hits sorted
+/// by (distance, id) and its evaluations (the tile's shared ones with the first query).
+pub(crate) fn range_scan_tiled<M: Metric>(
+    tree: &Tree<M>,
+    qm: &M,
+    qs: &[u32],
+    r: f64,
+    sc: &mut TileScratch,
+    mut emit: impl FnMut(u32, &[(f64, u32)], Evals),
+) {
+    const ROWS: u32 = 128;
+    let m = &tree.metric;
+    debug_assert!(!M::TWO_PHASE && m.blocks_pay());
+    let TileScratch { ranges, hits, lo, .. } = sc;
+    let nq = qs.len();
+    if ranges.len() < nq {
+        ranges.resize_with(nq, RangeCollector::default);
+    }
+    for c in &mut ranges[..nq] {
+        c.r = r;
+        c.cands.clear();
+    }
+    let err = Bounds::new(m.approx_error());
+    let mut ev = Evals::default();
+    let n = tree.num_nodes() as u32;
+    let mut start = 0;
+    while start < n {
+        let end = (start + ROWS).min(n);
+        let nr = (end - start) as usize;
+        let raw = window(lo, nq * nr);
+        m.approx_multi_raw(qm, qs, start, raw);
+        ev.approx += (nq * nr) as u64;
+        for (a, col) in ranges[..nq].iter_mut().enumerate() {
+            offer_raw(tree, start, &raw[a * nr..(a + 1) * nr], Filter::All, col, err);
+        }
+        start = end;
+    }
+    for (&q, col) in qs.iter().zip(&ranges[..nq]) {
+        hits.clear();
+        resolve(tree, qm, q, &col.cands, r, &mut ev, |d, id| {
+            if d <= r {
+                hits.push((d, id))
+            }
+        });
+        hits.sort_unstable_by(|a, b| a.partial_cmp(b).expect("finite distances"));
+        emit(q, hits, std::mem::take(&mut ev));
+    }
 }
