@@ -800,6 +800,9 @@ pub(crate) struct TileScratch {
 /// Queries per block of [`scan_tiled`].
 pub(crate) const TILE_QUERIES: usize = 16;
 
+/// Rows per tile of [`scan_tiled`] and [`range_scan_tiled`].
+const TILE_ROWS: u32 = 128;
+
 /// The scan a block of queries at a time: tiles of the block × 128 rows, so a tile's
 /// rows come from memory once per block rather than once per query (the kernels then
 /// reread them from cache per group of queries) — [`Metric::phase1_tile`] for two-phase
@@ -816,7 +819,6 @@ pub(crate) fn scan_tiled<M: Metric>(
     ids: &mut [u32],
     dists: &mut [f64],
 ) -> Evals {
-    const ROWS: u32 = 128;
     let m = &tree.metric;
     let TileScratch {
         cols,
@@ -851,29 +853,14 @@ pub(crate) fn scan_tiled<M: Metric>(
         c.reset(k, f64::INFINITY);
     }
     let mut ev = Evals::default();
-    let n = tree.num_nodes() as u32;
-    let mut start = 0;
     if !M::TWO_PHASE {
-        // Raw values of the whole tile from the kernels, then each query's rows as the
-        // per-query scan offers them. Every row is measured: only metrics whose
-        // blocks pay come here (the per-query scan measures them all too).
-        debug_assert!(m.blocks_pay());
-        let err = Bounds::new(m.approx_error());
-        while start < n {
-            let end = (start + ROWS).min(n);
-            let nr = (end - start) as usize;
-            let raw = window(lo, nq * nr);
-            m.approx_multi_raw(qm, qs, start, raw);
-            ev.approx += (nq * nr) as u64;
-            for (a, col) in cols[..nq].iter_mut().enumerate() {
-                let (_, filter) = queries[slots[a]].expect("an active query");
-                offer_raw(tree, start, &raw[a * nr..(a + 1) * nr], filter, col, err);
-            }
-            start = end;
-        }
+        offer_tiles(tree, qm, qs, lo, &mut ev, &mut cols[..nq], |a| {
+            queries[slots[a]].expect("an active query").1
+        });
     } else {
+        let (n, mut start) = (tree.num_nodes() as u32, 0);
         while start < n {
-            let end = (start + ROWS).min(n);
+            let end = (start + TILE_ROWS).min(n);
             rows.clear();
             rows.extend((start..end).filter(|&c| node_may_admit(tree, c, block_filter)));
             start = end;
@@ -929,9 +916,6 @@ pub(crate) fn range_scan_tiled<M: Metric>(
     sc: &mut TileScratch,
     mut emit: impl FnMut(u32, &[(f64, u32)], Evals),
 ) {
-    const ROWS: u32 = 128;
-    let m = &tree.metric;
-    debug_assert!(!M::TWO_PHASE && m.blocks_pay());
     let TileScratch { ranges, hits, lo, .. } = sc;
     let nq = qs.len();
     if ranges.len() < nq {
@@ -941,21 +925,8 @@ pub(crate) fn range_scan_tiled<M: Metric>(
         c.r = r;
         c.cands.clear();
     }
-    let err = Bounds::new(m.approx_error());
     let mut ev = Evals::default();
-    let n = tree.num_nodes() as u32;
-    let mut start = 0;
-    while start < n {
-        let end = (start + ROWS).min(n);
-        let nr = (end - start) as usize;
-        let raw = window(lo, nq * nr);
-        m.approx_multi_raw(qm, qs, start, raw);
-        ev.approx += (nq * nr) as u64;
-        for (a, col) in ranges[..nq].iter_mut().enumerate() {
-            offer_raw(tree, start, &raw[a * nr..(a + 1) * nr], Filter::All, col, err);
-        }
-        start = end;
-    }
+    offer_tiles(tree, qm, qs, lo, &mut ev, &mut ranges[..nq], |_| Filter::All);
     for (&q, col) in qs.iter().zip(&ranges[..nq]) {
         hits.clear();
         resolve(tree, qm, q, &col.cands, r, &mut ev, |d, id| {
@@ -965,5 +936,37 @@ pub(crate) fn range_scan_tiled<M: Metric>(
         });
         hits.sort_unstable_by(|a, b| a.partial_cmp(b).expect("finite distances"));
         emit(q, hits, std::mem::take(&mut ev));
+    }
+}
+
+/// The tiled scan's one-phase part: every row of the tree, [`TILE_ROWS`] at a time, for
+/// the queries `qs` at once ([`Metric::approx_multi_raw`]), each query's raw values then
+/// offered to its collector `cols[a]` under its filter `filter(a)` as the per-query scan
+/// offers them. Every row is measured: only metrics whose blocks pay come here (the
+/// per-query scan measures them all too).
+fn offer_tiles<M: Metric, C: Collector>(
+    tree: &Tree<M>,
+    qm: &M,
+    qs: &[u32],
+    raw: &mut Vec<f64>,
+    ev: &mut Evals,
+    cols: &mut [C],
+    filter: impl Fn(usize) -> Filter,
+) {
+    let m = &tree.metric;
+    debug_assert!(!M::TWO_PHASE && m.blocks_pay());
+    let err = Bounds::new(m.approx_error());
+    let (n, nq) = (tree.num_nodes() as u32, qs.len());
+    let mut start = 0;
+    while start < n {
+        let end = (start + TILE_ROWS).min(n);
+        let nr = (end - start) as usize;
+        let raw = window(raw, nq * nr);
+        m.approx_multi_raw(qm, qs, start, raw);
+        ev.approx += (nq * nr) as u64;
+        for (a, col) in cols.iter_mut().enumerate() {
+            offer_raw(tree, start, &raw[a * nr..(a + 1) * nr], filter(a), col, err);
+        }
+        start = end;
     }
 }
