@@ -58,22 +58,12 @@ pub(crate) fn dot_block<T: Element>(q: &[T], rows: &[T], stride: usize, out: &mu
     block_with(q, rows, stride, out, dot_f64::<T>);
 }
 
-fn multi_with<T: Element>(qs: &[&[T]], rows: &[T], stride: usize, out: &mut [T], f: fn(&[T], &[T]) -> f64) {
-    let n = crate::simd::check_multi(qs, out.len());
-    if n == 0 {
-        return;
-    }
-    for (q, o) in qs.iter().zip(out.chunks_exact_mut(n)) {
-        block_with(q, rows, stride, o, f);
-    }
-}
-
 pub(crate) fn sq_dist_multi<T: Element>(qs: &[&[T]], rows: &[T], stride: usize, out: &mut [T]) {
-    multi_with(qs, rows, stride, out, sq_dist_f64::<T>);
+    crate::simd::per_query(qs, rows, stride, out, sq_dist_block::<T>);
 }
 
 pub(crate) fn dot_multi<T: Element>(qs: &[&[T]], rows: &[T], stride: usize, out: &mut [T]) {
-    multi_with(qs, rows, stride, out, dot_f64::<T>);
+    crate::simd::per_query(qs, rows, stride, out, dot_block::<T>);
 }
 
 pub(crate) fn sq_norm_block<T: Element>(rows: &[T], dim: usize, stride: usize, out: &mut [T]) {

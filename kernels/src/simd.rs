@@ -372,9 +372,10 @@ pub(crate) fn block_narrowing<T: Copy, S: Lanes<T> + Implies<N>, N: Lanes<T>, O:
 /// at f32 d = 8 and 32 and f64 d = 3 the four-query tile was slower than four blocks.
 pub(crate) const SHORT_VECTORS: usize = 2;
 
-/// `out[a * n + i] = f(qs[a], row i)`, one block call per query (the several-query
-/// kernels for short rows: `f` is the level's own block kernel, called through its
-/// table entry so that it is the very code a single query runs).
+/// `out[a * n + i] = f(qs[a], row i)`, one block call per query: the scalar
+/// reference's several-query kernels, and the other levels' for short rows (`f` their
+/// own block kernel, called through its table entry so that it is the very code a
+/// single query runs).
 pub(crate) fn per_query<T>(
     qs: &[&[T]],
     rows: &[T],

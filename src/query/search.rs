@@ -797,7 +797,7 @@ pub(crate) struct TileScratch {
     topk: TopK,
 }
 
-/// Queries per block of [`scan_tiled`].
+/// Queries per block of [`scan_tiled`] and [`range_scan_tiled`].
 pub(crate) const TILE_QUERIES: usize = 16;
 
 /// Rows per tile of [`scan_tiled`] and [`range_scan_tiled`].
