@@ -64,8 +64,13 @@ impl<T: Element> Euclidean<T> {
 /// differences are all below ~1e-140), it is recomputed scaled by the largest
 /// difference, so distinct points never measure 0.
 pub fn canonical<T: Element>(a: &[T], b: &[T]) -> f64 {
+    from_sum(reference::sq_dist_f64(a, b), a, b)
+}
+
+/// [`canonical`] from the column-order squared sum `s` of `a` and `b`.
+#[inline]
+fn from_sum<T: Element>(s: f64, a: &[T], b: &[T]) -> f64 {
     const TINY: f64 = 1e-280;
-    let s = reference::sq_dist_f64(a, b);
     if s >= TINY {
         return s.sqrt();
     }
@@ -95,6 +100,26 @@ impl<T: Element> Metric for Euclidean<T> {
     #[inline]
     fn distance(&self, queries: &Self, i: u32, j: u32) -> f64 {
         canonical(queries.data.row(i as usize), self.data.row(j as usize))
+    }
+
+    /// Four sums at a time ([`reference::sq_dist_f64_rows`]: four dependency chains
+    /// side by side, each in column order), so the same bits as [`Metric::distance`].
+    fn distances(&self, queries: &Self, i: u32, js: &[u32], out: &mut [f64]) {
+        assert_eq!(js.len(), out.len(), "pcct: one output per point");
+        let q = queries.data.row(i as usize);
+        let row = |j: u32| self.data.row(j as usize);
+        let mut js4 = js.chunks_exact(4);
+        let mut out4 = out.chunks_exact_mut(4);
+        for (j, o) in (&mut js4).zip(&mut out4) {
+            let rows = [row(j[0]), row(j[1]), row(j[2]), row(j[3])];
+            let s = reference::sq_dist_f64_rows(q, rows);
+            for r in 0..4 {
+                o[r] = from_sum(s[r], q, rows[r]);
+            }
+        }
+        for (&j, o) in js4.remainder().iter().zip(out4.into_remainder()) {
+            *o = canonical(q, row(j));
+        }
     }
 
     fn approx_block(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {
@@ -241,5 +266,47 @@ impl<T: Element> Metric for Euclidean<T> {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datagen;
+
+    /// `distances` gives `distance`'s bits for every count (whole groups of four and
+    /// the rest), f32 and f64, at scales where the canonical distance rescales tiny
+    /// sums (1e-160) and where it does not, with duplicates (distance 0).
+    fn check<T: Element>(values: &[f64], dim: usize) {
+        let n = values.len() / dim;
+        let rows: Vec<T> = values.iter().map(|&v| T::from_f64(v)).collect();
+        let m = Euclidean::new(Dataset::from_rows(&rows, n, dim).unwrap()).unwrap();
+        let mut rng = datagen::Rng::new(7);
+        for count in 0..11 {
+            let js: Vec<u32> = (0..count).map(|_| rng.below(n as u64) as u32).collect();
+            let mut out = vec![f64::NAN; count];
+            for q in [0, 3, n as u32 - 1] {
+                m.distances(&m, q, &js, &mut out);
+                for (&j, &d) in js.iter().zip(&out) {
+                    assert_eq!(
+                        d.to_bits(),
+                        m.distance(&m, q, j).to_bits(),
+                        "q {q} j {j} count {count}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn several_distances_equal_one_at_a_time() {
+        for (dim, scale) in [(1, 1.0), (3, 1e-160), (8, 1.0), (32, 1e9), (33, 1e-160)] {
+            let values = datagen::scaled(datagen::with_duplicates(40, dim, 0.5, dim as u64), scale);
+            check::<f64>(&values, dim);
+            check::<f32>(
+                &datagen::scaled(values, if scale < 1e-100 { 1e150 } else { 1.0 }),
+                dim,
+            );
+        }
     }
 }

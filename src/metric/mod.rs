@@ -50,6 +50,17 @@ pub trait Metric: Send + Sync + Sized {
     /// The canonical distance between point `i` of `queries` and point `j` of `self`.
     fn distance(&self, queries: &Self, i: u32, j: u32) -> f64;
 
+    /// Canonical distances from point `i` of `queries` to the points `js` of `self`,
+    /// `out[r]` for `js[r]`: exactly [`Metric::distance`]'s values (the default calls
+    /// it per point; a metric may compute several at once, e.g. to overlap their
+    /// latencies, but must give the same bits). Panics if the lengths differ.
+    fn distances(&self, queries: &Self, i: u32, js: &[u32], out: &mut [f64]) {
+        assert_eq!(js.len(), out.len(), "pcct: one output per point");
+        for (&j, o) in js.iter().zip(out.iter_mut()) {
+            *o = self.distance(queries, i, j);
+        }
+    }
+
     /// Approximate distances from point `i` of `queries` to points `first..first + out.len()`
     /// of `self`, within [`Metric::approx_error`] of the canonical ones.
     fn approx_block(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {

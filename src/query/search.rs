@@ -210,6 +210,7 @@ pub(crate) struct Scratch {
     prior: Vec<u32>,
     /// Distance bounds to `prior` (scratch of [`Scratch::prior_cap`]).
     prior_ups: Vec<f64>,
+    resolver: Resolver,
 }
 
 /// Turns an approximation `a` into bounds of the canonical distance, given the
@@ -583,30 +584,54 @@ pub(crate) fn scan<M: Metric, C: Collector>(
     }
 }
 
+/// Scratch of [`resolve`]: the nodes to measure and their canonical distances.
+#[derive(Default)]
+pub(crate) struct Resolver {
+    pos: Vec<u32>,
+    dist: Vec<f64>,
+}
+
 /// Canonical distances for the candidates whose lower bound is within `threshold`,
-/// each node measured once (its duplicates share the distance).
+/// each node measured once (its duplicates share the distance), all of them in one
+/// [`Metric::distances`] call (several sums at a time where the metric can).
+#[allow(clippy::too_many_arguments)]
 fn resolve<M: Metric>(
     tree: &Tree<M>,
     qm: &M,
     q: u32,
     cands: &[Cand],
     threshold: f64,
+    rs: &mut Resolver,
     ev: &mut Evals,
     mut take: impl FnMut(f64, u32),
 ) {
-    let mut last: (u32, f64) = (NONE, 0.0);
-    for &(lo, pos, id) in cands {
+    let Resolver { pos, dist } = rs;
+    pos.clear();
+    for &(lo, p, _) in cands {
         if lo > threshold {
             if M::TWO_PHASE {
-                tree.metric.phase1_rejected(qm, q, pos, threshold);
+                tree.metric.phase1_rejected(qm, q, p, threshold);
             }
             continue;
         }
-        if last.0 != pos {
-            last = (pos, tree.metric.distance(qm, q, pos));
-            ev.exact += 1;
+        // A node's duplicates are offered right after it.
+        if pos.last() != Some(&p) {
+            pos.push(p);
         }
-        take(last.1, id);
+    }
+    ev.exact += pos.len() as u64;
+    let dist = window(dist, pos.len());
+    tree.metric.distances(qm, q, pos, dist);
+    let mut r = 0;
+    for &(lo, p, id) in cands {
+        if lo > threshold {
+            continue;
+        }
+        if pos[r] != p {
+            r += 1;
+        }
+        debug_assert_eq!(pos[r], p);
+        take(dist[r], id);
     }
 }
 
@@ -632,7 +657,16 @@ impl Scratch {
         self.topk.reset(k);
         let t = self.knn.threshold();
         let topk = &mut self.topk;
-        resolve(tree, qm, q, &self.knn.cands, t, &mut ev, |d, id| topk.push(d, id));
+        resolve(
+            tree,
+            qm,
+            q,
+            &self.knn.cands,
+            t,
+            &mut self.resolver,
+            &mut ev,
+            |d, id| topk.push(d, id),
+        );
         self.remember(filter);
         ev
     }
@@ -765,11 +799,20 @@ impl Scratch {
             } else {
                 tree_search(tree, qm, q, Filter::All, &mut self.range, &mut self.bufs, &mut ev);
             }
-            resolve(tree, qm, q, &self.range.cands, r, &mut ev, |d, id| {
-                if d <= r {
-                    hits.push((d, id))
-                }
-            });
+            resolve(
+                tree,
+                qm,
+                q,
+                &self.range.cands,
+                r,
+                &mut self.resolver,
+                &mut ev,
+                |d, id| {
+                    if d <= r {
+                        hits.push((d, id))
+                    }
+                },
+            );
         }
         hits.sort_unstable_by(|a, b| a.partial_cmp(b).expect("finite distances"));
         ev
@@ -795,6 +838,7 @@ pub(crate) struct TileScratch {
     lo: Vec<f64>,
     hi: Vec<f64>,
     topk: TopK,
+    resolver: Resolver,
 }
 
 /// Queries per block of [`scan_tiled`] and [`range_scan_tiled`].
@@ -828,6 +872,7 @@ pub(crate) fn scan_tiled<M: Metric>(
         lo,
         hi,
         topk,
+        resolver,
         ..
     } = sc;
     qs.clear();
@@ -892,9 +937,16 @@ pub(crate) fn scan_tiled<M: Metric>(
         let slot = slots[a];
         topk.reset(k);
         let t = col.threshold();
-        resolve(tree, qm, qs[a], col.candidates(), t, &mut ev, |d, id| {
-            topk.push(d, id)
-        });
+        resolve(
+            tree,
+            qm,
+            qs[a],
+            col.candidates(),
+            t,
+            resolver,
+            &mut ev,
+            |d, id| topk.push(d, id),
+        );
         topk.write(
             &mut ids[slot * k..(slot + 1) * k],
             &mut dists[slot * k..(slot + 1) * k],
@@ -916,7 +968,13 @@ pub(crate) fn range_scan_tiled<M: Metric>(
     sc: &mut TileScratch,
     mut emit: impl FnMut(u32, &[(f64, u32)], Evals),
 ) {
-    let TileScratch { ranges, hits, lo, .. } = sc;
+    let TileScratch {
+        ranges,
+        hits,
+        lo,
+        resolver,
+        ..
+    } = sc;
     let nq = qs.len();
     if ranges.len() < nq {
         ranges.resize_with(nq, RangeCollector::default);
@@ -929,7 +987,7 @@ pub(crate) fn range_scan_tiled<M: Metric>(
     offer_tiles(tree, qm, qs, lo, &mut ev, &mut ranges[..nq], |_| Filter::All);
     for (&q, col) in qs.iter().zip(&ranges[..nq]) {
         hits.clear();
-        resolve(tree, qm, q, &col.cands, r, &mut ev, |d, id| {
+        resolve(tree, qm, q, &col.cands, r, resolver, &mut ev, |d, id| {
             if d <= r {
                 hits.push((d, id))
             }
