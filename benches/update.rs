@@ -33,7 +33,7 @@ fn main() {
     for _ in 0..repeats {
         let (b, tree) = time(|| Tree::build(m.clone(), &pool).unwrap());
         let (i, inserted) = time(|| tree.insert(&new, &pool).unwrap().0);
-        let (d, deleted) = time(|| tree.delete(&gone).unwrap());
+        let (d, deleted) = time(|| tree.delete(&gone, &pool).unwrap());
         let (s, bytes) = time(|| tree.to_bytes());
         let (l, loaded) = time(|| Tree::<Euclidean<f64>>::from_bytes(&bytes).unwrap());
         assert_eq!(loaded.layout_digest(), tree.layout_digest());

@@ -119,7 +119,7 @@ fn residual_trees_and_updated_trees_round_trip() {
     assert!(e.contains("residual"), "{e}");
 
     // After a delete and an insert: sparse ids survive the round trip.
-    let t = tree.delete(&[0, 5, 17, 400]).unwrap();
+    let t = tree.delete(&[0, 5, 17, 400], &pool).unwrap();
     let more = back.metric().queries(&datagen::uniform(20, 2, 4), &pool).unwrap();
     let (t, _) = t.insert(&more, &pool).unwrap();
     let b = Tree::<Residual>::from_bytes(&t.to_bytes()).unwrap();

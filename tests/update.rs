@@ -173,7 +173,7 @@ fn soak_alternating_inserts_and_deletes() {
             if step % 10 == 1 {
                 ids.push(tree.root_id());
             }
-            tree = tree.delete(&ids).unwrap();
+            tree = tree.delete(&ids, &pool).unwrap();
             for &i in &ids {
                 model.points[i as usize] = None;
             }
@@ -203,27 +203,30 @@ fn deleting_roots_duplicates_everything_and_strangers() {
     let n = tree.len() as u32;
 
     // The root, repeatedly: each time another point takes its place.
-    let mut t = tree.delete(&[tree.root_id()]).unwrap();
+    let mut t = tree.delete(&[tree.root_id()], &pool).unwrap();
     for _ in 0..20 {
-        t = t.delete(&[t.root_id()]).unwrap();
+        t = t.delete(&[t.root_id()], &pool).unwrap();
         assert!(t.validate().is_empty());
     }
     assert_eq!(t.len(), 600 - 21);
 
     // Every point but one, in one call; then the last one is refused.
     let all: Vec<u32> = (1..n).collect();
-    let one = tree.delete(&all).unwrap();
+    let one = tree.delete(&all, &pool).unwrap();
     assert!(one.validate().is_empty());
     assert_eq!((one.len(), one.root_id()), (1, 0));
-    let e = one.delete(&[0]).unwrap_err().to_string();
+    let e = one.delete(&[0], &pool).unwrap_err().to_string();
     assert!(e.contains("every point"), "{e}");
-    let e = tree.delete(&(0..n).collect::<Vec<_>>()).unwrap_err().to_string();
+    let e = tree
+        .delete(&(0..n).collect::<Vec<_>>(), &pool)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("every point"), "{e}");
 
     // Ids not in the tree: never given, or deleted before.
-    let e = tree.delete(&[n]).unwrap_err().to_string();
+    let e = tree.delete(&[n], &pool).unwrap_err().to_string();
     assert!(e.contains(&format!("point {n} is not in the tree")), "{e}");
-    let e = one.delete(&[5]).unwrap_err().to_string();
+    let e = one.delete(&[5], &pool).unwrap_err().to_string();
     assert!(e.contains("point 5 is not in the tree (deleted before)"), "{e}");
 
     // Every point that has duplicates, and every duplicate of some other point.
@@ -231,7 +234,7 @@ fn deleting_roots_duplicates_everything_and_strangers() {
     let with_dups: Vec<u32> = (0..n).filter(|&i| nb.row(i as usize).1[0] == 0.0).collect();
     assert!(with_dups.len() > 100);
     let half: Vec<u32> = with_dups.iter().copied().step_by(2).collect();
-    let t = tree.delete(&half).unwrap();
+    let t = tree.delete(&half, &pool).unwrap();
     assert!(t.validate().is_empty());
     let live: Vec<u32> = (0..n).filter(|i| !half.contains(i)).collect();
     let dense = metric(
@@ -274,7 +277,7 @@ fn small_trees_survive_heavy_deletes() {
         if gone.len() >= n {
             continue;
         }
-        let t = tree.delete(&gone).unwrap();
+        let t = tree.delete(&gone, &pool).unwrap();
         let v = t.validate();
         assert!(v.is_empty(), "trial {trial}: {v:?}");
         let live: Vec<u32> = (0..n as u32).filter(|i| !gone.contains(i)).collect();
@@ -314,7 +317,7 @@ fn residual_trees_update_exactly() {
     let m = Residual::from_inducing(&x, dim, &z, kernel.clone(), 1e-6, &pool).unwrap();
     let tree = Tree::build(m, &pool).unwrap();
     let gone: Vec<u32> = (0..n as u32).filter(|i| i % 9 == 4).collect();
-    let t = tree.delete(&gone).unwrap();
+    let t = tree.delete(&gone, &pool).unwrap();
     let extra = datagen::uniform(40, dim, 23);
     let (t, _) = t
         .insert(&t.metric().queries(&extra, &pool).unwrap(), &pool)

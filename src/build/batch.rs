@@ -411,7 +411,7 @@ fn run_batch<M: Metric>(
     let t = Instant::now();
     let mut kd = nodes
         .as_deref()
-        .map(|nodes| KdLevels::new(m, g, nodes, pool.rayon()));
+        .map(|nodes| KdLevels::new(m, g, nodes, Some(pool.rayon())));
     st.traverse += t.elapsed();
     while !pending.is_empty() {
         st.rounds += 1;
@@ -523,7 +523,7 @@ fn run_batch<M: Metric>(
         st.apply += t.elapsed();
         if let Some(kd) = kd.as_mut().filter(|_| !pending.is_empty()) {
             let t = Instant::now();
-            kd.add(m, g, &placed, pool.rayon());
+            kd.add(m, g, &placed, Some(pool.rayon()));
             st.traverse += t.elapsed();
         }
     }

@@ -12,6 +12,12 @@
 //!         its children are orphaned in turn) ─► freeze
 //! ```
 //!
+//! Where an orphan goes is found, for metrics with few Euclidean coordinates, through
+//! k-d indexes of the tree's nodes per level (`KdGrowing`: the nodes re-homed so far are
+//! added as the delete goes) — the same placement as the cover-tree descent, which in
+//! a few dimensions measures a large share of the tree for every orphan (a delete of
+//! 1 % of 2^20 points took twice as long as building the tree).
+//!
 //! Re-homing from the highest level down keeps separation: a subtree root placed at its
 //! lowest feasible level is separated from every node in the tree, and every orphan not
 //! yet placed (and all its descendants) sits at a lower level than the current one.
@@ -24,8 +30,9 @@
 use super::{batch, order, BatchStats, BuildOptions, BuildStats};
 use crate::metric::Metric;
 use crate::pool::Pool;
-use crate::tree::{Frame, Growing, Placement, Tree, BUCKET, NONE};
+use crate::tree::{kd_pays, Frame, Growing, KdGrowing, KdScratch, Placement, Tree, BUCKET, NONE};
 use crate::{Error, Result};
+use rayon::ThreadPool;
 use std::collections::BinaryHeap;
 use std::time::Instant;
 
@@ -82,7 +89,7 @@ impl<M: Metric> Tree<M> {
     /// let (v2, _) = v1.insert(&rows(50, 2)?, &pool)?;
     /// assert_eq!((v1.len(), v2.len()), (500, 550)); // v1 is still there, unchanged
     /// assert!(v2.validate().is_empty() && v2.contains(549));
-    /// let v3 = v2.delete(&[0, 549])?;
+    /// let v3 = v2.delete(&[0, 549], &pool)?;
     /// assert_eq!(v3.len(), 548);
     /// assert!(!v3.contains(0) && v3.id_bound() == 550); // ids are never reused
     /// # Ok::<(), pcct::Error>(())
@@ -135,8 +142,16 @@ impl<M: Metric> Tree<M> {
 
     /// A new tree without the points `ids` (repeats allowed); their ids are never
     /// reused. Errors: an id not in the tree (deleted before, or never given), or
-    /// deleting every point (a tree holds at least one). `self` is unchanged.
-    pub fn delete(&self, ids: &[u32]) -> Result<Self> {
+    /// deleting every point (a tree holds at least one). `self` is unchanged. Runs on
+    /// `pool` (the k-d indexes that re-home the orphaned subtrees, the new layout).
+    pub fn delete(&self, ids: &[u32], pool: &Pool) -> Result<Self> {
+        self.delete_by(ids, pool, kd_pays(&self.metric))
+    }
+
+    /// [`Tree::delete`], re-homing orphans through k-d indexes of the tree when `kd`
+    /// (the same placements as the descent, found without measuring a large share of
+    /// the tree for each orphan), else by the descent.
+    fn delete_by(&self, ids: &[u32], pool: &Pool, kd: bool) -> Result<Self> {
         let mut gone: Vec<u32> = ids.to_vec();
         gone.sort_unstable();
         gone.dedup();
@@ -199,14 +214,21 @@ impl<M: Metric> Tree<M> {
                 };
             }
         }
-        let mut stack = Vec::new();
-        while let Some((_, std::cmp::Reverse(o))) = orphans.pop() {
-            if g.level[o as usize] == i32::MIN || o == g.root {
-                continue; // deleted after it was orphaned, or made the root
+        Ok(pool.install(|| {
+            let mut finder = if kd {
+                let ix = KdGrowing::new(&m, &g, subtree(&g, g.root), pool.rayon());
+                Finder::Kd(ix, KdScratch::default(), pool.rayon())
+            } else {
+                Finder::Descent(Vec::new())
+            };
+            while let Some((_, std::cmp::Reverse(o))) = orphans.pop() {
+                if g.level[o as usize] == i32::MIN || o == g.root {
+                    continue; // deleted after it was orphaned, or made the root
+                }
+                rehome(&m, &mut g, o, &mut finder, &mut orphans);
             }
-            rehome(&m, &mut g, o, &mut stack, &mut orphans);
-        }
-        Ok(g.freeze(&m, n, BUCKET, false))
+            g.freeze(&m, n, BUCKET, true)
+        }))
     }
 }
 
@@ -255,7 +277,7 @@ fn rehome<M: Metric>(
     m: &M,
     g: &mut Growing,
     o: u32,
-    stack: &mut Vec<Frame>,
+    finder: &mut Finder<'_>,
     orphans: &mut BinaryHeap<(i32, std::cmp::Reverse<u32>)>,
 ) {
     let oi = o as usize;
@@ -263,7 +285,10 @@ fn rehome<M: Metric>(
     if d0 > 0.0 {
         g.raise_root_for(d0);
     }
-    let placement = g.place(m, o, d0, stack, None, &mut 0);
+    let placement = match finder {
+        Finder::Descent(stack) => g.place(m, o, d0, stack, None, &mut 0),
+        Finder::Kd(kd, sc, _) => kd.place(m, g, o, d0, sc),
+    };
     let orphan_children = |g: &mut Growing, orphans: &mut BinaryHeap<_>| {
         for c in std::mem::take(&mut g.children[oi]) {
             g.parent[c as usize] = NONE;
@@ -297,8 +322,30 @@ fn rehome<M: Metric>(
                     d = m.distance(m, o, a);
                 }
             }
+            if let Finder::Kd(kd, _, pool) = finder {
+                kd.push(m, g, &subtree(g, o), pool);
+            }
         }
     }
+}
+
+/// How [`rehome`] finds where an orphan goes: the descent from the root (with its
+/// stack), or k-d indexes of the attached nodes (metrics with few coordinates, where
+/// the descent measures a large share of the tree for every orphan).
+enum Finder<'p> {
+    Descent(Vec<Frame>),
+    Kd(KdGrowing, KdScratch, &'p ThreadPool),
+}
+
+/// The nodes of `g`'s subtree rooted at `r` (duplicates are not nodes).
+fn subtree(g: &Growing, r: u32) -> Vec<u32> {
+    let mut out = vec![r];
+    let mut i = 0;
+    while i < out.len() {
+        out.extend_from_slice(&g.children[out[i] as usize]);
+        i += 1;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -322,14 +369,65 @@ mod tests {
         g.attach(3, 2, -2, 0.5);
         g.radius[2] = 0.5;
         let mut orphans = BinaryHeap::new();
-        rehome(&m, &mut g, 2, &mut Vec::new(), &mut orphans);
+        rehome(&m, &mut g, 2, &mut Finder::Descent(Vec::new()), &mut orphans);
         // o went under q (0.01 away) far below level -2, so c had to leave it.
         assert!(g.level[2] < -2, "o at level {}", g.level[2]);
         assert_eq!(orphans.pop(), Some((-2, std::cmp::Reverse(3))));
-        rehome(&m, &mut g, 3, &mut Vec::new(), &mut orphans);
+        rehome(&m, &mut g, 3, &mut Finder::Descent(Vec::new()), &mut orphans);
         assert!(orphans.is_empty());
         let tree = g.freeze(&m, 4, BUCKET, false);
         assert_eq!(tree.len(), 4);
         assert!(tree.validate().is_empty(), "{:?}", tree.validate());
+    }
+
+    /// Re-homing through the k-d indexes places every orphan where the descent does:
+    /// the same tree, for deletes of the root, of scattered points and of large shares,
+    /// on data with ties and duplicates, one after another (so later deletes start from
+    /// trees that earlier ones re-homed), on 1 and 2 threads.
+    #[test]
+    fn kd_rehoming_gives_the_descents_tree() {
+        use crate::datagen;
+        let sets: [(&str, Vec<f64>, usize); 6] = [
+            ("uniform d=2", datagen::uniform(3000, 2, 1), 2),
+            ("uniform d=8", datagen::uniform(3000, 8, 2), 8),
+            ("grid d=3", datagen::grid(3000, 3, 9, 3), 3),
+            ("50% duplicates d=3", datagen::with_duplicates(3000, 3, 0.5, 4), 3),
+            ("clusters d=5", datagen::clusters(3000, 5, 8, 0.01, 5), 5),
+            ("line d=4", datagen::line(3000, 4, 6), 4),
+        ];
+        for threads in [1, 2] {
+            let pool = crate::Pool::new(threads).unwrap();
+            for (name, rows, dim) in &sets {
+                let m = Euclidean::new(Dataset::from_rows(rows, 3000, *dim).unwrap()).unwrap();
+                let mut tree = Tree::build(m, &pool).unwrap();
+                let mut rng = datagen::Rng::new(7);
+                for step in 0..4 {
+                    let live: Vec<u32> = (0..tree.id_bound() as u32)
+                        .filter(|&i| tree.contains(i))
+                        .collect();
+                    let ids: Vec<u32> = match step {
+                        0 => vec![tree.root_id()],
+                        1 => (0..30)
+                            .map(|_| live[rng.below(live.len() as u64) as usize])
+                            .collect(),
+                        2 => live.iter().copied().filter(|_| rng.below(5) < 2).collect(),
+                        _ => live.iter().copied().filter(|&i| i % 7 != 0).collect(),
+                    };
+                    let by_kd = tree.delete_by(&ids, &pool, true).unwrap();
+                    let by_descent = tree.delete_by(&ids, &pool, false).unwrap();
+                    assert!(
+                        by_kd.validate().is_empty(),
+                        "{name} step {step}: {:?}",
+                        by_kd.validate()
+                    );
+                    assert_eq!(
+                        by_kd.layout_digest(),
+                        by_descent.layout_digest(),
+                        "{name}, step {step}, {threads} threads"
+                    );
+                    tree = by_kd;
+                }
+            }
+        }
     }
 }

@@ -88,7 +88,7 @@ fn apply<M: Metric + Persist>(
     let mut tree = tree;
     if let Some(ids) = &ids {
         progress.step(format!("deleting {} points", ids.len()));
-        tree = tree.delete(ids)?;
+        tree = tree.delete(ids, pool)?;
     }
     let first_new = tree.id_bound();
     if let Some(new) = &new {

@@ -3,7 +3,7 @@
 //!
 //! In a few dimensions the cover-tree descent prunes badly — cover radii are large next
 //! to the spacing of the points, so it measures a sizeable share of the tree for every
-//! point — while axis-aligned boxes prune well. Three users:
+//! point — while axis-aligned boxes prune well. Four users:
 //!
 //! ```text
 //! points ──► median splits on the widest side ──► leaves of ≤ LEAF points, coordinates
@@ -17,6 +17,8 @@
 //!                with d(x, y) ≤ b^ℓ(y), ties by id, is the lowest-feasible-level parent
 //! build, conflicts (build::batch): an index over the batch's new nodes, each searched
 //!                within b^ℓ(x) — the conflict edges without scopes
+//! delete, parent (KdGrowing): KdLevels over the tree's nodes, plus groups of the nodes
+//!                re-homed so far, merged like a binary counter
 //! queries (Tree::kd_index): an index over the tree's rows for k-NN
 //! ```
 //!
@@ -437,8 +439,8 @@ pub(crate) struct KdLevels {
 
 impl KdLevels {
     /// The indexes over the tree nodes `nodes` of `g` (coordinates from `m`), tagged
-    /// with their ids, built on `pool`.
-    pub(crate) fn new<M: Metric>(m: &M, g: &Growing, nodes: &[u32], pool: &ThreadPool) -> Self {
+    /// with their ids, built on `pool` (serially without one).
+    pub(crate) fn new<M: Metric>(m: &M, g: &Growing, nodes: &[u32], pool: Option<&ThreadPool>) -> Self {
         let mut kd = KdLevels { levels: Vec::new() };
         kd.add(m, g, nodes, pool);
         kd
@@ -447,20 +449,21 @@ impl KdLevels {
     /// Adds the nodes `nodes` (new since the indexes were built): one more index per
     /// level they occupy, so that a batch's later rounds see its earlier winners without
     /// rebuilding the indexes of the whole tree.
-    pub(crate) fn add<M: Metric>(&mut self, m: &M, g: &Growing, nodes: &[u32], pool: &ThreadPool) {
+    pub(crate) fn add<M: Metric>(&mut self, m: &M, g: &Growing, nodes: &[u32], pool: Option<&ThreadPool>) {
         let mut by_level = nodes.to_vec();
         by_level.sort_unstable_by_key(|&y| (g.level[y as usize], y));
-        // One index per level, the levels and the halves of big ones in parallel.
         let groups: Vec<&[u32]> = by_level
             .chunk_by(|&a, &b| g.level[a as usize] == g.level[b as usize])
             .collect();
-        let added: Vec<(i32, KdIndex)> = pool.install(|| {
-            groups
-                .into_par_iter()
-                .map(|ys| (g.level[ys[0] as usize], KdIndex::new(m, ys, ys, Some(pool))))
-                .collect()
-        });
-        self.levels.extend(added);
+        let one = |ys: &[u32]| (g.level[ys[0] as usize], KdIndex::new(m, ys, ys, pool));
+        match pool {
+            // One index per level, the levels and the halves of big ones in parallel.
+            Some(pool) => {
+                let added: Vec<(i32, KdIndex)> = pool.install(|| groups.into_par_iter().map(one).collect());
+                self.levels.extend(added);
+            }
+            None => self.levels.extend(groups.into_iter().map(one)),
+        }
     }
 
     /// Where point `x` goes — as [`Growing::place`] would answer (conflicts come from
@@ -475,17 +478,20 @@ impl KdLevels {
         sc: &mut KdScratch,
         evals: &mut u64,
     ) -> Placement {
-        let root = g.root;
         if d0 == 0.0 {
-            return Placement::Dup(root);
+            return Placement::Dup(g.root);
         }
-        let dim = m.coordinate_dim();
-        sc.q.clear();
-        sc.q.resize(dim.next_multiple_of(LANES), 0.0);
-        m.coordinates(x, &mut sc.q[..dim]);
+        sc.load(m, x);
+        let mut best = (d0, g.root);
+        self.improve(sc, &mut best, evals);
+        placement(best)
+    }
+
+    /// Replaces `best` (a distance and a node) by the nearest node `y` of these indexes
+    /// with `d ≤ b^ℓ(y)` from the point loaded in `sc` where that is nearer (ties by id).
+    fn improve(&self, sc: &mut KdScratch, best: &mut (f64, u32), evals: &mut u64) {
         let (q, stack, sq) = (&sc.q, &mut sc.stack, &mut sc.sq);
-        // Parent: the nearest node y with d ≤ b^ℓ(y), ties by id; the root qualifies.
-        let (mut bd, mut by) = (d0, root);
+        let (mut bd, mut by) = *best;
         for (lv, ix) in &self.levels {
             let cap = scale(*lv);
             let r = bd.min(cap) * SLACK;
@@ -496,14 +502,103 @@ impl KdLevels {
                 bd.min(cap) * SLACK
             });
         }
-        if bd == 0.0 {
-            return Placement::Dup(by);
+        *best = (bd, by);
+    }
+}
+
+impl KdScratch {
+    /// Loads the coordinates of point `x` of `m` as the query (zero-padded).
+    fn load<M: Metric>(&mut self, m: &M, x: u32) {
+        let dim = m.coordinate_dim();
+        self.q.clear();
+        self.q.resize(dim.next_multiple_of(LANES), 0.0);
+        m.coordinates(x, &mut self.q[..dim]);
+    }
+}
+
+/// The placement under the nearest feasible node `by`, `bd` away: its duplicate at
+/// distance 0, else a new node one level below the level of `bd`.
+fn placement((bd, by): (f64, u32)) -> Placement {
+    if bd == 0.0 {
+        return Placement::Dup(by);
+    }
+    Placement::Node {
+        level: level_of(bd) - 1,
+        parent: by,
+        dist: bd,
+    }
+}
+
+/// Nodes added to a [`KdGrowing`] are measured one by one until there are this many,
+/// then indexed (16–64 measured alike on a delete of 1 % of 2^18 points).
+const LOOSE: usize = 32;
+
+/// Groups of at least this many nodes are indexed on the pool.
+const PAR_GROUP: usize = 4096;
+
+/// k-d indexes over a tree that gains nodes a few at a time (the re-homing of a
+/// delete, one orphan subtree after another), answering [`Growing::place`] as the
+/// descent would. The newest nodes are measured one by one; every [`LOOSE`] of them
+/// become a group with its own per-level indexes ([`KdLevels`]); groups merge like the
+/// digits of a binary counter (a group is rebuilt with the ones after it once they hold
+/// as many nodes), so there are O(log n) groups and a node is indexed O(log n) times.
+pub(crate) struct KdGrowing {
+    /// Groups of nodes with their indexes, sizes decreasing; the first holds the nodes
+    /// of the tree when it was made.
+    groups: Vec<(Vec<u32>, KdLevels)>,
+    /// Nodes added since the last group was made.
+    loose: Vec<u32>,
+}
+
+impl KdGrowing {
+    /// The indexes over the nodes `nodes` of `g`, built on `pool`.
+    pub(crate) fn new<M: Metric>(m: &M, g: &Growing, nodes: Vec<u32>, pool: &ThreadPool) -> Self {
+        let ix = KdLevels::new(m, g, &nodes, Some(pool));
+        KdGrowing {
+            groups: vec![(nodes, ix)],
+            loose: Vec::new(),
         }
-        Placement::Node {
-            level: level_of(bd) - 1,
-            parent: by,
-            dist: bd,
+    }
+
+    /// Adds the nodes `nodes` of `g`, just attached (their levels are final).
+    pub(crate) fn push<M: Metric>(&mut self, m: &M, g: &Growing, nodes: &[u32], pool: &ThreadPool) {
+        self.loose.extend_from_slice(nodes);
+        if self.loose.len() < LOOSE {
+            return;
         }
+        let mut merged = std::mem::take(&mut self.loose);
+        while let Some((last, _)) = self.groups.pop_if(|(last, _)| last.len() <= merged.len()) {
+            merged.extend_from_slice(&last);
+        }
+        let ix = KdLevels::new(m, g, &merged, (merged.len() >= PAR_GROUP).then_some(pool));
+        self.groups.push((merged, ix));
+    }
+
+    /// [`KdLevels::place`] over every node so far.
+    pub(crate) fn place<M: Metric>(
+        &self,
+        m: &M,
+        g: &Growing,
+        x: u32,
+        d0: f64,
+        sc: &mut KdScratch,
+    ) -> Placement {
+        if d0 == 0.0 {
+            return Placement::Dup(g.root);
+        }
+        sc.load(m, x);
+        let mut best = (d0, g.root);
+        let mut evals = 0;
+        for (_, ix) in &self.groups {
+            ix.improve(sc, &mut best, &mut evals);
+        }
+        for &y in &self.loose {
+            let d = m.distance(m, x, y);
+            if d <= scale(g.level[y as usize]) && (d, y) < best {
+                best = (d, y);
+            }
+        }
+        placement(best)
     }
 }
 

@@ -36,7 +36,7 @@ pub use level::{level_of, scale, BASE};
 pub use persist::{file_tag, Persist, Reader, Writer, FORMAT_VERSION};
 pub use validate::Violation;
 
-pub(crate) use kd::{max as fmax, pays as kd_pays, KdIndex, KdLevels, KdScratch};
+pub(crate) use kd::{max as fmax, pays as kd_pays, KdGrowing, KdIndex, KdLevels, KdScratch};
 pub(crate) use sequential::{Frame, Growing, Placement, BUCKET, SLACK};
 
 use crate::metric::Metric;
