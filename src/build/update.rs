@@ -387,18 +387,27 @@ mod tests {
     #[test]
     fn kd_rehoming_gives_the_descents_tree() {
         use crate::datagen;
-        let sets: [(&str, Vec<f64>, usize); 6] = [
+        let sets: [(&str, Vec<f64>, usize); 8] = [
             ("uniform d=2", datagen::uniform(3000, 2, 1), 2),
             ("uniform d=8", datagen::uniform(3000, 8, 2), 8),
             ("grid d=3", datagen::grid(3000, 3, 9, 3), 3),
             ("50% duplicates d=3", datagen::with_duplicates(3000, 3, 0.5, 4), 3),
             ("clusters d=5", datagen::clusters(3000, 5, 8, 0.01, 5), 5),
             ("line d=4", datagen::line(3000, 4, 6), 4),
+            // Sums below the canonical distance's rescaling threshold.
+            (
+                "uniform d=3 × 1e-160",
+                datagen::scaled(datagen::uniform(3000, 3, 7), 1e-160),
+                3,
+            ),
+            // Enough re-homed nodes for groups indexed on the pool (`PAR_GROUP`).
+            ("uniform d=2, 20,000 points", datagen::uniform(20_000, 2, 8), 2),
         ];
         for threads in [1, 2] {
             let pool = crate::Pool::new(threads).unwrap();
             for (name, rows, dim) in &sets {
-                let m = Euclidean::new(Dataset::from_rows(rows, 3000, *dim).unwrap()).unwrap();
+                let n = rows.len() / dim;
+                let m = Euclidean::new(Dataset::from_rows(rows, n, *dim).unwrap()).unwrap();
                 let mut tree = Tree::build(m, &pool).unwrap();
                 let mut rng = datagen::Rng::new(7);
                 for step in 0..4 {

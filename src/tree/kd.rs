@@ -478,13 +478,7 @@ impl KdLevels {
         sc: &mut KdScratch,
         evals: &mut u64,
     ) -> Placement {
-        if d0 == 0.0 {
-            return Placement::Dup(g.root);
-        }
-        sc.load(m, x);
-        let mut best = (d0, g.root);
-        self.improve(sc, &mut best, evals);
-        placement(best)
+        place_by(m, g, x, d0, sc, |sc, best| self.improve(sc, best, evals))
     }
 
     /// Replaces `best` (a distance and a node) by the nearest node `y` of these indexes
@@ -516,6 +510,26 @@ impl KdScratch {
     }
 }
 
+/// The placement of point `x` of `m` (`d0 = d(x, root)`, the root raised for it): the
+/// root's duplicate at distance 0, else the placement under the nearest feasible node
+/// that `search` finds from the point loaded in `sc`, starting from the root.
+fn place_by<M: Metric>(
+    m: &M,
+    g: &Growing,
+    x: u32,
+    d0: f64,
+    sc: &mut KdScratch,
+    search: impl FnOnce(&mut KdScratch, &mut (f64, u32)),
+) -> Placement {
+    if d0 == 0.0 {
+        return Placement::Dup(g.root);
+    }
+    sc.load(m, x);
+    let mut best = (d0, g.root);
+    search(sc, &mut best);
+    placement(best)
+}
+
 /// The placement under the nearest feasible node `by`, `bd` away: its duplicate at
 /// distance 0, else a new node one level below the level of `bd`.
 fn placement((bd, by): (f64, u32)) -> Placement {
@@ -543,8 +557,8 @@ const PAR_GROUP: usize = 4096;
 /// digits of a binary counter (a group is rebuilt with the ones after it once they hold
 /// as many nodes), so there are O(log n) groups and a node is indexed O(log n) times.
 pub(crate) struct KdGrowing {
-    /// Groups of nodes with their indexes, sizes decreasing; the first holds the nodes
-    /// of the tree when it was made.
+    /// Groups of nodes with their indexes, sizes decreasing (the tree's nodes when it
+    /// was made are the first group until the added ones outnumber them).
     groups: Vec<(Vec<u32>, KdLevels)>,
     /// Nodes added since the last group was made.
     loose: Vec<u32>,
@@ -583,22 +597,18 @@ impl KdGrowing {
         d0: f64,
         sc: &mut KdScratch,
     ) -> Placement {
-        if d0 == 0.0 {
-            return Placement::Dup(g.root);
-        }
-        sc.load(m, x);
-        let mut best = (d0, g.root);
-        let mut evals = 0;
-        for (_, ix) in &self.groups {
-            ix.improve(sc, &mut best, &mut evals);
-        }
-        for &y in &self.loose {
-            let d = m.distance(m, x, y);
-            if d <= scale(g.level[y as usize]) && (d, y) < best {
-                best = (d, y);
+        place_by(m, g, x, d0, sc, |sc, best| {
+            let mut evals = 0;
+            for (_, ix) in &self.groups {
+                ix.improve(sc, best, &mut evals);
             }
-        }
-        placement(best)
+            for &y in &self.loose {
+                let d = m.distance(m, x, y);
+                if d <= scale(g.level[y as usize]) && (d, y) < *best {
+                    *best = (d, y);
+                }
+            }
+        })
     }
 }
 
