@@ -512,7 +512,9 @@ impl KdScratch {
 
 /// The placement of point `x` of `m` (`d0 = d(x, root)`, the root raised for it): the
 /// root's duplicate at distance 0, else the placement under the nearest feasible node
-/// that `search` finds from the point loaded in `sc`, starting from the root.
+/// that `search` finds from the point loaded in `sc`, starting from the root. (An index
+/// may hold the root at a level it had before `raise_root_for` lifted it; starting from
+/// `(d0, root)` makes that harmless: the stale entry can only report the root again.)
 fn place_by<M: Metric>(
     m: &M,
     g: &Growing,
