@@ -143,12 +143,22 @@ pub(crate) fn grow<M: Metric>(
             .collect()
     });
     let mut start = first;
-    // After a cut, batches grow again from twice the size the budget allowed, so
-    // that a tight budget does not traverse (and discard) a tree-sized batch each time.
+    // After a cut, the next batches start from the size the budget allowed and grow
+    // by an eighth while they fit: a batch cut by the budget has traversed points it
+    // then defers (traversed again later), so overshooting costs traversals — starting
+    // again from twice the allowed size threw away about half of every batch's
+    // traversals on flat trees.
     let mut cap = usize::MAX;
     let end = seq.ids.len();
     while start < end {
-        let want = present.min(end - start).min(cap);
+        let mut want = present.min(end - start).min(cap);
+        if let Some(fit) = stats
+            .batches
+            .last()
+            .and_then(|b| quadratic_fit(b, opts.pair_budget))
+        {
+            want = want.min(fit);
+        }
         let mut batch: Vec<u32> = seq.ids[start..start + want].to_vec();
         batch.sort_unstable_by_key(|&x| seq.rank[x as usize]);
         let ctx = Ctx {
@@ -160,9 +170,9 @@ pub(crate) fn grow<M: Metric>(
         let mut bs = run_batch(metric, g, &ctx, &batch, &mut arena, &mut counts, nodes.as_mut())?;
         bs.deferred = want - bs.size;
         cap = if bs.deferred > 0 {
-            bs.size.saturating_mul(2)
+            bs.size
         } else {
-            cap.saturating_mul(2)
+            cap.saturating_add(cap / 8 + 1)
         };
         start += bs.size;
         present += bs.size;
@@ -170,6 +180,18 @@ pub(crate) fn grow<M: Metric>(
         stats.batches.push(bs);
     }
     Ok(())
+}
+
+/// The batch size at which first-round pairs would reach `budget` if they grew with
+/// the square of the batch from those of batch `b` (as they do when scopes are wide);
+/// `None` without pairs to go by. Where pairs grow more slowly this only holds a
+/// batch back once they are within a factor of four of the budget; where they grow
+/// like this, the batch is not traversed in full only to be cut ([`fit_budget`]).
+fn quadratic_fit(b: &BatchStats, budget: u64) -> Option<usize> {
+    (b.first_round_pairs > 0).then(|| {
+        let f = (b.size as f64 * (budget as f64 / b.first_round_pairs as f64).sqrt()) as usize;
+        f.max(1)
+    })
 }
 
 /// What a batch needs besides the tree: the pool, the options, and every point's
@@ -323,7 +345,12 @@ fn fit_budget<T>(
     let budget = ctx.opts.pair_budget;
     while now.1 > budget && pending.len() > 1 {
         let len = pending.len();
-        let keep = (len as u128 * budget as u128 / now.1 as u128) as usize;
+        // A pair is two batch points, so a prefix of a fraction f of the batch has
+        // about f² of its pairs where scopes are wide (a flat tree: every scope holds
+        // most nodes), f where they are local; the square-root cut is right for the
+        // first and the loop cuts again for the second (a linear cut kept half of
+        // what fitted in flat trees and threw away the rest's traversals).
+        let keep = (len as f64 * (budget as f64 / now.1 as f64).sqrt()) as usize;
         cut(pending, round, ctx.pos, ctx.start + keep.clamp(1, len - 1));
         now = measure(pending, round);
     }
