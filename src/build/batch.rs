@@ -152,11 +152,7 @@ pub(crate) fn grow<M: Metric>(
     let end = seq.ids.len();
     while start < end {
         let mut want = present.min(end - start).min(cap);
-        if let Some(fit) = stats
-            .batches
-            .last()
-            .and_then(|b| quadratic_fit(b, opts.pair_budget))
-        {
+        if let Some(fit) = budget_fit(&stats.batches, opts.pair_budget) {
             want = want.min(fit);
         }
         let mut batch: Vec<u32> = seq.ids[start..start + want].to_vec();
@@ -182,16 +178,26 @@ pub(crate) fn grow<M: Metric>(
     Ok(())
 }
 
-/// The batch size at which first-round pairs would reach `budget` if they grew with
-/// the square of the batch from those of batch `b` (as they do when scopes are wide);
-/// `None` without pairs to go by. Where pairs grow more slowly this only holds a
-/// batch back once they are within a factor of four of the budget; where they grow
-/// like this, the batch is not traversed in full only to be cut ([`fit_budget`]).
-fn quadratic_fit(b: &BatchStats, budget: u64) -> Option<usize> {
-    (b.first_round_pairs > 0).then(|| {
-        let f = (b.size as f64 * (budget as f64 / b.first_round_pairs as f64).sqrt()) as usize;
-        f.max(1)
-    })
+/// The batch size at which first-round pairs would reach `budget`, extrapolated from
+/// the last two batches `bs` as `P ∝ B^e`, the exponent `e` from their sizes and pairs,
+/// clamped to 1..=2 (2 where it cannot be told: the batch did not grow): wide scopes
+/// (flat trees) give pairs that grow with the square of the batch, local ones about
+/// linearly. `None` without pairs to go by. A batch held to this size is not traversed
+/// in full only to be cut ([`fit_budget`]); one held back more than needed costs more
+/// traversals later (its points meet a bigger tree), hence the measured exponent.
+fn budget_fit(bs: &[BatchStats], budget: u64) -> Option<usize> {
+    let [.., a, b] = bs else { return None };
+    if b.first_round_pairs == 0 {
+        return None;
+    }
+    let e = if b.size > a.size && a.first_round_pairs > 0 {
+        let grew = b.first_round_pairs as f64 / a.first_round_pairs as f64;
+        (grew.ln() / (b.size as f64 / a.size as f64).ln()).clamp(1.0, 2.0)
+    } else {
+        2.0
+    };
+    let f = b.size as f64 * (budget as f64 / b.first_round_pairs as f64).powf(1.0 / e);
+    Some((f as usize).max(1))
 }
 
 /// What a batch needs besides the tree: the pool, the options, and every point's
@@ -555,4 +561,40 @@ fn run_batch<M: Metric>(
         }
     }
     Ok(st)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(size: usize, pairs: u64) -> BatchStats {
+        BatchStats {
+            size,
+            first_round_pairs: pairs,
+            ..Default::default()
+        }
+    }
+
+    /// The size extrapolated from the last two batches: square-law where pairs grew
+    /// four-fold as the batch doubled, linear where they doubled or shrank, square-law
+    /// where the batch did not grow; nothing without pairs.
+    #[test]
+    fn budget_fit_follows_the_measured_growth() {
+        let budget = 1 << 24;
+        let square = budget_fit(&[batch(2048, 1 << 22), batch(4096, 1 << 24)], budget).unwrap();
+        assert_eq!(square, 4096);
+        let wide = budget_fit(&[batch(2048, 1 << 20), batch(4096, 1 << 22)], budget).unwrap();
+        assert_eq!(
+            wide, 8192,
+            "pairs ×4 per doubling: twice the batch for four times the pairs"
+        );
+        let linear = budget_fit(&[batch(2048, 1 << 21), batch(4096, 1 << 22)], budget).unwrap();
+        assert_eq!(linear, 16384);
+        let shrank = budget_fit(&[batch(2048, 1 << 23), batch(4096, 1 << 22)], budget).unwrap();
+        assert_eq!(shrank, 16384, "fewer pairs in a bigger batch count as linear");
+        let cut = budget_fit(&[batch(4096, 1 << 22), batch(4096, 1 << 22)], budget).unwrap();
+        assert_eq!(cut, 8192);
+        assert_eq!(budget_fit(&[batch(1, 0), batch(1, 0)], budget), None);
+        assert_eq!(budget_fit(&[batch(4096, 1 << 22)], budget), None);
+    }
 }
