@@ -1,7 +1,7 @@
 //! The parallel PCCT build: `validate()` after every build, answers equal to the
 //! oracle, and the same tree (layout digest) for 1, 2 and 4 threads, for every
-//! order, including batches cut by a small pair budget; and without cuts, the same
-//! tree with the k-d traversal as with the cover-tree descent.
+//! order, including batches sized and cut by a small pair budget; and where the budget
+//! shapes no batch, the same tree with the k-d traversal as with the cover-tree descent.
 
 mod common;
 
@@ -48,8 +48,8 @@ fn same_tree_for_any_thread_count_and_valid() {
             // Grid election gives another tree, the same for every thread count and path.
             for (budget, grid) in [(1u64 << 24, false), (200, false), (1 << 24, true)] {
                 let mut digests = Vec::new();
-                // The descent makes other candidate pairs, so a small budget cuts other
-                // batches: the same tree is expected without cuts only.
+                // The descent makes other candidate pairs, so a small budget sizes and cuts
+                // other batches: the same tree is expected with a large budget only.
                 let descent = (budget > 1 << 20).then_some((&pools[1], false));
                 for (p, kd_index) in pools.iter().map(|p| (p, true)).chain(descent) {
                     let opts = BuildOptions {

@@ -144,10 +144,11 @@ pub(crate) fn grow<M: Metric>(
     });
     let mut start = first;
     // After a cut, the next batches start from the size the budget allowed and grow
-    // by an eighth while they fit: a batch cut by the budget has traversed points it
-    // then defers (traversed again later), so overshooting costs traversals — starting
-    // again from twice the allowed size threw away about half of every batch's
-    // traversals on flat trees.
+    // by an eighth while they fit (without limit once their pairs fall to half the
+    // budget): a batch cut by the budget has traversed points it then defers
+    // (traversed again later), so overshooting costs traversals — starting again from
+    // twice the allowed size threw away about half of every batch's traversals on
+    // flat trees.
     let mut cap = usize::MAX;
     let end = seq.ids.len();
     while start < end {
@@ -167,6 +168,8 @@ pub(crate) fn grow<M: Metric>(
         bs.deferred = want - bs.size;
         cap = if bs.deferred > 0 {
             bs.size
+        } else if bs.first_round_pairs <= opts.pair_budget / 2 {
+            usize::MAX // far from the budget again: `budget_fit` alone holds batches back
         } else {
             cap.saturating_add(cap / 8 + 1)
         };
@@ -179,25 +182,35 @@ pub(crate) fn grow<M: Metric>(
 }
 
 /// The batch size at which first-round pairs would reach `budget`, extrapolated from
-/// the last two batches `bs` as `P ∝ B^e`, the exponent `e` from their sizes and pairs,
-/// clamped to 1..=2 (2 where it cannot be told: the batch did not grow): wide scopes
-/// (flat trees) give pairs that grow with the square of the batch, local ones about
-/// linearly. `None` without pairs to go by. A batch held to this size is not traversed
-/// in full only to be cut ([`fit_budget`]); one held back more than needed costs more
-/// traversals later (its points meet a bigger tree), hence the measured exponent.
+/// the last two batches `bs` ([`fit_size`] with their [`growth`]). `None` without pairs
+/// to go by. A batch held to this size is not traversed in full only to be cut
+/// ([`fit_budget`]); one held back more than needed costs more traversals later (its
+/// points meet a bigger tree), hence the measured exponent rather than a square law.
 fn budget_fit(bs: &[BatchStats], budget: u64) -> Option<usize> {
     let [.., a, b] = bs else { return None };
-    if b.first_round_pairs == 0 {
-        return None;
+    (b.first_round_pairs > 0).then(|| {
+        let e = growth((a.size, a.first_round_pairs), (b.size, b.first_round_pairs));
+        fit_size(budget, b.size, b.first_round_pairs, e)
+    })
+}
+
+/// The exponent `e` of `pairs ∝ size^e` through two (size, pairs) measurements,
+/// clamped to 1..=2: wide scopes (flat trees) give pairs that grow with the square of
+/// the batch (a pair is two batch points), local ones about linearly. 2 where it
+/// cannot be told (equal sizes, no pairs).
+fn growth((s0, p0): (usize, u64), (s1, p1): (usize, u64)) -> f64 {
+    if s0 == s1 || p0 == 0 || p1 == 0 {
+        return 2.0;
     }
-    let e = if b.size > a.size && a.first_round_pairs > 0 {
-        let grew = b.first_round_pairs as f64 / a.first_round_pairs as f64;
-        (grew.ln() / (b.size as f64 / a.size as f64).ln()).clamp(1.0, 2.0)
-    } else {
-        2.0
-    };
-    let f = b.size as f64 * (budget as f64 / b.first_round_pairs as f64).powf(1.0 / e);
-    Some((f as usize).max(1))
+    let e = (p1 as f64 / p0 as f64).ln() / (s1 as f64 / s0 as f64).ln();
+    e.clamp(1.0, 2.0)
+}
+
+/// The size whose pairs reach `budget` if `size` points have `pairs` and pairs grow
+/// like `size^e`; at least 1.
+fn fit_size(budget: u64, size: usize, pairs: u64, e: f64) -> usize {
+    let f = size as f64 * (budget as f64 / pairs as f64).powf(1.0 / e);
+    (f as usize).max(1)
 }
 
 /// What a batch needs besides the tree: the pool, the options, and every point's
@@ -349,14 +362,16 @@ fn fit_budget<T>(
     mut measure: impl FnMut(&[Pending], &Round) -> (T, u64),
 ) -> (T, u64) {
     let budget = ctx.opts.pair_budget;
+    let mut before = None;
     while now.1 > budget && pending.len() > 1 {
         let len = pending.len();
-        // A pair is two batch points, so a prefix of a fraction f of the batch has
-        // about f² of its pairs where scopes are wide (a flat tree: every scope holds
-        // most nodes), f where they are local; the square-root cut is right for the
-        // first and the loop cuts again for the second (a linear cut kept half of
-        // what fitted in flat trees and threw away the rest's traversals).
-        let keep = (len as f64 * (budget as f64 / now.1 as f64).sqrt()) as usize;
+        // A prefix of a fraction f of the batch has about f² of its pairs where scopes
+        // are wide, f where they are local: the first cut assumes the square law (a
+        // linear cut kept half of what fitted in flat trees, and the traversals of the
+        // rest were thrown away), later ones the growth measured between the cuts.
+        let e = before.map_or(2.0, |b| growth(b, (len, now.1)));
+        let keep = fit_size(budget, len, now.1, e);
+        before = Some((len, now.1));
         cut(pending, round, ctx.pos, ctx.start + keep.clamp(1, len - 1));
         now = measure(pending, round);
     }
@@ -581,19 +596,30 @@ mod tests {
     #[test]
     fn budget_fit_follows_the_measured_growth() {
         let budget = 1 << 24;
-        let square = budget_fit(&[batch(2048, 1 << 22), batch(4096, 1 << 24)], budget).unwrap();
-        assert_eq!(square, 4096);
-        let wide = budget_fit(&[batch(2048, 1 << 20), batch(4096, 1 << 22)], budget).unwrap();
-        assert_eq!(
-            wide, 8192,
-            "pairs ×4 per doubling: twice the batch for four times the pairs"
+        // Within one of the exact value: ln and powf may round.
+        let near = |got: usize, want: usize| got.abs_diff(want) <= 1;
+        let fit = |a: (usize, u64), b: (usize, u64)| budget_fit(&[batch(a.0, a.1), batch(b.0, b.1)], budget);
+        let square = fit((2048, 1 << 22), (4096, 1 << 24)).unwrap();
+        assert!(near(square, 4096), "{square}");
+        let wide = fit((2048, 1 << 20), (4096, 1 << 22)).unwrap();
+        assert!(
+            near(wide, 8192),
+            "pairs ×4 per doubling: ×2 for four times the pairs, {wide}"
         );
-        let linear = budget_fit(&[batch(2048, 1 << 21), batch(4096, 1 << 22)], budget).unwrap();
-        assert_eq!(linear, 16384);
-        let shrank = budget_fit(&[batch(2048, 1 << 23), batch(4096, 1 << 22)], budget).unwrap();
-        assert_eq!(shrank, 16384, "fewer pairs in a bigger batch count as linear");
-        let cut = budget_fit(&[batch(4096, 1 << 22), batch(4096, 1 << 22)], budget).unwrap();
-        assert_eq!(cut, 8192);
+        let linear = fit((2048, 1 << 21), (4096, 1 << 22)).unwrap();
+        assert!(near(linear, 16384), "{linear}");
+        let shrank = fit((2048, 1 << 23), (4096, 1 << 22)).unwrap();
+        assert!(
+            near(shrank, 16384),
+            "fewer pairs in a bigger batch count as linear, {shrank}"
+        );
+        let cut = fit((4096, 1 << 22), (4096, 1 << 22)).unwrap();
+        assert!(near(cut, 8192), "{cut}");
+        // Two cuts of one batch: 3,000 points with 3·2^22 pairs, then 1,000 with 2^22 —
+        // linear, so 4,000 points would fit a budget of 2^24.
+        let e = growth((3000, 3 << 22), (1000, 1 << 22));
+        assert!((e - 1.0).abs() < 1e-12, "{e}");
+        assert!(near(fit_size(budget, 1000, 1 << 22, e), 4000));
         assert_eq!(budget_fit(&[batch(1, 0), batch(1, 0)], budget), None);
         assert_eq!(budget_fit(&[batch(4096, 1 << 22)], budget), None);
     }

@@ -71,15 +71,17 @@ pub struct BuildOptions {
     pub seed: u64,
     /// Insertion order.
     pub order: Order,
-    /// Most candidate pairs (conflict tests) one batch may create; a batch that
-    /// would exceed it is cut (at least one point always goes in).
+    /// Most candidate pairs (conflict tests) one batch may create: batches are sized
+    /// from the last two batches' pairs, and one that still exceeds it is cut (at least
+    /// one point always goes in).
     pub pair_budget: u64,
     /// Traverse through a k-d index of the tree's nodes where the metric has Euclidean
     /// coordinates in at most 16 dimensions (the default), with conflicts from a k-d
-    /// join instead of scopes: the same tree as the cover-tree descent (`false`) when no
-    /// batch is cut, found with far fewer distance evaluations. The two paths count
-    /// candidate pairs differently (join pairs vs scope pairs), so a binding
-    /// [`BuildOptions::pair_budget`] may cut batches elsewhere — another valid tree.
+    /// join instead of scopes: the same tree as the cover-tree descent (`false`) when the
+    /// pair budget shapes no batch, found with far fewer distance evaluations. The two
+    /// paths count candidate pairs differently (join pairs vs scope pairs), so a
+    /// [`BuildOptions::pair_budget`] near those counts may size or cut batches
+    /// elsewhere — another valid tree.
     pub kd_index: bool,
     /// Grid election before the MIS (metrics with Euclidean coordinates): new nodes of
     /// one level that share a grid cell (side `b^ℓ/√d`, so they conflict) elect the one
