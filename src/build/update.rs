@@ -32,7 +32,6 @@ use crate::metric::Metric;
 use crate::pool::Pool;
 use crate::tree::{kd_pays, Frame, Growing, KdGrowing, KdScratch, Placement, Tree, BUCKET, NONE};
 use crate::{Error, Result};
-use rayon::ThreadPool;
 use std::collections::BinaryHeap;
 use std::time::Instant;
 
@@ -217,7 +216,7 @@ impl<M: Metric> Tree<M> {
         Ok(pool.install(|| {
             let mut finder = if kd {
                 let ix = KdGrowing::new(&m, &g, subtree(&g, g.root), pool.rayon());
-                Finder::Kd(ix, KdScratch::default(), pool.rayon())
+                Finder::Kd(ix, KdScratch::default())
             } else {
                 Finder::Descent(Vec::new())
             };
@@ -287,7 +286,7 @@ fn rehome<M: Metric>(
     }
     let placement = match finder {
         Finder::Descent(stack) => g.place(m, o, d0, stack, None, &mut 0),
-        Finder::Kd(kd, sc, _) => kd.place(m, g, o, d0, sc),
+        Finder::Kd(kd, sc) => kd.place(m, g, o, d0, sc),
     };
     let orphan_children = |g: &mut Growing, orphans: &mut BinaryHeap<_>| {
         for c in std::mem::take(&mut g.children[oi]) {
@@ -322,8 +321,8 @@ fn rehome<M: Metric>(
                     d = m.distance(m, o, a);
                 }
             }
-            if let Finder::Kd(kd, _, pool) = finder {
-                kd.push(m, g, &subtree(g, o), pool);
+            if let Finder::Kd(kd, _) = finder {
+                kd.push(m, g, &subtree(g, o));
             }
         }
     }
@@ -334,7 +333,7 @@ fn rehome<M: Metric>(
 /// the descent measures a large share of the tree for every orphan).
 enum Finder<'p> {
     Descent(Vec<Frame>),
-    Kd(KdGrowing, KdScratch, &'p ThreadPool),
+    Kd(KdGrowing<'p>, KdScratch),
 }
 
 /// The nodes of `g`'s subtree rooted at `r` (duplicates are not nodes).

@@ -305,9 +305,7 @@ impl KdIndex {
         evals: &mut u64,
         f: impl FnMut(u32, f64) -> f64,
     ) -> u64 {
-        sc.q.clear();
-        sc.q.resize(self.pad, 0.0);
-        m.coordinates(x, &mut sc.q[..self.dim]);
+        sc.load(m, x);
         self.search(&sc.q, r, limit, &mut sc.stack, &mut sc.sq, evals, f)
     }
 
@@ -558,26 +556,29 @@ const PAR_GROUP: usize = 4096;
 /// become a group with its own per-level indexes ([`KdLevels`]); groups merge like the
 /// digits of a binary counter (a group is rebuilt with the ones after it once they hold
 /// as many nodes), so there are O(log n) groups and a node is indexed O(log n) times.
-pub(crate) struct KdGrowing {
+pub(crate) struct KdGrowing<'p> {
     /// Groups of nodes with their indexes, sizes decreasing (the tree's nodes when it
     /// was made are the first group until the added ones outnumber them).
     groups: Vec<(Vec<u32>, KdLevels)>,
     /// Nodes added since the last group was made.
     loose: Vec<u32>,
+    /// Where the first group and big merged groups are built.
+    pool: &'p ThreadPool,
 }
 
-impl KdGrowing {
+impl<'p> KdGrowing<'p> {
     /// The indexes over the nodes `nodes` of `g`, built on `pool`.
-    pub(crate) fn new<M: Metric>(m: &M, g: &Growing, nodes: Vec<u32>, pool: &ThreadPool) -> Self {
+    pub(crate) fn new<M: Metric>(m: &M, g: &Growing, nodes: Vec<u32>, pool: &'p ThreadPool) -> Self {
         let ix = KdLevels::new(m, g, &nodes, Some(pool));
         KdGrowing {
             groups: vec![(nodes, ix)],
             loose: Vec::new(),
+            pool,
         }
     }
 
     /// Adds the nodes `nodes` of `g`, just attached (their levels are final).
-    pub(crate) fn push<M: Metric>(&mut self, m: &M, g: &Growing, nodes: &[u32], pool: &ThreadPool) {
+    pub(crate) fn push<M: Metric>(&mut self, m: &M, g: &Growing, nodes: &[u32]) {
         self.loose.extend_from_slice(nodes);
         if self.loose.len() < LOOSE {
             return;
@@ -586,7 +587,7 @@ impl KdGrowing {
         while let Some((last, _)) = self.groups.pop_if(|(last, _)| last.len() <= merged.len()) {
             merged.extend_from_slice(&last);
         }
-        let ix = KdLevels::new(m, g, &merged, (merged.len() >= PAR_GROUP).then_some(pool));
+        let ix = KdLevels::new(m, g, &merged, (merged.len() >= PAR_GROUP).then_some(self.pool));
         self.groups.push((merged, ix));
     }
 
