@@ -197,8 +197,9 @@ impl Collector for RangeCollector {
 /// The search's own buffers: the frontier and the block distances.
 #[derive(Default)]
 pub(crate) struct Buffers {
-    /// Frontier: (subtree lower bound bits, position, lower and upper d(q, node) bits).
-    heap: BinaryHeap<Reverse<(u64, u32, u64, u64)>>,
+    /// Frontier: (subtree lower bound, lower bound of d(q, node), position, upper bound
+    /// of d(q, node)), bounds as bit patterns.
+    heap: BinaryHeap<Reverse<(u64, u64, u32, u64)>>,
     buf: Vec<f64>,
     /// Phase-1 upper bounds (two-phase metrics).
     hi: Vec<f64>,
@@ -479,7 +480,10 @@ fn key(lb: f64) -> u64 {
     fmax(lb, 0.0).to_bits()
 }
 
-/// Best-first branch and bound from the root for query `q` of `qm`.
+/// Best-first branch and bound from the root for query `q` of `qm`: subtrees pop in
+/// order of their lower bound, ties (many are 0: the query lies inside their cover
+/// balls) by the distance bound to their node, nearest first, so that the threshold
+/// tightens early (uniform d = 8 on the tree path: same evaluations, 5–7 % less time).
 pub(crate) fn tree_search<M: Metric, C: Collector>(
     tree: &Tree<M>,
     qm: &M,
@@ -503,8 +507,8 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
     let a0 = m.approx_one(qm, q, 0);
     let (lo0, hi0) = (err.lower(a0), err.upper(a0));
     offer_node(tree, 0, lo0, hi0, filter, col);
-    heap.push(Reverse((0, 0, lo0.to_bits(), hi0.to_bits())));
-    while let Some(Reverse((lb, p, plo, phi))) = heap.pop() {
+    heap.push(Reverse((0, lo0.to_bits(), 0, hi0.to_bits())));
+    while let Some(Reverse((lb, plo, p, phi))) = heap.pop() {
         if f64::from_bits(lb) > col.threshold() {
             break;
         }
@@ -586,7 +590,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
             if tree.child_count[c as usize] > 0 {
                 let lb_sub = fmax((lo * down - tree.radius[c as usize]) * shrink, 0.0);
                 if lb_sub <= col.threshold() {
-                    heap.push(Reverse((key(lb_sub), c, lo.to_bits(), hi.to_bits())));
+                    heap.push(Reverse((key(lb_sub), lo.to_bits(), c, hi.to_bits())));
                     used = true;
                 }
             }
