@@ -542,18 +542,42 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
         let to = dps.partition_point(|&pc| pc <= (qp_hi + reach) * (1.0 + dc));
         let ch = ch.start + from as u32..ch.start + to as u32;
         keep.clear();
-        for c in ch.clone() {
-            let ci = c as usize;
-            if !filter.subtree_may_admit(tree.min_id[ci]) {
-                continue;
+        let thr = col.threshold();
+        // A child is kept if it may be an answer itself (d(q, c) within the
+        // threshold, and the filter admits it) or its subtree may hold one.
+        let bound = |pc: f64| fmax(fmax(qp_lo - pc * up, pc * down - qp_hi), 0.0);
+        if matches!(filter, Filter::All) {
+            // Every point admitted: kept iff (lo − r)·shrink ≤ thr, r the radius of a
+            // child with children and 0 of a leaf (a subtree's test implies its
+            // node's, radii being ≥ 0). Branch-free: each child is written, the count
+            // advances only for the kept ones (W6: 1.5 % less time than the test per
+            // child below).
+            let span = ch.start as usize..ch.end as usize;
+            let (dps, rad, cnt) = (
+                &tree.dist_parent[span.clone()],
+                &tree.radius[span.clone()],
+                &tree.child_count[span],
+            );
+            keep.resize(dps.len(), 0);
+            let mut kept = 0;
+            for (i, ((&pc, &r), &n)) in dps.iter().zip(rad).zip(cnt).enumerate() {
+                let r = if n > 0 { r } else { 0.0 };
+                keep[kept] = ch.start + i as u32;
+                kept += ((bound(pc) - r) * shrink <= thr) as usize;
             }
-            let pc = tree.dist_parent[ci];
-            let lo = fmax(fmax(qp_lo - pc * up, pc * down - qp_hi), 0.0);
-            let thr = col.threshold();
-            let node = lo * shrink <= thr && node_may_admit(tree, c, filter);
-            let sub = tree.child_count[ci] > 0 && (lo - tree.radius[ci]) * shrink <= thr;
-            if node || sub {
-                keep.push(c);
+            keep.truncate(kept);
+        } else {
+            for c in ch.clone() {
+                let ci = c as usize;
+                if !filter.subtree_may_admit(tree.min_id[ci]) {
+                    continue;
+                }
+                let lo = bound(tree.dist_parent[ci]);
+                let node = lo * shrink <= thr && node_may_admit(tree, c, filter);
+                let sub = tree.child_count[ci] > 0 && (lo - tree.radius[ci]) * shrink <= thr;
+                if node || sub {
+                    keep.push(c);
+                }
             }
         }
         if keep.is_empty() {
