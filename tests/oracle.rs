@@ -236,6 +236,20 @@ fn check_dims<T: Element>(n: usize, seed: u64) {
     }
 }
 
+/// k around 32, where a k-NN block scan stops taking its second limit from the block
+/// itself (the k-th of 32 group minima; self queries ask for one row more): k-NN with
+/// k = 31 and 32 and self queries with k = 31 use it, the others go without; every
+/// generator (duplicates, clusters, grids with ties) in d = 3 and 32, on every path, 1
+/// and 2 threads.
+#[test]
+fn k_around_the_block_bound_matches_the_oracle() {
+    for dim in [3, 32] {
+        for case in cases(1200, dim, 41 + dim as u64) {
+            check_case::<f64>(&case, &[31, 32, 33]);
+        }
+    }
+}
+
 #[test]
 fn every_query_kind_matches_the_oracle_f64() {
     check_dims::<f64>(300, 1000);

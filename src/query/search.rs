@@ -94,8 +94,9 @@ pub(crate) trait Collector {
     fn threshold(&self) -> f64;
     /// A point known by its interval; `pos` is the node whose row holds it.
     fn offer(&mut self, lower: f64, upper: f64, pos: u32, id: u32);
-    /// `Some(k)` where the threshold will be the k-th smallest upper bound offered and
-    /// fewer than k are known yet (k-NN), `None` otherwise (range: a fixed threshold).
+    /// `Some(k)` where the threshold will be the k-th smallest upper bound offered (or
+    /// the cap, if smaller) and fewer than k are known yet (k-NN), `None` otherwise
+    /// (range: a fixed threshold).
     fn loose_k(&self) -> Option<usize> {
         None
     }
@@ -336,9 +337,9 @@ fn measure_rows<M: Metric>(
 /// Groups of [`kth_bound`]: rows `g`, `g + GROUPS`, `g + 2·GROUPS`, … form group `g`.
 const GROUPS: usize = 32;
 
-/// An upper bound of the `k`-th smallest of `raw` (`k ≤ GROUPS`) where it is below
-/// `lim`, else `+∞`: the k-th smallest of the groups' minima, which are values of
-/// distinct rows. A few vector minima per row and a count, no branch per row; the
+/// An upper bound of the `k`-th smallest of `raw` (`k ≤ GROUPS`), `+∞` unless at
+/// least k group minima are below `lim`: the k-th smallest of the groups' minima, which
+/// are values of distinct rows. A few vector minima per row and a count, no branch per row; the
 /// selection only where at least k minima are below `lim` (once the threshold is
 /// tight, as in most blocks of a scan, the bound could not tighten it).
 fn kth_bound(raw: &[f64], k: usize, lim: f64) -> f64 {
@@ -539,7 +540,10 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
         let reach = col.threshold() * up + tree.child_radius_max[p as usize];
         let dps = &tree.dist_parent[ch.start as usize..ch.end as usize];
         let from = dps.partition_point(|&pc| pc < (qp_lo - reach) * shrink);
-        let to = dps.partition_point(|&pc| pc <= (qp_hi + reach) * (1.0 + dc));
+        // (`max`: the window is empty rather than inverted if a metric's bounds cross.)
+        let to = dps
+            .partition_point(|&pc| pc <= (qp_hi + reach) * (1.0 + dc))
+            .max(from);
         let ch = ch.start + from as u32..ch.start + to as u32;
         keep.clear();
         let thr = col.threshold();
@@ -548,8 +552,8 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
         let bound = |pc: f64| fmax(fmax(qp_lo - pc * up, pc * down - qp_hi), 0.0);
         if matches!(filter, Filter::All) {
             // Every point admitted: kept iff (lo − r)·shrink ≤ thr, r the radius of a
-            // child with children and 0 of a leaf (a subtree's test implies its
-            // node's, radii being ≥ 0). Branch-free: each child is written, the count
+            // child with children and 0 of a leaf (its node's test implies its
+            // subtree's, radii being ≥ 0). Branch-free: each child is written, the count
             // advances only for the kept ones (W6: 1.5 % less time than the test per
             // child below).
             let span = ch.start as usize..ch.end as usize;
