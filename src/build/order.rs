@@ -113,7 +113,7 @@ pub(crate) fn hilbert_sorted<M: Metric>(metric: &M, ids: &[u32], key_bits: usize
                 for j in 0..dim {
                     let w = hi[j] - lo[j];
                     let t = if w > 0.0 { (row[j] - lo[j]) / w } else { 0.0 };
-                    axes[j] = (t * top).round().clamp(0.0, top) as u32;
+                    axes[j] = round_cell(t * top, top);
                 }
                 hilbert_key(&mut axes, bits, key);
             }
@@ -141,6 +141,17 @@ pub(crate) fn hilbert_sorted<M: Metric>(metric: &M, ids: &[u32], key_bits: usize
             .then(ids[a].cmp(&ids[b]))
     });
     order.into_iter().map(|i| ids[i as usize]).collect()
+}
+
+/// `x.round().clamp(0.0, top) as u32` for `x ≤ top < 2^32` (NaN gives 0), without the
+/// libm call that `round` is on baseline x86-64 :
+/// truncation, then up where the exact remainder is at least one half.
+#[inline]
+fn round_cell(x: f64, top: f64) -> u32 {
+    let f = x as u64; // saturating: negative and NaN give 0
+                      // x − f is exact (f ≤ x < 2^52 and f = ⌊x⌋; or f = 0).
+    let r = f + u64::from(x - f as f64 >= 0.5);
+    r.min(top as u64) as u32
 }
 
 /// The Hilbert index of `axes` (each `< 2^bits`), most significant bit first in
@@ -260,6 +271,39 @@ mod tests {
         }
         gray_encode(axes, bits);
         interleave_bits(axes, bits, key);
+    }
+
+    /// `round_cell` is `round().clamp(0.0, top) as u32` on halves, their neighbours,
+    /// negatives, values past `top`, random values and NaN.
+    #[test]
+    fn round_cell_equals_round_and_clamp() {
+        let mut rng = Rng::new(11);
+        for top in [1.0f64, 15.0, 255.0, 65535.0] {
+            let mut xs = vec![
+                -1.5,
+                -0.5,
+                -0.0,
+                0.0,
+                top,
+                top + 0.4,
+                top + 0.6,
+                2.0 * top,
+                f64::NAN,
+            ];
+            for i in 0..=(top as u64).min(300) {
+                let h = i as f64 + 0.5;
+                xs.extend([h, h.next_down(), h.next_up(), i as f64, (i as f64).next_down()]);
+            }
+            xs.extend((0..2000).map(|_| rng.below(1 << 40) as f64 / (1u64 << 40) as f64 * top));
+            for x in xs {
+                let want = if x.is_nan() {
+                    0
+                } else {
+                    x.round().clamp(0.0, top) as u32
+                };
+                assert_eq!(round_cell(x, top), want, "x = {x:e}, top = {top}");
+            }
+        }
     }
 
     /// The branch-free key equals the reference on random axes for every dimension
