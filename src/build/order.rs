@@ -144,12 +144,12 @@ pub(crate) fn hilbert_sorted<M: Metric>(metric: &M, ids: &[u32], key_bits: usize
 }
 
 /// `x.round().clamp(0.0, top) as u32` for `x ≤ top < 2^32` (NaN gives 0), without the
-/// libm call that `round` is on baseline x86-64 :
-/// truncation, then up where the exact remainder is at least one half.
+/// libm call that `round` is on baseline x86-64: truncation, then up where the exact
+/// remainder is at least one half.
 #[inline]
 fn round_cell(x: f64, top: f64) -> u32 {
-    let f = x as u64; // saturating: negative and NaN give 0
-                      // x − f is exact (f ≤ x < 2^52 and f = ⌊x⌋; or f = 0).
+    // Saturating: negative and NaN give 0. Then x − f is exact (f = ⌊x⌋ ≤ x < 2^52, or 0).
+    let f = x as u64;
     let r = f + u64::from(x - f as f64 >= 0.5);
     r.min(top as u64) as u32
 }

@@ -339,9 +339,9 @@ const GROUPS: usize = 32;
 
 /// An upper bound of the `k`-th smallest of `raw` (`k ≤ GROUPS`), `+∞` unless at
 /// least k group minima are below `lim`: the k-th smallest of the groups' minima, which
-/// are values of distinct rows. A few vector minima per row and a count, no branch per row; the
-/// selection only where at least k minima are below `lim` (once the threshold is
-/// tight, as in most blocks of a scan, the bound could not tighten it).
+/// are values of distinct rows. A few vector minima per row and a count, no branch per
+/// row; the selection only where at least k minima are below `lim` (once the threshold
+/// is tight, as in most blocks of a scan, the bound could not tighten it).
 fn kth_bound(raw: &[f64], k: usize, lim: f64) -> f64 {
     debug_assert!((1..=GROUPS).contains(&k));
     let mut mins = [f64::INFINITY; GROUPS];
@@ -372,8 +372,8 @@ fn kth_bound(raw: &[f64], k: usize, lim: f64) -> f64 {
 /// interval's upper end, so no row above its limit can be among the answers or move
 /// the final threshold (the threshold after a set of offers is the k-th smallest of
 /// their upper bounds, whatever their order). Same answers, same candidates, fewer
-/// rows offered while the threshold is still loose (W6: 34.5 → 12.4 offers of bucket rows
-/// per query). Predecessor filters admit rows unevenly and go without;
+/// rows offered while the threshold is still loose (W6: 34.5 → 12.4 offers of bucket
+/// rows per query). Predecessor filters admit rows unevenly and go without;
 /// `Filter::Except` asks for one more row (its own may admit nothing). Once k bounds
 /// are known (most blocks of a scan) the bound would seldom tighten anything and is
 /// not computed.
@@ -558,7 +558,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
             // child below).
             let span = ch.start as usize..ch.end as usize;
             let (dps, rad, cnt) = (
-                &tree.dist_parent[span.clone()],
+                &dps[from..to],
                 &tree.radius[span.clone()],
                 &tree.child_count[span],
             );
@@ -1011,10 +1011,10 @@ pub(crate) fn scan_tiled<M: Metric>(
             lo.resize(nq * nr, 0.0);
             hi.resize(nq * nr, 0.0);
             // Every row of the tile admitted and the queries consecutive (k-NN of
-            // separate queries; seldom self or predecessor queries, whose rows rarely line
-            // up): the tile bounds the tiled brute force runs on (the
-            // residual metric's f64 matrix product: tighter than phase 1, so far fewer
-            // canonical distances — W4 at 1/4 scale 386 → 23 per query, scan 0.062–0.072 →
+            // separate queries; seldom self or predecessor queries, whose rows rarely
+            // line up): the tile bounds the tiled brute force runs on (the residual
+            // metric's f64 matrix product: tighter than phase 1, so far fewer canonical
+            // distances — W4 at 1/4 scale 386 → 23 per query, scan 0.062–0.072 →
             // 0.049–0.050 s, the brute force 0.041–0.053 s); else phase 1 per pair.
             let contiguous = nr == (end - rows[0]) as usize;
             let consecutive = qs.windows(2).all(|w| w[1] == w[0] + 1);
