@@ -66,6 +66,7 @@ mod portable;
 pub mod reference;
 pub mod residual;
 mod simd;
+pub mod sketch;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
