@@ -220,12 +220,15 @@ fn dpbf16(q: &[u32], rows: &[u32], xx: &[f32], qq: f32, out: &mut [f64]) {
     unsafe { dpbf16_body(q, rows, xx, qq, out) }
 }
 
+/// The signature of every level's body: query pairs, rows, row norms, query norm, out.
+type Body = fn(&[u32], &[u32], &[f32], f32, &mut [f64]);
+
 /// The sketch kernel of one ISA level, chosen once.
 #[derive(Clone, Copy)]
 pub struct SketchKernel {
     isa: Isa,
     bf16_dot: bool,
-    f: fn(&[u32], &[u32], &[f32], f32, &mut [f64]),
+    f: Body,
 }
 
 impl std::fmt::Debug for SketchKernel {
@@ -244,7 +247,7 @@ impl SketchKernel {
         if !isa.is_available() {
             return Err(IsaError::Unavailable(isa));
         }
-        let (f, bf16_dot): (fn(&[u32], &[u32], &[f32], f32, &mut [f64]), bool) = match isa {
+        let (f, bf16_dot): (Body, bool) = match isa {
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 if has_bf16_dot() => (dpbf16, true),
             #[cfg(target_arch = "x86_64")]
