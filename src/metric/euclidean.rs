@@ -247,6 +247,11 @@ impl<T: Element> Metric for Euclidean<T> {
         true
     }
 
+    #[inline]
+    fn prefetch(&self, j: u32) {
+        pcct_kernels::prefetch(self.data.row(j as usize));
+    }
+
     fn concat(&self, other: &Self) -> Result<Self> {
         Ok(Euclidean {
             data: self.data.concat(&other.data)?,

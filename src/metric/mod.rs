@@ -195,6 +195,9 @@ pub trait Metric: Send + Sync + Sized {
         0.0
     }
 
+    /// A hint that [`Metric::distances`] will soon measure point `j` (e.g. prefetch its
+    /// row); no effect on any result. Default: nothing.
+    fn prefetch(&self, _j: u32) {}
     /// Whether point `i` of `queries` lies within `r` of point `j` (canonical).
     fn within(&self, queries: &Self, i: u32, j: u32, r: f64) -> bool {
         self.distance(queries, i, j) <= r

@@ -451,6 +451,11 @@ impl<M: Metric> Tree<M> {
         // The answers of queries `qs` along `path`, one part per chunk of queries.
         let run = |qs: &[u32], path: QueryPath| -> Vec<RangePart> {
             let use_scan = path != QueryPath::Tree;
+            if !use_scan {
+                // Every run along the tree (probes too) with the buckets' sketches, so
+                // that a query's evaluations do not depend on which call built them.
+                self.sketches(pool.rayon());
+            }
             let ix = matches!(path, QueryPath::Kd { .. }).then(|| self.kd_index(pool.rayon()));
             // Where blocks pay, the scan runs tiles of queries (each row read once per tile).
             let tiled = use_scan && ix.is_none() && !M::TWO_PHASE && self.metric.blocks_pay();
@@ -624,8 +629,13 @@ impl<M: Metric> Tree<M> {
         let run = |qs: &[u32], ids: &mut [u32], dists: &mut [f64], path: QueryPath| -> Evals {
             let use_scan = path != QueryPath::Tree;
             let use_kd = matches!(path, QueryPath::Kd { .. });
-            // Built (the first time) here on the pool, before the queries that use it.
+            // Built (the first time) here on the pool, before the queries that use it;
+            // the sketches for every run along the tree (probes too), so that a query's
+            // evaluations do not depend on which call built them.
             let ix = use_kd.then(|| self.kd_index(pool.rayon()));
+            if !use_scan {
+                self.sketches(pool.rayon());
+            }
             pool.install(|| {
                 if use_scan && !use_kd && (M::TWO_PHASE || self.metric.blocks_pay()) {
                     // A block of queries at a time: each row read once per block.

@@ -15,7 +15,7 @@
 
 use super::topk::TopK;
 use crate::metric::Metric;
-use crate::tree::{fmax, KdIndex, KdScratch, Tree, NONE};
+use crate::tree::{fmax, KdIndex, KdScratch, SketchForm, SketchScratch, Tree, NONE};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -206,6 +206,8 @@ pub(crate) struct Buffers {
     hi: Vec<f64>,
     /// Children that survive the triangle-inequality bound.
     keep: Vec<u32>,
+    /// The query's side of the buckets' sketches.
+    sketch: SketchScratch,
 }
 
 /// Per-worker scratch, reused across queries: nothing is allocated per query once warm.
@@ -261,6 +263,48 @@ impl Bounds {
     #[inline]
     fn upper(self, a: f64) -> f64 {
         (a + self.abs) * self.up
+    }
+}
+
+/// How a block's raw values turn into bounds of canonical distances ([`offer_raw`]).
+trait RawForm {
+    /// Bounds `(lower, upper)` of the canonical distance of a row with raw value `raw`.
+    fn interval(&self, raw: f64) -> (f64, f64);
+    /// A raw limit: every row whose lower bound is `≤ t` has a raw value `≤` it.
+    fn limit(&self, t: f64) -> f64;
+    /// Whether offered rows are to be prefetched: their canonical distances come later
+    /// and the raw values were not read from their rows (sketches).
+    const PREFETCH: bool = false;
+}
+
+/// The metric's own raw form ([`Metric::approx_block_raw`]) with its error bounds.
+struct MetricForm<'a, M> {
+    m: &'a M,
+    err: Bounds,
+}
+
+impl<M: Metric> RawForm for MetricForm<'_, M> {
+    #[inline]
+    fn interval(&self, raw: f64) -> (f64, f64) {
+        let a = self.m.raw_to_approx(raw);
+        (self.err.lower(a), self.err.upper(a))
+    }
+    #[inline]
+    fn limit(&self, t: f64) -> f64 {
+        // lower(a) ≤ t  ⇔  a ≤ t/down + abs.
+        self.m.raw_bound(t / self.err.down + self.err.abs)
+    }
+}
+
+impl RawForm for SketchForm {
+    const PREFETCH: bool = true;
+    #[inline]
+    fn interval(&self, raw: f64) -> (f64, f64) {
+        SketchForm::interval(self, raw)
+    }
+    #[inline]
+    fn limit(&self, t: f64) -> f64 {
+        SketchForm::limit(self, t)
     }
 }
 
@@ -378,17 +422,15 @@ fn kth_bound(raw: &[f64], k: usize, lim: f64) -> f64 {
 /// are known (most blocks of a scan) the bound would seldom tighten anything and is
 /// not computed.
 #[inline]
-fn offer_raw<M: Metric, C: Collector>(
+fn offer_raw<M: Metric, C: Collector, F: RawForm>(
     tree: &Tree<M>,
     first: u32,
     raw: &[f64],
     filter: Filter,
     col: &mut C,
-    err: Bounds,
+    form: &F,
 ) {
-    let m = &tree.metric;
-    // lower(a) ≤ t  ⇔  a ≤ t/down + abs.
-    let limit = |t: f64| m.raw_bound(t / err.down + err.abs);
+    let limit = |t: f64| form.limit(t);
     let mut t = col.threshold();
     let rows_k = match (col.loose_k(), filter) {
         (_, Filter::Below(_)) | (None, _) => None,
@@ -400,7 +442,7 @@ fn offer_raw<M: Metric, C: Collector>(
     if let Some(k) = rows_k.filter(|&k| k <= GROUPS && raw.len() >= 2 * GROUPS) {
         let kth = kth_bound(raw, k, lim);
         if kth.is_finite() {
-            block_lim = limit(err.upper(m.raw_to_approx(kth)));
+            block_lim = limit(form.interval(kth).1);
             lim = lim.min(block_lim);
         }
     }
@@ -408,10 +450,12 @@ fn offer_raw<M: Metric, C: Collector>(
         if r > lim {
             continue;
         }
-        let a = m.raw_to_approx(r);
-        let lo = err.lower(a);
+        let (lo, hi) = form.interval(r);
         if lo <= t && node_may_admit(tree, c, filter) {
-            offer_node(tree, c, lo, err.upper(a), filter, col);
+            offer_node(tree, c, lo, hi, filter, col);
+            if F::PREFETCH {
+                tree.metric.prefetch(c);
+            }
             if col.threshold() != t {
                 t = col.threshold();
                 lim = limit(t).min(block_lim);
@@ -494,8 +538,15 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
     bufs: &mut Buffers,
     ev: &mut Evals,
 ) {
-    let Buffers { heap, buf, hi, keep } = bufs;
+    let Buffers {
+        heap,
+        buf,
+        hi,
+        keep,
+        sketch,
+    } = bufs;
     let m = &tree.metric;
+    let sketches = tree.sketch.get();
     let err = Bounds::new(m.approx_error());
     let dc = m.distance_rel_error();
     // true ≥ canonical·down and true ≤ canonical·up; canonical ≥ true·shrink.
@@ -523,8 +574,15 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                 offer_phased(tree, qm, q, first, len, filter, col, buf, hi, ev);
             } else {
                 let raw = window(buf, len);
-                measure_rows(tree, qm, q, first, raw, filter, ev);
-                offer_raw(tree, first, raw, filter, col, err);
+                // Through the bucket's bf16 sketch where it has one (the few rows it
+                // cannot rule out are resolved exactly later), else in the metric's form.
+                if let Some(form) = sketches.and_then(|s| s.measure(tree, qm, q, p, sketch, raw)) {
+                    ev.approx += len as u64;
+                    offer_raw(tree, first, raw, filter, col, &form);
+                } else {
+                    measure_rows(tree, qm, q, first, raw, filter, ev);
+                    offer_raw(tree, first, raw, filter, col, &MetricForm { m, err });
+                }
             }
             // Block rows, priced like a scan's.
             ev.rows += ev.approx - before;
@@ -673,7 +731,7 @@ pub(crate) fn scan<M: Metric, C: Collector>(
         } else {
             let raw = window(buf, (end - start) as usize);
             measure_rows(tree, qm, q, start, raw, filter, ev);
-            offer_raw(tree, start, raw, filter, col, err);
+            offer_raw(tree, start, raw, filter, col, &MetricForm { m, err });
         }
         start = end;
     }
@@ -1120,7 +1178,10 @@ fn offer_tiles<M: Metric, C: Collector>(
 ) {
     let m = &tree.metric;
     debug_assert!(!M::TWO_PHASE && m.blocks_pay());
-    let err = Bounds::new(m.approx_error());
+    let form = MetricForm {
+        m,
+        err: Bounds::new(m.approx_error()),
+    };
     let (n, nq) = (tree.num_nodes() as u32, qs.len());
     let mut start = 0;
     while start < n {
@@ -1130,7 +1191,7 @@ fn offer_tiles<M: Metric, C: Collector>(
         m.approx_multi_raw(qm, qs, start, raw);
         ev.approx += (nq * nr) as u64;
         for (a, col) in cols.iter_mut().enumerate() {
-            offer_raw(tree, start, &raw[a * nr..(a + 1) * nr], filter(a), col, err);
+            offer_raw(tree, start, &raw[a * nr..(a + 1) * nr], filter(a), col, &form);
         }
         start = end;
     }

@@ -30,6 +30,7 @@ mod kd;
 mod level;
 mod persist;
 mod sequential;
+mod sketch;
 mod validate;
 
 pub use level::{level_of, scale, BASE};
@@ -38,6 +39,7 @@ pub use validate::Violation;
 
 pub(crate) use kd::{max as fmax, pays as kd_pays, KdGrowing, KdIndex, KdLevels, KdScratch};
 pub(crate) use sequential::{Frame, Growing, Placement, BUCKET, SLACK};
+pub(crate) use sketch::{SketchForm, SketchScratch, Sketches};
 
 use crate::metric::Metric;
 use pcct_arenas::Csr;
@@ -87,6 +89,8 @@ pub struct Tree<M> {
     pub(crate) pos_of_id: Vec<u32>,
     /// A k-d index over the node rows, built on first use ([`Tree::kd_index`]).
     pub(crate) kd: std::sync::Arc<std::sync::OnceLock<KdIndex>>,
+    /// bf16 sketches of the buckets' rows, built on first use ([`Tree::sketches`]).
+    pub(crate) sketch: std::sync::Arc<std::sync::OnceLock<Sketches>>,
 }
 
 impl<M: Metric> Tree<M> {
@@ -209,6 +213,18 @@ impl<M: Metric> Tree<M> {
         let ix = pool.install(|| KdIndex::with_keys(&self.metric, &pos, &pos, Some(&keys), Some(pool)));
         let _ = self.kd.set(ix);
         self.kd.get().expect("the index was just stored")
+    }
+
+    /// The bf16 sketches of the buckets ([`Sketches`]), shared by clones; built on first
+    /// use on `pool` (call it outside the pool's parallel loops, as [`Tree::kd_index`]).
+    /// Searches scan a bucket through its sketch once this has run, in `f64` before.
+    pub(crate) fn sketches(&self, pool: &rayon::ThreadPool) -> &Sketches {
+        if let Some(s) = self.sketch.get() {
+            return s;
+        }
+        let s = pool.install(|| Sketches::new(self));
+        let _ = self.sketch.set(s);
+        self.sketch.get().expect("the sketches were just stored")
     }
 
     /// The position range of the children of node `pos`.

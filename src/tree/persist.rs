@@ -284,6 +284,7 @@ impl<M: Persist> Tree<M> {
             },
             pos_of_id: r.u32s("positions")?,
             kd: Default::default(),
+            sketch: Default::default(),
         };
         if r.at != payload.len() {
             return Err(corrupt("bytes after the last section".into()));

@@ -519,6 +519,7 @@ impl Growing {
             dups,
             pos_of_id: pos_of,
             kd: Default::default(),
+            sketch: Default::default(),
         }
     }
 }
