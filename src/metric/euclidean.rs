@@ -236,6 +236,10 @@ impl<T: Element> Metric for Euclidean<T> {
         true
     }
 
+    fn sketch_isa(&self) -> Option<crate::kernels::Isa> {
+        Some(self.kernels.isa())
+    }
+
     fn permuted(&self, order: &[u32]) -> Self {
         Euclidean {
             data: self.data.permuted(order),

@@ -198,6 +198,7 @@ pub trait Metric: Send + Sync + Sized {
     /// A hint that [`Metric::distances`] will soon measure point `j` (e.g. prefetch its
     /// row); no effect on any result. Default: nothing.
     fn prefetch(&self, _j: u32) {}
+
     /// Whether point `i` of `queries` lies within `r` of point `j` (canonical).
     fn within(&self, queries: &Self, i: u32, j: u32, r: f64) -> bool {
         self.distance(queries, i, j) <= r
@@ -218,6 +219,18 @@ pub trait Metric: Send + Sync + Sized {
     /// coordinates instead of descending the tree. Default `false`.
     fn euclidean_coordinates(&self) -> bool {
         false
+    }
+
+    /// The kernel level for bf16 *sketches* of this metric's rows, through which tree
+    /// searches scan large buckets (bounds are rigorous: answers stay exact); `None`:
+    /// no sketches. Default: the process's active level where
+    /// [`Metric::euclidean_coordinates`] holds.
+    fn sketch_isa(&self) -> Option<crate::kernels::Isa> {
+        if self.euclidean_coordinates() {
+            crate::kernels::isa::active().ok().map(|c| c.isa())
+        } else {
+            None
+        }
     }
 
     /// A copy whose point `k` is point `order[k]` of `self`.

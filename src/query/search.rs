@@ -576,7 +576,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                 let raw = window(buf, len);
                 // Through the bucket's bf16 sketch where it has one (the few rows it
                 // cannot rule out are resolved exactly later), else in the metric's form.
-                if let Some(form) = sketches.and_then(|s| s.measure(tree, qm, q, p, sketch, raw)) {
+                if let Some(form) = sketches.and_then(|s| s.measure(qm, q, p, sketch, raw)) {
                     ev.approx += len as u64;
                     offer_raw(tree, first, raw, filter, col, &form);
                 } else {

@@ -21,8 +21,9 @@
 
 use super::{Tree, NONE};
 use crate::metric::Metric;
-use pcct_kernels::residual::to_bf16;
+use pcct_kernels::residual::{from_bf16, to_bf16};
 use pcct_kernels::sketch::{error_bound, pack_pair, SketchKernel, GROUP};
+use pcct_kernels::Isa;
 use rayon::prelude::*;
 
 /// Buckets of fewer rows are scanned in `f64`: a sketch costs a few steps per
@@ -34,7 +35,7 @@ const H: f64 = 1.0 / (1u64 << 50) as f64;
 
 /// One bucket's rows in the sketch kernel's layout.
 struct Bucket {
-    /// Rows.
+    /// The number of rows.
     rows: usize,
     /// Pair words, groups of [`GROUP`] rows.
     words: Vec<u32>,
@@ -53,8 +54,12 @@ struct Bucket {
 
 /// The sketches of a tree's buckets (none for metrics without Euclidean coordinates).
 pub(crate) struct Sketches {
-    kernel: SketchKernel,
+    /// `None` where there are no sketches.
+    kernel: Option<SketchKernel>,
     dim: usize,
+    /// The metric's `distance_rel_error` plus `f64` headroom, and its `distance_abs_error`.
+    dc: f64,
+    abs: f64,
     /// The index in `buckets` of the bucket rooted at each position, `NONE` if none.
     of_root: Vec<u32>,
     buckets: Vec<Bucket>,
@@ -69,16 +74,38 @@ impl std::fmt::Debug for Sketches {
     }
 }
 
-/// `(‖a − b‖, ‖a‖)` over `f64` slices, each raised past its rounding (`(n + 4)·ε`
-/// relative for a sum of `n` squares and a square root).
-fn norms_up(a: impl Iterator<Item = (f64, f64)>, n: usize) -> (f64, f64) {
-    let (mut dd, mut aa) = (0.0, 0.0);
-    for (x, y) in a {
-        dd += (x - y) * (x - y);
-        aa += x * x;
+/// `1 + (n + 8)·ε`: raises the square root of a sum of `n` squares computed in `f64`
+/// past its rounding (`(n + 1)·ε` for the sum, `ε` for the root) with room to spare.
+fn up(n: usize) -> f64 {
+    1.0 + (n as f64 + 8.0) * f64::EPSILON
+}
+
+/// `‖v‖` of `n` values, raised past its rounding.
+fn norm_up(v: impl Iterator<Item = f64>, n: usize) -> f64 {
+    v.map(|x| x * x).sum::<f64>().sqrt() * up(n)
+}
+
+/// Rounds the scaled offsets `xs = (x − c)·s` of one point to bf16 (written to `bf`) and
+/// bounds the sketch's errors: `(‖x̃‖, ‖x' − x̃‖, ‖x̃‖²)`, the first two raised past
+/// their rounding, the second widened by `2ε·‖x'‖` for the rounding of `x − c` (half
+/// an ulp of `x − c` per coordinate, `x'` exact), the last as summed.
+fn round_point(xs: impl Iterator<Item = f64>, bf: &mut [u16]) -> (f64, f64, f64) {
+    let (mut sq, mut diff, mut nx) = (0.0, 0.0, 0.0);
+    let mut n = 0;
+    for (x, h) in xs.zip(bf.iter_mut()) {
+        *h = to_bf16(x as f32);
+        let t = from_bf16(*h) as f64;
+        sq += t * t;
+        diff += (x - t) * (x - t);
+        nx += x * x;
+        n += 1;
     }
-    let up = 1.0 + (n as f64 + 8.0) * f64::EPSILON;
-    (dd.sqrt() * up, aa.sqrt() * up)
+    let u = up(n);
+    (
+        sq.sqrt() * u,
+        (diff.sqrt() + 2.0 * f64::EPSILON * nx.sqrt()) * u,
+        sq,
+    )
 }
 
 /// `2^-⌈log₂ r⌉` (1 for `r = 0`), `None` where it or its inverse would leave the normal
@@ -104,7 +131,7 @@ impl Bucket {
         }
         let mut r: f64 = 0.0;
         for row in coords.chunks_exact(dim) {
-            r = r.max(norms_up(row.iter().zip(&centre).map(|(&x, &c)| (x - c, 0.0)), dim).1);
+            r = r.max(norm_up(row.iter().zip(&centre).map(|(&x, &c)| x - c), dim));
         }
         let scale = scale_for(r).filter(|_| r.is_finite())?;
         let groups = n.div_ceil(GROUP);
@@ -113,28 +140,15 @@ impl Bucket {
         let (mut x_max, mut err) = (0.0f64, 0.0f64);
         let mut bf = vec![0u16; 2 * pairs];
         for (i, row) in coords.chunks_exact(dim).enumerate() {
-            let mut sq = 0.0;
-            let mut diff = 0.0;
-            let mut nx = 0.0;
-            for (j, (&x, &c)) in row.iter().zip(&centre).enumerate() {
-                let xs = (x - c) * scale;
-                bf[j] = to_bf16(xs as f32);
-                let t = pcct_kernels::residual::from_bf16(bf[j]) as f64;
-                sq += t * t;
-                diff += (xs - t) * (xs - t);
-                nx += xs * xs;
-            }
-            let up = 1.0 + (dim as f64 + 8.0) * f64::EPSILON;
+            let xs = row.iter().zip(&centre).map(|(&x, &c)| (x - c) * scale);
+            let (xn, e, sq) = round_point(xs, &mut bf);
             let (g, lane) = (i / GROUP, i % GROUP);
-            for j in 0..pairs {
-                let odd = if 2 * j + 1 < dim { bf[2 * j + 1] } else { 0 };
-                words[(g * pairs + j) * GROUP + lane] = pack_pair(bf[2 * j], odd);
+            for (j, pair) in bf.chunks_exact(2).enumerate() {
+                words[(g * pairs + j) * GROUP + lane] = pack_pair(pair[0], pair[1]);
             }
             norms[i] = sq as f32;
-            x_max = x_max.max(sq.sqrt() * up);
-            // ‖x' − x̃‖ with x' exact: the computed difference, plus the rounding of
-            // x − c (half an ulp per coordinate, ≤ ε·‖x'‖).
-            err = err.max((diff.sqrt() + 2.0 * f64::EPSILON * nx.sqrt()) * up);
+            x_max = x_max.max(xn);
+            err = err.max(e);
         }
         Some(Bucket {
             rows: n,
@@ -153,6 +167,8 @@ impl Bucket {
 #[derive(Default)]
 pub(crate) struct SketchScratch {
     coords: Vec<f64>,
+    /// The query's bf16 coordinates, padded to whole pairs.
+    bf: Vec<u16>,
     pairs: Vec<u32>,
 }
 
@@ -163,11 +179,13 @@ pub(crate) struct SketchForm {
     e_sq: f64,
     /// `‖q' − q̃‖ + ‖x' − x̃‖`, in scaled units.
     e_add: f64,
+    /// The bucket's scale `s` and `1/s`.
     scale: f64,
     inv: f64,
     /// `1 − δ`, `1 + δ`: canonical against true, plus `f64` headroom.
     down: f64,
     up: f64,
+    /// The metric's absolute error of canonical distances.
     abs: f64,
 }
 
@@ -175,6 +193,10 @@ impl SketchForm {
     /// Bounds of the canonical distance of a row whose raw value is `d`.
     #[inline]
     pub(crate) fn interval(&self, d: f64) -> (f64, f64) {
+        if d.is_nan() || d < -self.e_sq {
+            // Not a value the kernel can give (NaN among them): no bound at all.
+            return (0.0, f64::INFINITY);
+        }
         let lo_s = (d - self.e_sq).max(0.0).sqrt() * (1.0 - H) - self.e_add;
         let hi_s = (d + self.e_sq).max(0.0).sqrt() * (1.0 + H) + self.e_add;
         let lo = (lo_s.max(0.0) * self.inv * self.down - self.abs).max(0.0);
@@ -191,15 +213,27 @@ impl SketchForm {
 }
 
 impl Sketches {
-    /// Sketches of `tree`'s buckets of at least [`MIN_ROWS`] rows, built on `pool`
-    /// (none where the metric has no Euclidean coordinates or no kernel is available).
+    /// Sketches of `tree`'s buckets of at least [`MIN_ROWS`] rows, built on the current
+    /// rayon pool; none where the metric has no sketch level ([`Metric::sketch_isa`]),
+    /// no coordinates, or its level no fused multiply-add (the kernel's `f32` lanes
+    /// would call a library `fmaf` per coordinate: slower than the `f64` scan).
     pub(crate) fn new<M: Metric>(tree: &Tree<M>) -> Sketches {
         let m = &tree.metric;
         let dim = m.coordinate_dim();
-        let kernel = SketchKernel::active().ok();
-        let mut of_root = Vec::new();
-        let mut buckets = Vec::new();
-        if let (Some(kernel), true) = (kernel, m.euclidean_coordinates() && dim > 0) {
+        let fast = |isa: Isa| isa >= Isa::Avx2Fma || cfg!(target_arch = "aarch64");
+        let kernel = m
+            .sketch_isa()
+            .filter(|&isa| fast(isa) && dim > 0)
+            .and_then(|isa| SketchKernel::new(isa).ok());
+        let mut sketches = Sketches {
+            kernel,
+            dim,
+            dc: m.distance_rel_error() + 4.0 * f64::EPSILON,
+            abs: m.distance_abs_error(),
+            of_root: Vec::new(),
+            buckets: Vec::new(),
+        };
+        if kernel.is_some() {
             let roots: Vec<u32> = (0..tree.num_nodes() as u32)
                 .filter(|&p| {
                     let end = tree.bucket_end[p as usize];
@@ -217,74 +251,49 @@ impl Sketches {
                     )
                 })
                 .collect();
-            of_root = vec![NONE; tree.num_nodes()];
+            sketches.of_root = vec![NONE; tree.num_nodes()];
             for (&p, b) in roots.iter().zip(built) {
                 if let Some(b) = b {
-                    of_root[p as usize] = buckets.len() as u32;
-                    buckets.push(b);
+                    sketches.of_root[p as usize] = sketches.buckets.len() as u32;
+                    sketches.buckets.push(b);
                 }
             }
-            return Sketches {
-                kernel,
-                dim,
-                of_root,
-                buckets,
-            };
         }
-        Sketches {
-            kernel: SketchKernel::new(pcct_kernels::Isa::Scalar).expect("the scalar level always exists"),
-            dim,
-            of_root,
-            buckets,
-        }
+        sketches
     }
 
     /// Raw values of query `q` (of `qm`) against the bucket rooted at `pos` into `out`
-    /// (one per row), and how to read them; `None` (nothing written) where the bucket has no sketch or the
-    /// query is too far from it for `f32` (the caller scans in `f64`).
+    /// (one per row), and how to read them; `None` (nothing written) where the bucket
+    /// has no sketch or the query is too far from it for `f32` (the caller scans in
+    /// `f64`).
     pub(crate) fn measure<M: Metric>(
         &self,
-        tree: &Tree<M>,
         qm: &M,
         q: u32,
         pos: u32,
         sc: &mut SketchScratch,
         out: &mut [f64],
     ) -> Option<SketchForm> {
+        let kernel = self.kernel.as_ref()?;
         let b = self.buckets.get(*self.of_root.get(pos as usize)? as usize)?;
         let dim = self.dim;
+        let pairs = dim.div_ceil(2);
         sc.coords.resize(dim, 0.0);
         qm.coordinates(q, &mut sc.coords);
-        let pairs = dim.div_ceil(2);
-        sc.pairs.resize(pairs, 0);
-        let (mut qq, mut diff, mut nq) = (0.0, 0.0, 0.0);
-        let mut half = [0u16; 2];
-        for (j, (&x, &c)) in sc.coords.iter().zip(&b.centre).enumerate() {
-            let xs = (x - c) * b.scale;
-            let h = to_bf16(xs as f32);
-            let t = pcct_kernels::residual::from_bf16(h) as f64;
-            qq += t * t;
-            diff += (xs - t) * (xs - t);
-            nq += xs * xs;
-            half[j % 2] = h;
-            if j % 2 == 1 {
-                sc.pairs[j / 2] = pack_pair(half[0], half[1]);
-            }
-        }
-        if dim % 2 == 1 {
-            sc.pairs[pairs - 1] = pack_pair(half[0], 0);
-        }
-        let up = 1.0 + (dim as f64 + 8.0) * f64::EPSILON;
-        let qn = qq.sqrt() * up;
-        let e_q = (diff.sqrt() + 2.0 * f64::EPSILON * nq.sqrt()) * up;
+        sc.bf.clear();
+        sc.bf.resize(2 * pairs, 0); // an odd dimension's last one stays 0
+        let xs = sc.coords.iter().zip(&b.centre).map(|(&x, &c)| (x - c) * b.scale);
+        let (qn, e_q, qq) = round_point(xs, &mut sc.bf);
+        sc.pairs.clear();
+        sc.pairs
+            .extend(sc.bf.chunks_exact(2).map(|p| pack_pair(p[0], p[1])));
         let qq32 = qq as f32;
         if !(qq32.is_finite() && e_q.is_finite()) {
             return None;
         }
         debug_assert_eq!(out.len(), b.rows, "one raw value per row of the bucket");
-        self.kernel.sq_dist(&sc.pairs, &b.words, &b.norms, qq32, out);
-        let m = &tree.metric;
-        let dc = m.distance_rel_error() + 4.0 * f64::EPSILON;
+        kernel.sq_dist(&sc.pairs, &b.words, &b.norms, qq32, out);
+        let dc = self.dc;
         Some(SketchForm {
             // The norms were rounded to f32 from f64 sums, not from exact values: a
             // relative (dim + 2)·ε more, far inside this 2⁻²⁰.
@@ -294,7 +303,7 @@ impl Sketches {
             inv: b.inv,
             down: 1.0 - dc,
             up: 1.0 + dc,
-            abs: m.distance_abs_error(),
+            abs: self.abs,
         })
     }
 }
@@ -303,15 +312,27 @@ impl Sketches {
 mod tests {
     use super::*;
     use crate::{datagen, Dataset, Euclidean, Pool};
-    use pcct_kernels::Element;
+    use pcct_kernels::isa::ALL_ISAS;
+    use pcct_kernels::{Element, Kernels};
 
-    /// Every sketched bucket against every query: the interval of each row holds its
-    /// canonical distance, and the raw limit of that distance keeps the row; returns the
-    /// mean width of the intervals relative to the distances (`None`: no bucket has a
+    /// Every sketched bucket against every query, the metric's kernels on `isa` (the
+    /// active level where `None`): the interval of each row holds its canonical
+    /// distance, and the raw limit of that distance keeps the row; returns the mean
+    /// width of the intervals relative to the distances (`None`: no bucket has a
     /// sketch, as in trees of a few distinct points).
-    fn check<T: Element>(rows: &[f64], n: usize, dim: usize, queries: &[f64]) -> Option<f64> {
+    fn check_on<T: Element>(
+        isa: Option<Isa>,
+        rows: &[f64],
+        n: usize,
+        dim: usize,
+        queries: &[f64],
+    ) -> Option<f64> {
         let narrow = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
-        let m = Euclidean::new(Dataset::from_rows(&narrow(rows), n, dim).unwrap()).unwrap();
+        let data = Dataset::from_rows(&narrow(rows), n, dim).unwrap();
+        let m = match isa {
+            Some(isa) => Euclidean::with_kernels(data, Kernels::new(isa).unwrap()).unwrap(),
+            None => Euclidean::new(data).unwrap(),
+        };
         let nq = queries.len() / dim;
         let qm = Euclidean::new(Dataset::from_rows(&narrow(queries), nq, dim).unwrap()).unwrap();
         let pool = Pool::new(1).unwrap();
@@ -331,8 +352,11 @@ mod tests {
             let mut out = vec![f64::NAN; len];
             for q in 0..nq as u32 {
                 let form = sk
-                    .measure(&tree, &qm, q, p, &mut sc, &mut out)
+                    .measure(&qm, q, p, &mut sc, &mut out)
                     .expect("a query near the data");
+                for bad in [f64::NAN, -1.0 - 2.0 * form.e_sq] {
+                    assert_eq!(form.interval(bad), (0.0, f64::INFINITY), "raw {bad}");
+                }
                 for (i, &raw) in out.iter().enumerate() {
                     let canon = tree.metric.distance(&qm, q, first + i as u32);
                     let (lo, hi) = form.interval(raw);
@@ -352,6 +376,32 @@ mod tests {
             }
         }
         Some(width / count as f64)
+    }
+
+    /// [`check_on`] at the active level.
+    fn check<T: Element>(rows: &[f64], n: usize, dim: usize, queries: &[f64]) -> Option<f64> {
+        check_on::<T>(None, rows, n, dim, queries)
+    }
+
+    /// Each available level: sketches where it has a fused multiply-add (on its own
+    /// kernel body), none below; intervals hold on each.
+    #[test]
+    fn each_kernel_level_sketches_where_it_pays() {
+        let (n, dim) = (3000, 9);
+        let rows = datagen::clusters(n, dim, 8, 0.02, 6);
+        let queries = datagen::clusters(20, dim, 8, 0.02, 7);
+        for isa in ALL_ISAS.into_iter().filter(|i| i.is_available()) {
+            let fast = isa >= Isa::Avx2Fma || cfg!(target_arch = "aarch64");
+            let data = Dataset::from_rows(&rows, n, dim).unwrap();
+            let m = Euclidean::with_kernels(data, Kernels::new(isa).unwrap()).unwrap();
+            let pool = Pool::new(1).unwrap();
+            let tree = Tree::build(m, &pool).unwrap();
+            let sk = tree.sketches(pool.rayon());
+            assert_eq!(sk.kernel.map(|k| k.isa()), fast.then_some(isa), "{isa:?}");
+            assert_eq!(sk.buckets.is_empty(), !fast, "{isa:?}");
+            let w = check_on::<f64>(Some(isa), &rows, n, dim, &queries);
+            assert_eq!(w.is_some(), fast, "{isa:?}");
+        }
     }
 
     #[test]
@@ -408,11 +458,11 @@ mod tests {
         let len = (tree.bucket_end[p as usize] - tree.child_first[p as usize]) as usize;
         let mut out = vec![0.0; len];
         assert!(sk
-            .measure(&tree, &far, 0, p, &mut SketchScratch::default(), &mut out)
+            .measure(&far, 0, p, &mut SketchScratch::default(), &mut out)
             .is_none());
         // Not a bucket root (the root of a 2,000-point tree is not a bucket): no sketch.
         assert!(sk
-            .measure(&tree, &far, 0, 0, &mut SketchScratch::default(), &mut out)
+            .measure(&far, 0, 0, &mut SketchScratch::default(), &mut out)
             .is_none());
     }
 }
