@@ -80,11 +80,6 @@ fn up(n: usize) -> f64 {
     1.0 + (n as f64 + 8.0) * f64::EPSILON
 }
 
-/// `‖v‖` of `n` values, raised past its rounding.
-fn norm_up(v: impl Iterator<Item = f64>, n: usize) -> f64 {
-    v.map(|x| x * x).sum::<f64>().sqrt() * up(n)
-}
-
 /// Rounds the scaled offsets `xs = (x − c)·s` of one point to bf16 (written to `bf`) and
 /// bounds the sketch's errors: `(‖x̃‖, ‖x' − x̃‖, ‖x̃‖²)`, the first two raised past
 /// their rounding, the second widened by `2ε·‖x'‖` for the rounding of `x − c` (half
@@ -119,27 +114,24 @@ fn scale_for(r: f64) -> Option<f64> {
 }
 
 impl Bucket {
-    /// The sketch of `rows` (their coordinates through `m`) around point `root`.
-    fn new<M: Metric>(m: &M, root: u32, rows: std::ops::Range<u32>, dim: usize) -> Option<Bucket> {
+    /// The sketch of `rows` (their coordinates through `m`) around point `root`, whose
+    /// cover radius is `r`. The scale only keeps the `f32` sums in range (bf16 and `f32`
+    /// round relative to each value, and the bounds follow the values themselves), so
+    /// any bound of the rows' distances serves.
+    fn new<M: Metric>(m: &M, root: u32, r: f64, rows: std::ops::Range<u32>, dim: usize) -> Option<Bucket> {
+        let scale = scale_for(r).filter(|_| r.is_finite())?;
         let pairs = dim.div_ceil(2);
         let n = rows.len();
         let mut centre = vec![0.0; dim];
         m.coordinates(root, &mut centre);
-        let mut coords = vec![0.0; n * dim];
-        for (p, row) in rows.zip(coords.chunks_exact_mut(dim)) {
-            m.coordinates(p, row);
-        }
-        let mut r: f64 = 0.0;
-        for row in coords.chunks_exact(dim) {
-            r = r.max(norm_up(row.iter().zip(&centre).map(|(&x, &c)| x - c), dim));
-        }
-        let scale = scale_for(r).filter(|_| r.is_finite())?;
+        let mut row = vec![0.0; dim];
         let groups = n.div_ceil(GROUP);
         let mut words = vec![0u32; groups * pairs * GROUP];
         let mut norms = vec![f32::INFINITY; groups * GROUP];
         let (mut x_max, mut err) = (0.0f64, 0.0f64);
         let mut bf = vec![0u16; 2 * pairs];
-        for (i, row) in coords.chunks_exact(dim).enumerate() {
+        for (i, p) in rows.enumerate() {
+            m.coordinates(p, &mut row);
             let xs = row.iter().zip(&centre).map(|(&x, &c)| (x - c) * scale);
             let (xn, e, sq) = round_point(xs, &mut bf);
             let (g, lane) = (i / GROUP, i % GROUP);
@@ -246,6 +238,7 @@ impl Sketches {
                     Bucket::new(
                         m,
                         p,
+                        tree.radius[p as usize],
                         tree.child_first[p as usize]..tree.bucket_end[p as usize],
                         dim,
                     )
