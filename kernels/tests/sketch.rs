@@ -56,6 +56,23 @@ fn run(isa: Isa, q: &[u32], qq: f64, rows: &[u32], norms: &[f64], out: &mut [f64
         .sq_dist(q, rows, &xx, qq as f32, out);
 }
 
+/// The kernel on `isa` and the exact values for query `qv` against the `n` rows of
+/// `vals`: `(kernel, exact, the query's pair count and squared norm, row norms)`.
+fn kernel_and_exact(
+    isa: Isa,
+    vals: &[u16],
+    qv: &[u16],
+    n: usize,
+) -> (Vec<f64>, Vec<f64>, usize, f64, Vec<f64>) {
+    let (rows, norms) = layout(vals, n, qv.len());
+    let (q, qq) = query(qv);
+    let mut got = vec![f64::NAN; n];
+    let mut exact = vec![0.0; n];
+    run(isa, &q, qq, &rows, &norms, &mut got);
+    sq_dist_exact(&q, &rows, &mut exact);
+    (got, exact, q.len(), qq, norms)
+}
+
 #[test]
 fn every_available_level_is_within_the_error_bound() {
     let mut rng = Rng(7);
@@ -65,14 +82,9 @@ fn every_available_level_is_within_the_error_bound() {
                 for scale in [1e-9, 1e-3, 1.0, 1e3, 1e9] {
                     let vals: Vec<u16> = (0..n * d).map(|_| to_bf16((rng.sym() * scale) as f32)).collect();
                     let qv: Vec<u16> = (0..d).map(|_| to_bf16((rng.sym() * scale) as f32)).collect();
-                    let (rows, norms) = layout(&vals, n, d);
-                    let (q, qq) = query(&qv);
-                    let mut got = vec![f64::NAN; n];
-                    let mut exact = vec![0.0; n];
-                    run(isa, &q, qq, &rows, &norms, &mut got);
-                    sq_dist_exact(&q, &rows, &mut exact);
+                    let (got, exact, pairs, qq, norms) = kernel_and_exact(isa, &vals, &qv, n);
                     for i in 0..n {
-                        let e = error_bound(q.len(), qq.sqrt(), norms[i].sqrt());
+                        let e = error_bound(pairs, qq.sqrt(), norms[i].sqrt());
                         assert!(
                             (got[i] - exact[i]).abs() <= e,
                             "{isa} d={d} n={n} scale={scale} row {i}: {} vs exact {} (bound {e})",
@@ -96,12 +108,7 @@ fn small_integers_are_exact_on_every_level() {
                 let mut int = || to_bf16((rng.next() % 17) as f32 - 8.0);
                 let vals: Vec<u16> = (0..n * d).map(|_| int()).collect();
                 let qv: Vec<u16> = (0..d).map(|_| int()).collect();
-                let (rows, norms) = layout(&vals, n, d);
-                let (q, qq) = query(&qv);
-                let mut got = vec![f64::NAN; n];
-                let mut exact = vec![0.0; n];
-                run(isa, &q, qq, &rows, &norms, &mut got);
-                sq_dist_exact(&q, &rows, &mut exact);
+                let (got, exact, ..) = kernel_and_exact(isa, &vals, &qv, n);
                 assert_eq!(got, exact, "{isa} d={d} n={n}");
             }
         }
