@@ -17,6 +17,7 @@ fn info_prints_one_fact_per_line() {
         "logical cores:",
         "isa available:",
         "isa active:",
+        "bucket sketches:",
     ] {
         assert_eq!(
             text.lines().filter(|l| l.starts_with(key)).count(),
@@ -29,6 +30,8 @@ fn info_prints_one_fact_per_line() {
         text.contains(&format!("isa active: {best} (best detected)")),
         "{text}"
     );
+    let sketches = best >= pcct::kernels::Isa::Avx2Fma || cfg!(target_arch = "aarch64");
+    assert_eq!(text.contains("bucket sketches: bf16 ("), sketches, "{text}");
 }
 
 #[test]
@@ -40,6 +43,7 @@ fn info_reports_forced_level() {
         text.contains("isa active: scalar (forced by PCCT_ISA=scalar)"),
         "{text}"
     );
+    assert!(text.contains("bucket sketches: off at scalar"), "{text}");
 }
 
 #[test]

@@ -4,6 +4,15 @@ use crate::kernels::{isa, IsaChoice};
 use crate::{Error, Result};
 use std::io::Write;
 
+/// How tree searches scan large buckets at level `isa`.
+fn sketch_line(isa: crate::kernels::Isa) -> String {
+    match crate::tree::sketch_kernel_for(isa) {
+        Some(k) if k.uses_bf16_dot() => "bf16 (vdpbf16ps, AVX-512 BF16)".into(),
+        Some(k) => format!("bf16 ({} f32 lanes)", k.isa()),
+        None => format!("off at {isa} (f64 scans; needs avx2)"),
+    }
+}
+
 /// Writes the facts to `out`. Fails if `PCCT_ISA` names an unknown or unavailable level.
 pub fn run(out: &mut impl Write) -> Result<()> {
     // The profile first: it may select the ISA level.
@@ -51,6 +60,7 @@ pub fn run(out: &mut impl Write) -> Result<()> {
         format!("isa active: {} ({why})", choice.isa()),
         format!("f32 lanes: {}", choice.isa().f32_lanes()),
         format!("f64 lanes: {}", choice.isa().f64_lanes()),
+        format!("bucket sketches: {}", sketch_line(choice.isa())),
         format!("tuning profile: {profile}"),
     ];
     for line in lines {

@@ -80,6 +80,14 @@ fn up(n: usize) -> f64 {
     1.0 + (n as f64 + 8.0) * f64::EPSILON
 }
 
+/// The sketch kernel of level `isa`, `None` below a fused multiply-add (the kernel's
+/// `f32` lanes would call a library `fmaf` per coordinate: slower than the `f64` scan)
+/// or where the level is not available.
+pub(crate) fn kernel_for(isa: Isa) -> Option<SketchKernel> {
+    let fast = isa >= Isa::Avx2Fma || cfg!(target_arch = "aarch64");
+    fast.then(|| SketchKernel::new(isa).ok()).flatten()
+}
+
 /// Rounds the scaled offsets `xs = (x − c)·s` of one point to bf16 (written to `bf`) and
 /// bounds the sketch's errors: `(‖x̃‖, ‖x' − x̃‖, ‖x̃‖²)`, the first two raised past
 /// their rounding, the second widened by `2ε·‖x'‖` for the rounding of `x − c` (half
@@ -141,6 +149,11 @@ impl Bucket {
             norms[i] = sq as f32;
             x_max = x_max.max(xn);
             err = err.max(e);
+        }
+        // Scaled by a bound of the rows' distances, norms are about 1; far more would
+        // mean a radius that does not hold them, and `f32` norms could overflow.
+        if x_max.is_nan() || x_max > 16.0 {
+            return None;
         }
         Some(Bucket {
             rows: n,
@@ -206,17 +219,12 @@ impl SketchForm {
 
 impl Sketches {
     /// Sketches of `tree`'s buckets of at least [`MIN_ROWS`] rows, built on the current
-    /// rayon pool; none where the metric has no sketch level ([`Metric::sketch_isa`]),
-    /// no coordinates, or its level no fused multiply-add (the kernel's `f32` lanes
-    /// would call a library `fmaf` per coordinate: slower than the `f64` scan).
+    /// rayon pool; none where the metric has no sketch level ([`Metric::sketch_isa`]) or
+    /// no coordinates, or [`kernel_for`] has no kernel for its level.
     pub(crate) fn new<M: Metric>(tree: &Tree<M>) -> Sketches {
         let m = &tree.metric;
         let dim = m.coordinate_dim();
-        let fast = |isa: Isa| isa >= Isa::Avx2Fma || cfg!(target_arch = "aarch64");
-        let kernel = m
-            .sketch_isa()
-            .filter(|&isa| fast(isa) && dim > 0)
-            .and_then(|isa| SketchKernel::new(isa).ok());
+        let kernel = m.sketch_isa().filter(|_| dim > 0).and_then(kernel_for);
         let mut sketches = Sketches {
             kernel,
             dim,
@@ -457,5 +465,12 @@ mod tests {
         assert!(sk
             .measure(&far, 0, 0, &mut SketchScratch::default(), &mut out)
             .is_none());
+        // A radius that does not hold the rows gives no sketch either.
+        let (r, rows) = (
+            tree.radius[p as usize],
+            tree.child_first[p as usize]..tree.bucket_end[p as usize],
+        );
+        assert!(Bucket::new(&tree.metric, p, r, rows.clone(), dim).is_some());
+        assert!(Bucket::new(&tree.metric, p, r * 1e-3, rows, dim).is_none());
     }
 }
