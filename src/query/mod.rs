@@ -28,7 +28,7 @@ pub use brute::{
 use crate::build::hilbert_sorted;
 use crate::metric::Metric;
 use crate::pool::Pool;
-use crate::tree::{kd_pays, Tree, NONE};
+use crate::tree::{kd_pays, KdIndex, Tree, NONE};
 use crate::{Error, Result};
 use rayon::prelude::*;
 use search::{range_scan_tiled, row_of, scan_tiled, Evals, Filter, Scratch, TileScratch, TILE_QUERIES};
@@ -437,6 +437,20 @@ impl<M: Metric> Tree<M> {
         Ok(pool.install(|| self.range_in_pool(queries, r, pool, via, kd)))
     }
 
+    /// Builds (the first time, on `pool`) what queries along `path` read: the k-d index
+    /// for the k-d path, returned; the buckets' sketches for every run along the tree,
+    /// probes too, so that a query's evaluations do not depend on which call built them.
+    fn prepare(&self, path: QueryPath, pool: &Pool) -> Option<&KdIndex> {
+        match path {
+            QueryPath::Kd { .. } => Some(self.kd_index(pool.rayon())),
+            QueryPath::Tree => {
+                self.sketches(pool.rayon());
+                None
+            }
+            QueryPath::Scan { .. } => None,
+        }
+    }
+
     /// [`Tree::range_via`] on a worker of `pool`, arguments checked; `kd`: whether the
     /// k-d path is open.
     fn range_in_pool(
@@ -451,12 +465,7 @@ impl<M: Metric> Tree<M> {
         // The answers of queries `qs` along `path`, one part per chunk of queries.
         let run = |qs: &[u32], path: QueryPath| -> Vec<RangePart> {
             let use_scan = path != QueryPath::Tree;
-            if !use_scan {
-                // Every run along the tree (probes too) with the buckets' sketches, so
-                // that a query's evaluations do not depend on which call built them.
-                self.sketches(pool.rayon());
-            }
-            let ix = matches!(path, QueryPath::Kd { .. }).then(|| self.kd_index(pool.rayon()));
+            let ix = self.prepare(path, pool);
             // Where blocks pay, the scan runs tiles of queries (each row read once per tile).
             let tiled = use_scan && ix.is_none() && !M::TWO_PHASE && self.metric.blocks_pay();
             pool.install(|| {
@@ -629,13 +638,8 @@ impl<M: Metric> Tree<M> {
         let run = |qs: &[u32], ids: &mut [u32], dists: &mut [f64], path: QueryPath| -> Evals {
             let use_scan = path != QueryPath::Tree;
             let use_kd = matches!(path, QueryPath::Kd { .. });
-            // Built (the first time) here on the pool, before the queries that use it;
-            // the sketches for every run along the tree (probes too), so that a query's
-            // evaluations do not depend on which call built them.
-            let ix = use_kd.then(|| self.kd_index(pool.rayon()));
-            if !use_scan {
-                self.sketches(pool.rayon());
-            }
+            // Built (the first time) here on the pool, before the queries that use it.
+            let ix = self.prepare(path, pool);
             pool.install(|| {
                 if use_scan && !use_kd && (M::TWO_PHASE || self.metric.blocks_pay()) {
                     // A block of queries at a time: each row read once per block.

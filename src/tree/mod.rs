@@ -93,6 +93,17 @@ pub struct Tree<M> {
     pub(crate) sketch: std::sync::Arc<std::sync::OnceLock<Sketches>>,
 }
 
+/// The value in `cell`, made by `make` if there is none yet. `make` runs here, not
+/// inside the `OnceLock` (a pool worker waiting there could not help the work it waits
+/// for); two concurrent first calls both make one, and the first stored is kept.
+fn built_once<T>(cell: &std::sync::OnceLock<T>, make: impl FnOnce() -> T) -> &T {
+    if let Some(v) = cell.get() {
+        return v;
+    }
+    let _ = cell.set(make());
+    cell.get().expect("a value was just stored")
+}
+
 impl<M: Metric> Tree<M> {
     /// Builds the tree by inserting points one at a time in id order with the
     /// lowest-feasible-level rule of DESIGN.md §2: the reference builder.
@@ -197,34 +208,24 @@ impl<M: Metric> Tree<M> {
     /// A k-d index over the node rows (tag: position; key: the smallest id of the node
     /// and its duplicates), shared by clones: the k-NN path for metrics with Euclidean
     /// coordinates in few dimensions where the tree cannot prune. Built on first use,
-    /// with its big halves split on `pool`. Call it outside the
-    /// pool's parallel loops: the build runs here, not inside the `OnceLock` (a worker
-    /// waiting there could not help the join it waits for); two concurrent first calls
-    /// both build, and the first stored index is kept.
+    /// with its big halves split on `pool`; call it outside the pool's parallel loops
+    /// ([`built_once`]).
     pub(crate) fn kd_index(&self, pool: &rayon::ThreadPool) -> &KdIndex {
-        if let Some(ix) = self.kd.get() {
-            return ix;
-        }
-        let pos: Vec<u32> = (0..self.num_nodes() as u32).collect();
-        let keys: Vec<u32> = pos
-            .iter()
-            .map(|&p| self.id[p as usize].min(self.dups_of(p).first().copied().unwrap_or(NONE)))
-            .collect();
-        let ix = pool.install(|| KdIndex::with_keys(&self.metric, &pos, &pos, Some(&keys), Some(pool)));
-        let _ = self.kd.set(ix);
-        self.kd.get().expect("the index was just stored")
+        built_once(&self.kd, || {
+            let pos: Vec<u32> = (0..self.num_nodes() as u32).collect();
+            let keys: Vec<u32> = pos
+                .iter()
+                .map(|&p| self.id[p as usize].min(self.dups_of(p).first().copied().unwrap_or(NONE)))
+                .collect();
+            pool.install(|| KdIndex::with_keys(&self.metric, &pos, &pos, Some(&keys), Some(pool)))
+        })
     }
 
     /// The bf16 sketches of the buckets ([`Sketches`]), shared by clones; built on first
     /// use on `pool` (call it outside the pool's parallel loops, as [`Tree::kd_index`]).
     /// Searches scan a bucket through its sketch once this has run, in `f64` before.
     pub(crate) fn sketches(&self, pool: &rayon::ThreadPool) -> &Sketches {
-        if let Some(s) = self.sketch.get() {
-            return s;
-        }
-        let s = pool.install(|| Sketches::new(self));
-        let _ = self.sketch.set(s);
-        self.sketch.get().expect("the sketches were just stored")
+        built_once(&self.sketch, || pool.install(|| Sketches::new(self)))
     }
 
     /// The position range of the children of node `pos`.
