@@ -8,12 +8,12 @@
 //! The crate is layered (DESIGN.md §1): [`kernels`] (SIMD distance kernels with
 //! run-time CPU dispatch) and the arenas crate sit below; this crate holds the
 //! metrics, tree, build pipeline ([`build`]), queries ([`query`]), the workload table
-//! ([`workload`]), tuning profiles ([`tuning`]) and the `pcct` CLI ([`cli`]).
+//! ([`workload`]) and tuning profiles ([`tuning`]). The `pcct` command line is the
+//! `pcct-cli` crate beside this one.
 
 pub use pcct_kernels as kernels;
 
 pub mod build;
-pub mod cli;
 pub mod datagen;
 pub mod error;
 pub mod io;

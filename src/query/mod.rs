@@ -245,6 +245,21 @@ pub enum Via {
     Kd,
 }
 
+impl Via {
+    /// Whether queries on `metric` may take the k-d path (Euclidean coordinates in at
+    /// most 16 dimensions, one-phase); an error if `self` forces it where they may not.
+    pub fn kd_open<M: Metric>(self, metric: &M) -> Result<bool> {
+        let kd = !M::TWO_PHASE && kd_pays(metric);
+        if self == Via::Kd && !kd {
+            return Err(Error::invalid(
+                "via",
+                "the k-d path needs a metric with Euclidean coordinates in at most 16 dimensions".into(),
+            ));
+        }
+        Ok(kd)
+    }
+}
+
 impl std::str::FromStr for Via {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -521,15 +536,9 @@ impl<M: Metric> Tree<M> {
     /// Whether queries may take the k-d path (metrics with Euclidean coordinates in at
     /// most 16 dimensions); an error when `via` forces it and they may not.
     fn kd_path(&self, via: Via) -> Result<bool> {
-        let kd = !M::TWO_PHASE && kd_pays(&self.metric);
-        if via == Via::Kd && !kd {
-            return Err(Error::invalid(
-                "via",
-                "the k-d path needs a metric with Euclidean coordinates in at most 16 dimensions".into(),
-            ));
-        }
-        Ok(kd)
+        via.kd_open(&self.metric)
     }
+
 
     /// The path for a batch of `nq` queries, and the probes it took: `probe(from, len,
     /// path)` answers probe queries `from..from + len` (counted from the first probe)

@@ -39,7 +39,8 @@ pub use validate::Violation;
 
 pub(crate) use kd::{max as fmax, pays as kd_pays, KdGrowing, KdIndex, KdLevels, KdScratch};
 pub(crate) use sequential::{Frame, Growing, Placement, BUCKET, SLACK};
-pub(crate) use sketch::{kernel_for as sketch_kernel_for, SketchForm, SketchScratch, Sketches};
+pub use sketch::bucket_scan;
+pub(crate) use sketch::{SketchForm, SketchScratch, Sketches};
 
 use crate::metric::Metric;
 use pcct_arenas::Csr;

@@ -88,6 +88,16 @@ pub(crate) fn kernel_for(isa: Isa) -> Option<SketchKernel> {
     fast.then(|| SketchKernel::new(isa).ok()).flatten()
 }
 
+/// How tree searches scan large buckets at kernel level `isa`, in words (what
+/// `pcct info` prints): bf16 sketches through `vdpbf16ps` or f32 lanes, or f64 scans.
+pub fn bucket_scan(isa: Isa) -> String {
+    match kernel_for(isa) {
+        Some(k) if k.uses_bf16_dot() => "bf16 (vdpbf16ps, AVX-512 BF16)".into(),
+        Some(k) => format!("bf16 ({} f32 lanes)", k.isa()),
+        None => format!("off at {isa} (f64 scans; needs avx2)"),
+    }
+}
+
 /// Rounds the scaled offsets `xs = (x − c)·s` of one point to bf16 (written to `bf`) and
 /// bounds the sketch's errors: `(‖x̃‖, ‖x' − x̃‖, ‖x̃‖²)`, the first two raised past
 /// their rounding, the second widened by `2ε·‖x'‖` for the rounding of `x − c` (half

@@ -1,6 +1,7 @@
 //! `pcct knn` end to end: answers equal the library's brute force, formats, padding,
 //! telemetry, and every bad input is exit status 2 with one line and no output file.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use common::*;

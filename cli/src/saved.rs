@@ -1,10 +1,10 @@
 //! Saved trees as the CLI meets them: a tree file read back with the type its metric tag
 //! names, and new points (queries, inserts) converted to that metric.
 
-use crate::io::Matrix;
-use crate::metric::{Dataset, Euclidean, Residual};
-use crate::tree::file_tag;
-use crate::{Error, Metric, Pool, Result, Tree};
+use pcct::io::Matrix;
+use pcct::metric::{Dataset, Euclidean, Residual};
+use pcct::tree::file_tag;
+use pcct::{Error, Metric, Pool, Result, Tree};
 use std::path::Path;
 
 /// A tree file read back, typed by its metric tag.
@@ -46,7 +46,7 @@ impl SavedTree {
 }
 
 /// A matrix's values in element type `T` (f32 files stay exact in f32).
-fn values<T: crate::kernels::Element>(m: &Matrix) -> Vec<T> {
+fn values<T: pcct::kernels::Element>(m: &Matrix) -> Vec<T> {
     match m {
         Matrix::F32 { values, .. } if T::BYTES == 4 => {
             values.iter().map(|&v| T::from_f64(v as f64)).collect()
@@ -56,7 +56,7 @@ fn values<T: crate::kernels::Element>(m: &Matrix) -> Vec<T> {
 }
 
 /// The Euclidean metric over a matrix's rows; errors name `what` (data, queries, insert).
-pub(super) fn euclidean<T: crate::kernels::Element>(m: &Matrix, what: &'static str) -> Result<Euclidean<T>> {
+pub(super) fn euclidean<T: pcct::kernels::Element>(m: &Matrix, what: &'static str) -> Result<Euclidean<T>> {
     let (n, d) = m.shape();
     let data = Dataset::from_rows(&values::<T>(m), n, d).map_err(|e| match e {
         Error::InvalidArgument { reason, .. } => Error::invalid(what, reason),

@@ -2,14 +2,14 @@
 
 use super::progress::Progress;
 use super::saved::{euclidean, residual_points, SavedTree};
-use crate::build::Order;
-use crate::io::{check_output_path, check_text_path, read_matrix, write_all, Matrix, Output};
-use crate::kernels::{isa, Element};
-use crate::metric::{Kernel, KernelKind, Residual};
-use crate::telemetry::{Record, Value};
-use crate::tree::{Persist, NONE};
-use crate::tuning::Profile;
-use crate::{BuildOptions, Error, Metric, Neighbors, Pool, QueryStats, Result, Tree, Via};
+use pcct::build::Order;
+use pcct::io::{check_output_path, check_text_path, read_matrix, write_all, Matrix, Output};
+use pcct::kernels::{isa, Element};
+use pcct::metric::{Kernel, KernelKind, Residual};
+use pcct::telemetry::{Record, Value};
+use pcct::tree::{Persist, NONE};
+use pcct::tuning::Profile;
+use pcct::{BuildOptions, Error, Metric, Neighbors, Pool, QueryStats, Result, Tree, Via};
 use clap::{ArgGroup, Args};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -286,13 +286,8 @@ fn run_metric<M: Metric + Persist>(
             format!("k = {} exceeds the {n} data points", args.k),
         ));
     }
-    if args.via.parse::<Via>()? == Via::Kd && (M::TWO_PHASE || !crate::tree::kd_pays(&m)) {
-        // Checked before the build, which the query would otherwise follow to fail.
-        return Err(Error::invalid(
-            "via",
-            "the k-d path needs a metric with Euclidean coordinates in at most 16 dimensions".into(),
-        ));
-    }
+    // Checked before the build, which the query would otherwise follow to fail.
+    args.via.parse::<Via>()?.kd_open(&m)?;
     let progress = Progress::new(n as u64, "pcct knn", args.quiet);
     let t0 = Instant::now();
     let (tree, stats, builder) = if args.builder == "sequential" {
@@ -315,7 +310,7 @@ fn run_metric<M: Metric + Persist>(
 /// How the tree came to be: the build's stats (if the parallel build ran), seconds
 /// spent building or loading, and `pcct`, `sequential` or `loaded`.
 struct Built {
-    stats: Option<crate::BuildStats>,
+    stats: Option<pcct::BuildStats>,
     seconds: f64,
     builder: &'static str,
 }

@@ -2,14 +2,14 @@
 //! brute force and the sequential cover tree in the same run, on the same pool.
 
 use super::progress::Progress;
-use crate::io::{check_text_path, write_all, Output};
-use crate::kernels::isa;
-use crate::metric::{Dataset, Euclidean};
-use crate::query::{brute_force_knn, brute_force_knn_tiled, brute_force_predecessor_knn, Via};
-use crate::telemetry::{Record, Value};
-use crate::tuning::Profile;
-use crate::workload::{Queries, Workload, WorkloadMetric, WORKLOADS};
-use crate::{BuildOptions, Error, Metric, Neighbors, Pool, QueryStats, Result, Tree};
+use pcct::io::{check_text_path, write_all, Output};
+use pcct::kernels::isa;
+use pcct::metric::{Dataset, Euclidean};
+use pcct::query::{brute_force_knn, brute_force_knn_tiled, brute_force_predecessor_knn, Via};
+use pcct::telemetry::{Record, Value};
+use pcct::tuning::Profile;
+use pcct::workload::{Queries, Workload, WorkloadMetric, WORKLOADS};
+use pcct::{BuildOptions, Error, Metric, Neighbors, Pool, QueryStats, Result, Tree};
 use clap::Args;
 use std::fmt::Write as _;
 use std::path::PathBuf;

@@ -3,10 +3,10 @@
 
 use super::progress::Progress;
 use super::saved::{euclidean, residual_points, SavedTree};
-use crate::io::{check_text_path, read_ids, read_matrix, write_all, Output};
-use crate::telemetry::{Record, Value};
-use crate::tree::Persist;
-use crate::{BuildOptions, Metric, Pool, Result, Tree};
+use pcct::io::{check_text_path, read_ids, read_matrix, write_all, Output};
+use pcct::telemetry::{Record, Value};
+use pcct::tree::Persist;
+use pcct::{BuildOptions, Metric, Pool, Result, Tree};
 use clap::{ArgGroup, Args};
 use std::path::PathBuf;
 use std::time::Instant;

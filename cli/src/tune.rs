@@ -1,17 +1,17 @@
 //! `pcct tune`: measures on this CPU what pcct can choose at run time — the kernel ISA
 //! level and the build's pair budget — picks the fastest (a default stays unless another
 //! setting beats it by more than 3 %), checks the pick against the defaults side by side,
-//! and writes a profile (`crate::tuning`).
+//! and writes a profile (`pcct::tuning`).
 
 use super::bench::Timing;
 use super::progress::Progress;
-use crate::io::{check_text_path, write_all, Output};
-use crate::kernels::isa::{self, Isa};
-use crate::kernels::Kernels;
-use crate::metric::{Dataset, Euclidean};
-use crate::tuning::{cpu_id, Profile};
-use crate::workload::Workload;
-use crate::{BuildOptions, Error, Pool, Result, Tree};
+use pcct::io::{check_text_path, write_all, Output};
+use pcct::kernels::isa::{self, Isa};
+use pcct::kernels::Kernels;
+use pcct::metric::{Dataset, Euclidean};
+use pcct::tuning::{cpu_id, Profile};
+use pcct::workload::Workload;
+use pcct::{BuildOptions, Error, Pool, Result, Tree};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;

@@ -1,9 +1,9 @@
 //! `pcct stats`: summarizes a telemetry file (`--stats` of `pcct knn` or `pcct bench`):
 //! stage shares of the build, the slowest batches, the query phases; `--plot` draws them.
 
-use crate::io::{check_text_path, write_all, Output};
-use crate::telemetry::Parsed;
-use crate::{Error, Result};
+use pcct::io::{check_text_path, write_all, Output};
+use pcct::telemetry::Parsed;
+use pcct::{Error, Result};
 use clap::Args;
 use std::fmt::Write as _;
 use std::path::PathBuf;

@@ -1,29 +1,21 @@
 //! `pcct info`: one fact per line about this CPU and how pcct will run on it.
 
-use crate::kernels::{isa, IsaChoice};
-use crate::{Error, Result};
+use pcct::kernels::{isa, IsaChoice};
+use pcct::{Error, Result};
 use std::io::Write;
 
-/// How tree searches scan large buckets at level `isa`.
-fn sketch_line(isa: crate::kernels::Isa) -> String {
-    match crate::tree::sketch_kernel_for(isa) {
-        Some(k) if k.uses_bf16_dot() => "bf16 (vdpbf16ps, AVX-512 BF16)".into(),
-        Some(k) => format!("bf16 ({} f32 lanes)", k.isa()),
-        None => format!("off at {isa} (f64 scans; needs avx2)"),
-    }
-}
 
 /// Writes the facts to `out`. Fails if `PCCT_ISA` names an unknown or unavailable level.
 pub fn run(out: &mut impl Write) -> Result<()> {
     // The profile first: it may select the ISA level.
-    let profile = match crate::tuning::Profile::from_env() {
-        Ok(Some(p)) => match p.apply(&mut crate::BuildOptions::default()) {
+    let profile = match pcct::tuning::Profile::from_env() {
+        Ok(Some(p)) => match p.apply(&mut pcct::BuildOptions::default()) {
             Ok(()) => format!("active: {}", p.describe()),
             Err(e) => format!("refused: {e}"),
         },
         Ok(None) => format!(
             "none ({}=FILE loads one; pcct tune writes one)",
-            crate::tuning::PROFILE_ENV
+            pcct::tuning::PROFILE_ENV
         ),
         Err(e) => format!("refused: {e}"),
     };
@@ -39,7 +31,7 @@ pub fn run(out: &mut impl Write) -> Result<()> {
         ),
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let topology = crate::pool::Topology::detect();
+    let topology = pcct::pool::Topology::detect();
     let nodes: Vec<String> = topology
         .nodes
         .iter()
@@ -50,7 +42,7 @@ pub fn run(out: &mut impl Write) -> Result<()> {
         format!("pcct version: {}", env!("CARGO_PKG_VERSION")),
         format!(
             "cpu: {}",
-            crate::tuning::cpu_model().unwrap_or_else(|| std::env::consts::ARCH.to_string())
+            pcct::tuning::cpu_model().unwrap_or_else(|| std::env::consts::ARCH.to_string())
         ),
         format!("arch: {}", std::env::consts::ARCH),
         format!("logical cores: {cores}"),
@@ -60,7 +52,7 @@ pub fn run(out: &mut impl Write) -> Result<()> {
         format!("isa active: {} ({why})", choice.isa()),
         format!("f32 lanes: {}", choice.isa().f32_lanes()),
         format!("f64 lanes: {}", choice.isa().f64_lanes()),
-        format!("bucket sketches: {}", sketch_line(choice.isa())),
+        format!("bucket sketches: {}", pcct::tree::bucket_scan(choice.isa())),
         format!("tuning profile: {profile}"),
     ];
     for line in lines {

@@ -1,4 +1,5 @@
-//! The `pcct` command line: argument parsing and the subcommands.
+//! The `pcct` command line: argument parsing and the subcommands. It converts files to
+//! the library's types, validates and reports; every algorithm lives in the `pcct` crate.
 //!
 //! Every command prints one clear line and exits with status 2 on bad input.
 
@@ -12,11 +13,11 @@ mod stats;
 mod tune;
 mod update;
 
-pub use bench::{BenchArgs, Row, Timing};
-pub use knn::KnnArgs;
-pub use stats::StatsArgs;
-pub use tune::TuneArgs;
-pub use update::UpdateArgs;
+use bench::BenchArgs;
+use knn::KnnArgs;
+use stats::StatsArgs;
+use tune::TuneArgs;
+use update::UpdateArgs;
 
 use clap::{Parser, Subcommand};
 
@@ -75,8 +76,12 @@ fn one_line(message: &str) -> String {
         })
 }
 
+fn main() {
+    std::process::exit(run());
+}
+
 /// Parses the process arguments, runs the command, and returns the exit status.
-pub fn main() -> i32 {
+fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
