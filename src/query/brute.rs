@@ -4,7 +4,7 @@
 //! canonical distances only for candidates whose lower error bound could enter the
 //! answer. Parallel over queries on the given pool; ties by id.
 
-use super::search::{Collector, KnnCollector};
+use super::collect::{Collector, KnnCollector};
 use super::topk::TopK;
 use super::{check_k, Neighbors, RangeNeighbors};
 use crate::metric::Metric;

@@ -16,9 +16,18 @@
 //! and the same canonical decisions where neither index prunes. Identical answers on
 //! every path; [`QueryStats::path`] says which one ran, and [`Via`] forces one.
 
+mod bounds;
 mod brute;
-mod search;
+mod collect;
+mod evals;
+mod filter;
+mod kd_search;
+mod offer;
+mod resolve;
+mod scan;
+mod scratch;
 mod topk;
+mod tree_search;
 
 pub use brute::{
     brute_force_knn, brute_force_knn_tiled, brute_force_predecessor_knn, brute_force_range,
@@ -30,8 +39,11 @@ use crate::metric::Metric;
 use crate::pool::Pool;
 use crate::tree::{kd_pays, KdIndex, Tree, NONE};
 use crate::{Error, Result};
+use evals::Evals;
+use filter::Filter;
 use rayon::prelude::*;
-use search::{range_scan_tiled, row_of, scan_tiled, Evals, Filter, Scratch, TileScratch, TILE_QUERIES};
+use scan::{range_scan_tiled, scan_tiled, TileScratch, TILE_QUERIES};
+use scratch::{row_of, Scratch};
 
 /// Queries that probe the paths (the k-d index where there is one, then the tree)
 /// before the engine decides; their answers count (the first ones, or the last ones for
@@ -538,7 +550,6 @@ impl<M: Metric> Tree<M> {
     fn kd_path(&self, via: Via) -> Result<bool> {
         via.kd_open(&self.metric)
     }
-
 
     /// The path for a batch of `nq` queries, and the probes it took: `probe(from, len,
     /// path)` answers probe queries `from..from + len` (counted from the first probe)
