@@ -184,14 +184,14 @@ fn main() {
         // after an untimed run of its own (`warm_time`), so that a slow spell of the
         // host falls on all three alike and none starts with another's data in cache.
         warm_up(0.2, || {
-            black_box(tree.knn(&q, w.k, &pool).unwrap());
+            black_box(tree.knn(&q, w.k).run(&pool).unwrap());
             black_box(brute_force_knn(&m, &q, w.k, &pool).unwrap());
             black_box((kd.knn)());
         });
         let (mut tq, mut tbf, mut tkd) = (Vec::new(), Vec::new(), Vec::new());
         let mut stats = None;
         for _ in 0..repeats {
-            let (qt, (nb, st)) = warm_time(|| tree.knn(&q, w.k, &pool).unwrap());
+            let (qt, (nb, st)) = warm_time(|| tree.knn(&q, w.k).run(&pool).unwrap());
             let (bt, bf) = warm_time(|| brute_force_knn(&m, &q, w.k, &pool).unwrap());
             let (kt, found) = warm_time(|| (kd.knn)());
             assert_eq!(nb, bf, "{}: tree and brute force disagree", w.id);
@@ -203,10 +203,10 @@ fn main() {
         }
         let st = stats.unwrap();
         // Range queries at the median k-th neighbour distance of the queries.
-        let (nb, _) = tree.knn(&q, w.k, &pool).unwrap();
+        let (nb, _) = tree.knn(&q, w.k).run(&pool).unwrap();
         let r = median((0..w.queries).map(|i| nb.row(i).1[w.k - 1]).collect());
         warm_up(0.2, || {
-            black_box(tree.range(&q, r, &pool).unwrap());
+            black_box(tree.range(&q, r).run(&pool).unwrap());
             black_box(brute_force_range(&m, &q, r, &pool).unwrap());
             black_box((kd.within)(r));
         });
@@ -214,8 +214,8 @@ fn main() {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), None, 0);
         for _ in 0..repeats {
             // The tree path alone (what every range query took before the engine chose).
-            let (tt, _) = warm_time(|| tree.range_via(&q, r, &pool, Via::Tree).unwrap());
-            let (qt, (got, st)) = warm_time(|| tree.range(&q, r, &pool).unwrap());
+            let (tt, _) = warm_time(|| tree.range(&q, r).via(Via::Tree).run(&pool).unwrap());
+            let (qt, (got, st)) = warm_time(|| tree.range(&q, r).run(&pool).unwrap());
             let (bt, bf) = warm_time(|| brute_force_range(&m, &q, r, &pool).unwrap());
             let (kt, found) = warm_time(|| (kd.within)(r));
             assert_eq!(got, bf, "{}: range, tree and brute force disagree", w.id);

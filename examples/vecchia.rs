@@ -24,7 +24,7 @@ fn main() -> Result<(), pcct::Error> {
     let tree = Tree::build_sequential(data.clone())?;
     let build = t.elapsed();
     let t = Instant::now();
-    let (nn, stats) = tree.predecessor_knn(k, &pool)?;
+    let (nn, stats) = tree.predecessor_knn(k).run(&pool)?;
     let query = t.elapsed();
     println!("n = {n}, k = {k}, {threads} threads: build {build:.2?}, predecessor k-NN {query:.2?}, {:.0} evaluations per query ({} path)", stats.evals_per_query(), stats.path.name());
 

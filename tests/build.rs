@@ -113,12 +113,12 @@ fn parallel_tree_answers_equal_the_oracle() {
             Tree::build_with(m, &p, &grid).unwrap().0,
         ] {
             assert!(tree.validate().is_empty(), "{name}");
-            let (got, _) = tree.predecessor_knn(7, &p).unwrap();
+            let (got, _) = tree.predecessor_knn(7).run(&p).unwrap();
             for i in (0..n).step_by(7) {
                 let (ids, ds) = naive_knn(&data, data.row(i), 7, |j| j < i as u32);
                 assert_eq!(got.row(i), (&ids[..], &ds[..]), "{name}: predecessor row {i}");
             }
-            let (got, _) = tree.self_knn(5, &p).unwrap();
+            let (got, _) = tree.self_knn(5).run(&p).unwrap();
             for i in (0..n).step_by(11) {
                 let (ids, ds) = naive_knn(&data, data.row(i), 5, |j| j != i as u32);
                 assert_eq!(got.row(i), (&ids[..], &ds[..]), "{name}: self row {i}");
@@ -126,7 +126,7 @@ fn parallel_tree_answers_equal_the_oracle() {
             for via in [Via::Kd, Via::Tree] {
                 assert_eq!(
                     got,
-                    tree.self_knn_via(5, &p, via).unwrap().0,
+                    tree.self_knn(5).via(via).run(&p).unwrap().0,
                     "{name}: self via {via:?}"
                 );
             }

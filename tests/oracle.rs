@@ -89,13 +89,13 @@ fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, 
 
     for &k in ks {
         let what = format!("{} k={k}", case.name);
-        let (got, _) = tree.knn(&queries, k, &p2).unwrap();
+        let (got, _) = tree.knn(&queries, k).run(&p2).unwrap();
         assert_rows::<T>(&format!("knn {what}"), &got, |i| {
             naive_knn(&data, qdata.row(i), k, |_| true)
         });
         assert_eq!(
             got,
-            tree.knn(&queries, k, &p1).unwrap().0,
+            tree.knn(&queries, k).run(&p1).unwrap().0,
             "knn {what}: 1 vs 2 threads"
         );
         assert_eq!(
@@ -106,18 +106,18 @@ fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, 
         for via in vias(dim) {
             assert_eq!(
                 got,
-                tree.knn_via(&queries, k, &p2, via).unwrap().0,
+                tree.knn(&queries, k).via(via).run(&p2).unwrap().0,
                 "knn {what} via {via:?}"
             );
         }
 
-        let (got, _) = tree.self_knn(k, &p2).unwrap();
+        let (got, _) = tree.self_knn(k).run(&p2).unwrap();
         assert_rows::<T>(&format!("self {what}"), &got, |i| {
             naive_knn(&data, data.row(i), k, |j| j != i as u32)
         });
         assert_eq!(
             got,
-            tree.self_knn(k, &p1).unwrap().0,
+            tree.self_knn(k).run(&p1).unwrap().0,
             "self {what}: 1 vs 2 threads"
         );
         assert_eq!(
@@ -128,18 +128,18 @@ fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, 
         for via in vias(dim) {
             assert_eq!(
                 got,
-                tree.self_knn_via(k, &p2, via).unwrap().0,
+                tree.self_knn(k).via(via).run(&p2).unwrap().0,
                 "self {what} via {via:?}"
             );
         }
 
-        let (got, _) = tree.predecessor_knn(k, &p2).unwrap();
+        let (got, _) = tree.predecessor_knn(k).run(&p2).unwrap();
         assert_rows::<T>(&format!("pred {what}"), &got, |i| {
             naive_knn(&data, data.row(i), k, |j| j < i as u32)
         });
         assert_eq!(
             got,
-            tree.predecessor_knn(k, &p1).unwrap().0,
+            tree.predecessor_knn(k).run(&p1).unwrap().0,
             "pred {what}: 1 vs 2 threads"
         );
         assert_eq!(
@@ -150,22 +150,22 @@ fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, 
         for via in vias(dim) {
             assert_eq!(
                 got,
-                tree.predecessor_knn_via(k, &p2, via).unwrap().0,
+                tree.predecessor_knn(k).via(via).run(&p2).unwrap().0,
                 "pred {what} via {via:?}"
             );
         }
         if dim > 16 {
             assert!(
-                tree.knn_via(&queries, k, &p2, Via::Kd).is_err(),
+                tree.knn(&queries, k).via(Via::Kd).run(&p2).is_err(),
                 "{what}: kd above 16 dims"
             );
         }
     }
 
     // Range at the distance of query 0's 5th neighbour, for every query (ties included).
-    let (five, _) = tree.knn(&queries, 5.min(n), &p1).unwrap();
+    let (five, _) = tree.knn(&queries, 5.min(n)).run(&p1).unwrap();
     let r = five.dists()[4.min(n - 1)];
-    let (got, _) = tree.range(&queries, r, &p2).unwrap();
+    let (got, _) = tree.range(&queries, r).run(&p2).unwrap();
     let brute = brute_force_range(&m, &queries, r, &p2).unwrap();
     for i in 0..queries.len() {
         let (eids, eds) = naive_range(&data, qdata.row(i), r);
@@ -180,14 +180,14 @@ fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, 
     }
     assert_eq!(
         got,
-        tree.range(&queries, r, &p1).unwrap().0,
+        tree.range(&queries, r).run(&p1).unwrap().0,
         "range {}: 1 vs 2 threads",
         case.name
     );
     for via in vias(case.dim) {
         assert_eq!(
             got,
-            tree.range_via(&queries, r, &p2, via).unwrap().0,
+            tree.range(&queries, r).via(via).run(&p2).unwrap().0,
             "range {} via {via:?}",
             case.name
         );
@@ -200,7 +200,7 @@ fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, 
         for via in vias(dim).into_iter().chain([Via::Auto]) {
             assert_eq!(
                 brute,
-                tree.range_via(&few, r, &p2, via).unwrap().0,
+                tree.range(&few, r).via(via).run(&p2).unwrap().0,
                 "range {} of {nq} queries via {via:?}",
                 case.name
             );
@@ -208,7 +208,7 @@ fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, 
     }
     if dim > 16 {
         assert!(
-            tree.range_via(&queries, r, &p2, Via::Kd).is_err(),
+            tree.range(&queries, r).via(Via::Kd).run(&p2).is_err(),
             "{}: range via kd above 16 dims",
             case.name
         );
@@ -220,7 +220,7 @@ fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, 
         for via in vias(case.dim).into_iter().chain([Via::Auto]) {
             assert_eq!(
                 brute,
-                tree.range_via(&queries, r, &p2, via).unwrap().0,
+                tree.range(&queries, r).via(via).run(&p2).unwrap().0,
                 "range {} r = {r} via {via:?}",
                 case.name
             );
@@ -286,16 +286,16 @@ fn bad_arguments_are_errors() {
     let m = euclidean::<f64>(&datagen::uniform(20, 3, 1), 20, 3);
     let tree = Tree::build_sequential(m.clone()).unwrap();
     let p = pool(1);
-    assert!(tree.knn(&m, 0, &p).is_err());
-    assert!(tree.knn(&m, 21, &p).is_err());
-    assert!(tree.self_knn(21, &p).is_err());
-    assert!(tree.predecessor_knn(0, &p).is_err());
-    assert!(tree.predecessor_knn(21, &p).is_err());
-    assert!(tree.predecessor_knn(usize::MAX, &p).is_err()); // no allocation attempted
-    assert!(tree.range(&m, f64::NAN, &p).is_err());
-    assert!(tree.range(&m, -1.0, &p).is_err());
+    assert!(tree.knn(&m, 0).run(&p).is_err());
+    assert!(tree.knn(&m, 21).run(&p).is_err());
+    assert!(tree.self_knn(21).run(&p).is_err());
+    assert!(tree.predecessor_knn(0).run(&p).is_err());
+    assert!(tree.predecessor_knn(21).run(&p).is_err());
+    assert!(tree.predecessor_knn(usize::MAX).run(&p).is_err()); // no allocation attempted
+    assert!(tree.range(&m, f64::NAN).run(&p).is_err());
+    assert!(tree.range(&m, -1.0).run(&p).is_err());
     let other_dim = euclidean::<f64>(&datagen::uniform(5, 4, 1), 5, 4);
-    let e = tree.knn(&other_dim, 1, &p).unwrap_err().to_string();
+    let e = tree.knn(&other_dim, 1).run(&p).unwrap_err().to_string();
     assert!(e.contains("dimension 4") && e.contains("dimension 3"), "{e}");
     assert_eq!(m.len(), 20);
 }
@@ -344,15 +344,15 @@ fn repeated_queries<T: Element>() {
                 let mut stats = Vec::new();
                 for threads in [1, 2] {
                     let what = format!("{name} k={k} {threads} threads via {via:?}");
-                    let (got, s1) = tree.knn_via(&queries, k, &pool(threads), via).unwrap();
+                    let (got, s1) = tree.knn(&queries, k).via(via).run(&pool(threads)).unwrap();
                     assert_rows::<T>(&what, &got, |i| {
                         naive_knn(&data, queries.dataset().row(i), k, |_| true)
                     });
-                    let (got, s2) = tree.self_knn_via(k, &pool(threads), via).unwrap();
+                    let (got, s2) = tree.self_knn(k).via(via).run(&pool(threads)).unwrap();
                     assert_rows::<T>(&format!("self {what}"), &got, |i| {
                         naive_knn(&data, data.row(i), k, |j| j != i as u32)
                     });
-                    let (got, s3) = tree.predecessor_knn_via(k, &pool(threads), via).unwrap();
+                    let (got, s3) = tree.predecessor_knn(k).via(via).run(&pool(threads)).unwrap();
                     assert_rows::<T>(&format!("predecessor {what}"), &got, |i| {
                         naive_knn(&data, data.row(i), k, |j| j < i as u32)
                     });
@@ -406,7 +406,7 @@ fn larger_trees_and_every_path_match_the_oracle() {
             let name = &format!("{name} [{layout}]");
             assert!(tree.validate().is_empty(), "{name}");
             assert!(tree.shape().depth >= 3, "{name}: {:?}", tree.shape());
-            let (got, stats) = tree.knn(&queries, 10, &p).unwrap();
+            let (got, stats) = tree.knn(&queries, 10).run(&p).unwrap();
             assert_eq!((got.len(), got.k()), (200, 10), "{name}");
             // The path is pinned where it is clear-cut: uniform d = 32 (nothing prunes).
             assert!(
@@ -416,23 +416,23 @@ fn larger_trees_and_every_path_match_the_oracle() {
             assert_rows::<f64>(name, &got, |i| {
                 naive_knn(&data, queries.dataset().row(i), 10, |_| true)
             });
-            let (got, _) = tree.predecessor_knn(10, &p).unwrap();
+            let (got, _) = tree.predecessor_knn(10).run(&p).unwrap();
             assert_eq!(got.len(), n, "{name}");
             assert_rows::<f64>(name, &got, |i| {
                 naive_knn(&data, data.row(i), 10, |j| j < i as u32)
             });
             // The tree path itself on this layout (Auto may answer through k-d or scan).
-            let (got, _) = tree.knn_via(&queries, 10, &p, Via::Tree).unwrap();
+            let (got, _) = tree.knn(&queries, 10).via(Via::Tree).run(&p).unwrap();
             assert_rows::<f64>(name, &got, |i| {
                 naive_knn(&data, queries.dataset().row(i), 10, |_| true)
             });
-            let (got, _) = tree.predecessor_knn_via(10, &p, Via::Tree).unwrap();
+            let (got, _) = tree.predecessor_knn(10).via(Via::Tree).run(&p).unwrap();
             assert_rows::<f64>(name, &got, |i| {
                 naive_knn(&data, data.row(i), 10, |j| j < i as u32)
             });
             // Range at query 0's 10th distance, for every query.
-            let r = tree.knn(&queries, 10, &p).unwrap().0.dists()[9];
-            let (got, stats) = tree.range(&queries, r, &p).unwrap();
+            let r = tree.knn(&queries, 10).run(&p).unwrap().0.dists()[9];
+            let (got, stats) = tree.range(&queries, r).run(&p).unwrap();
             assert!(
                 path.is_none_or(|p| p == stats.path.name()),
                 "{name} range: expected {path:?}, {stats:?}"
@@ -444,7 +444,7 @@ fn larger_trees_and_every_path_match_the_oracle() {
             for via in vias(dim) {
                 assert_eq!(
                     got,
-                    tree.range_via(&queries, r, &p, via).unwrap().0,
+                    tree.range(&queries, r).via(via).run(&p).unwrap().0,
                     "{name} range via {via:?}"
                 );
             }
@@ -483,7 +483,7 @@ fn big_trees_answer_queries_out_of_order_exactly() {
             .into_iter()
             .chain((dim <= 16).then_some(Via::Kd))
         {
-            let (got, stats) = tree.knn_via(&queries, 8, &p, via).unwrap();
+            let (got, stats) = tree.knn(&queries, 8).via(via).run(&p).unwrap();
             assert_eq!(got, want, "{name}, {via:?} ({stats:?})");
         }
         let r = want.dists()[7];
@@ -492,7 +492,7 @@ fn big_trees_answer_queries_out_of_order_exactly() {
             .into_iter()
             .chain((dim <= 16).then_some(Via::Kd))
         {
-            let (got, stats) = tree.range_via(&queries, r, &p, via).unwrap();
+            let (got, stats) = tree.range(&queries, r).via(via).run(&p).unwrap();
             assert_eq!(got, want, "{name} range, {via:?} ({stats:?})");
         }
     }
@@ -508,14 +508,14 @@ fn engine_takes_the_kd_path_where_boxes_prune() {
     let queries = euclidean::<f64>(&datagen::uniform(64, dim, 49), 64, dim);
     let tree = Tree::build(m.clone(), &p).unwrap();
     assert!(tree.validate().is_empty());
-    let (got, stats) = tree.knn(&queries, 8, &p).unwrap();
+    let (got, stats) = tree.knn(&queries, 8).run(&p).unwrap();
     assert_eq!(stats.path.name(), "kd", "{stats:?}");
     assert_eq!(got, brute_force_knn(&m, &queries, 8, &p).unwrap());
-    let (got, stats) = tree.predecessor_knn(5, &p).unwrap();
+    let (got, stats) = tree.predecessor_knn(5).run(&p).unwrap();
     assert_eq!(stats.path.name(), "kd", "{stats:?}");
     assert_eq!(got, brute_force_predecessor_knn(&m, 5, &p).unwrap());
     let r = 0.3;
-    let (got, stats) = tree.range(&queries, r, &p).unwrap();
+    let (got, stats) = tree.range(&queries, r).run(&p).unwrap();
     assert_eq!(stats.path.name(), "kd", "{stats:?}");
     assert_eq!(got, brute_force_range(&m, &queries, r, &p).unwrap());
 }

@@ -13,13 +13,16 @@ fn same_answers<M: Metric + Persist>(a: &Tree<M>, b: &Tree<M>, queries: &M, pool
     assert_eq!(a.layout_digest(), b.layout_digest());
     for k in [1, 7] {
         assert_eq!(
-            a.knn(queries, k, pool).unwrap().0,
-            b.knn(queries, k, pool).unwrap().0
+            a.knn(queries, k).run(pool).unwrap().0,
+            b.knn(queries, k).run(pool).unwrap().0
         );
-        assert_eq!(a.self_knn(k, pool).unwrap().0, b.self_knn(k, pool).unwrap().0);
         assert_eq!(
-            a.predecessor_knn(k, pool).unwrap().0,
-            b.predecessor_knn(k, pool).unwrap().0
+            a.self_knn(k).run(pool).unwrap().0,
+            b.self_knn(k).run(pool).unwrap().0
+        );
+        assert_eq!(
+            a.predecessor_knn(k).run(pool).unwrap().0,
+            b.predecessor_knn(k).run(pool).unwrap().0
         );
     }
 }
@@ -110,8 +113,8 @@ fn residual_trees_and_updated_trees_round_trip() {
     // New query points still get their own v, p from the loaded model.
     let again = back.metric().queries(&datagen::uniform(30, 2, 3), &pool).unwrap();
     assert_eq!(
-        back.knn(&again, 5, &pool).unwrap().0,
-        tree.knn(&queries, 5, &pool).unwrap().0
+        back.knn(&again, 5).run(&pool).unwrap().0,
+        tree.knn(&queries, 5).run(&pool).unwrap().0
     );
     let e = Tree::<Euclidean<f64>>::from_bytes(&tree.to_bytes())
         .unwrap_err()

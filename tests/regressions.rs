@@ -20,7 +20,7 @@ fn underflowing_f64_differences_are_not_duplicates() {
     assert_eq!(tree.shape().duplicates, 0);
     let q = Euclidean::new(Dataset::from_rows(&[1e-160, 2e-170], 2, 1).unwrap()).unwrap();
     let p = pool(2);
-    let (got, _) = tree.knn(&q, 4, &p).unwrap();
+    let (got, _) = tree.knn(&q, 4).run(&p).unwrap();
     assert_eq!(got, brute_force_knn(&m, &q, 4, &p).unwrap());
     // Ranked by the canonical distance, written out here.
     let (ids, dists) = got.row(0);
@@ -30,7 +30,7 @@ fn underflowing_f64_differences_are_not_duplicates() {
     expect.sort_by(|a, b| a.partial_cmp(b).unwrap());
     assert_eq!(ids, expect.iter().map(|e| e.1).collect::<Vec<_>>());
     assert_eq!(dists, expect.iter().map(|e| e.0).collect::<Vec<_>>());
-    let (own, _) = tree.self_knn(1, &p).unwrap();
+    let (own, _) = tree.self_knn(1).run(&p).unwrap();
     assert_eq!(own, brute_force_self_knn(&m, 1, &p).unwrap());
     assert!(own.dists().iter().all(|&d| d > 0.0));
 }
@@ -52,7 +52,7 @@ fn error_bounds_above_one_half_disable_pruning_instead_of_answers() {
     );
     let tree = Tree::build_sequential(m.clone()).unwrap();
     let p = pool(1);
-    let (got, _) = tree.knn(&m, 2, &p).unwrap();
+    let (got, _) = tree.knn(&m, 2).run(&p).unwrap();
     assert_eq!(got, brute_force_knn(&m, &m, 2, &p).unwrap());
     assert!(got.ids().iter().all(|&i| i != pcct::tree::NONE));
 }

@@ -155,7 +155,7 @@ fn check(name: &str, x: &[f64], d: usize, kind: KernelKind, lengthscale: &[f64],
         let v = tree.validate();
         assert!(v.is_empty(), "{what}: {:?}", &v[..v.len().min(3)]);
         for k in [1, 6, 25] {
-            let (got, _) = tree.knn(&q, k, &p).unwrap();
+            let (got, _) = tree.knn(&q, k).run(&p).unwrap();
             assert_rows(&format!("knn {what} k={k}"), &got, |i| {
                 naive(&data, &q, i, k, |_| true)
             });
@@ -165,12 +165,12 @@ fn check(name: &str, x: &[f64], d: usize, kind: KernelKind, lengthscale: &[f64],
                 brute_force_knn_tiled(&data, &q, k, &p).unwrap(),
                 "tiled {what}"
             );
-            let (got, _) = tree.self_knn(k, &p).unwrap();
+            let (got, _) = tree.self_knn(k).run(&p).unwrap();
             assert_rows(&format!("self {what} k={k}"), &got, |i| {
                 naive(&data, &data, i, k, |j| j != i)
             });
             assert_eq!(got, brute_force_self_knn(&data, k, &p).unwrap(), "{what}");
-            let (got, _) = tree.predecessor_knn(k, &p).unwrap();
+            let (got, _) = tree.predecessor_knn(k).run(&p).unwrap();
             assert_rows(&format!("pred {what} k={k}"), &got, |i| {
                 naive(&data, &data, i, k, |j| j < i)
             });
@@ -182,7 +182,7 @@ fn check(name: &str, x: &[f64], d: usize, kind: KernelKind, lengthscale: &[f64],
         .0]
     {
         for r in [0.2, 0.6, 0.9] {
-            let (got, _) = tree.range(&q, r, &p).unwrap();
+            let (got, _) = tree.range(&q, r).run(&p).unwrap();
             for i in 0..q.len() as u32 {
                 let mut want: Vec<(f64, u32)> = (0..data.len() as u32)
                     .map(|j| (data.distance(&q, i, j), j))
@@ -195,13 +195,13 @@ fn check(name: &str, x: &[f64], d: usize, kind: KernelKind, lengthscale: &[f64],
             }
             for via in [Via::Tree, Via::Scan] {
                 assert_eq!(
-                    tree.range_via(&q, r, &p, via).unwrap().0,
+                    tree.range(&q, r).via(via).run(&p).unwrap().0,
                     got,
                     "range {name} {kind:?} r={r} via {via:?}"
                 );
             }
             assert!(
-                tree.range_via(&q, r, &p, Via::Kd).is_err(),
+                tree.range(&q, r).via(Via::Kd).run(&p).is_err(),
                 "no k-d path for the residual metric"
             );
         }
@@ -277,15 +277,15 @@ fn realistic_residual_data_with_audit() {
     let (one, _) = Tree::build_with(data.clone(), &pool(1), &BuildOptions::default()).unwrap();
     assert_eq!(one.layout_digest(), tree.layout_digest());
     for k in [1, 8, 30] {
-        let (got, _) = tree.knn(&q, k, &p).unwrap();
+        let (got, _) = tree.knn(&q, k).run(&p).unwrap();
         assert_rows(&format!("knn k={k}"), &got, |i| naive(&data, &q, i, k, |_| true));
-        let (got, _) = tree.predecessor_knn(k, &p).unwrap();
+        let (got, _) = tree.predecessor_knn(k).run(&p).unwrap();
         assert_eq!(
             got,
             brute_force_predecessor_knn(&data, k, &p).unwrap(),
             "pred k={k}"
         );
-        let (got, _) = tree.self_knn(k, &p).unwrap();
+        let (got, _) = tree.self_knn(k).run(&p).unwrap();
         assert_eq!(got, brute_force_self_knn(&data, k, &p).unwrap(), "self k={k}");
     }
     let audit = data.audit().unwrap();

@@ -50,7 +50,7 @@ fn to_ids(nb: &Neighbors, live: &[u32]) -> (Vec<u32>, Vec<f64>) {
 fn check_knn(tree: &Tree<Euclidean<f64>>, model: &Model, queries: &Euclidean<f64>, pool: &Pool, step: usize) {
     let (dense, live) = model.dense();
     let k = 6.min(live.len());
-    let got = tree.knn(queries, k, pool).unwrap().0;
+    let got = tree.knn(queries, k).run(pool).unwrap().0;
     let want = to_ids(&brute_force_knn(&dense, queries, k, pool).unwrap(), &live);
     assert_eq!(
         (got.ids().to_vec(), got.dists().to_vec()),
@@ -65,7 +65,7 @@ fn check_knn(tree: &Tree<Euclidean<f64>>, model: &Model, queries: &Euclidean<f64
     }
     let want = brute_force_range(&dense, queries, r, pool).unwrap();
     for via in [Via::Auto, Via::Tree, Via::Scan, Via::Kd] {
-        let (got, _) = tree.range_via(queries, r, pool, via).unwrap();
+        let (got, _) = tree.range(queries, r).via(via).run(pool).unwrap();
         assert_eq!(got.len(), want.len(), "step {step}: range via {via:?}");
         for i in 0..want.len() {
             let (wi, wd) = want.row(i);
@@ -93,12 +93,12 @@ fn check_all(tree: &Tree<Euclidean<f64>>, model: &Model, pool: &Pool, step: usiz
         [
             (
                 format!("self via {via:?}"),
-                tree.self_knn_via(k, pool, via).unwrap().0,
+                tree.self_knn(k).via(via).run(pool).unwrap().0,
                 &want_self,
             ),
             (
                 format!("predecessor via {via:?}"),
-                tree.predecessor_knn_via(k, pool, via).unwrap().0,
+                tree.predecessor_knn(k).via(via).run(pool).unwrap().0,
                 &want_pred,
             ),
         ]
@@ -184,13 +184,13 @@ fn soak_alternating_inserts_and_deletes() {
         check_knn(&tree, &model, &queries, &pool, step);
         if step % 100 == 99 {
             check_all(&tree, &model, &pool, step);
-            let answer = tree.knn(&queries, 5, &pool).unwrap().0;
+            let answer = tree.knn(&queries, 5).run(&pool).unwrap().0;
             snapshots.push((tree.clone(), answer));
         }
     }
     // Old versions answer as they did.
     for (old, answer) in &snapshots {
-        assert_eq!(&old.knn(&queries, 5, &pool).unwrap().0, answer);
+        assert_eq!(&old.knn(&queries, 5).run(&pool).unwrap().0, answer);
         assert!(old.validate().is_empty());
     }
 }
@@ -230,7 +230,7 @@ fn deleting_roots_duplicates_everything_and_strangers() {
     assert!(e.contains("point 5 is not in the tree (deleted before)"), "{e}");
 
     // Every point that has duplicates, and every duplicate of some other point.
-    let (nb, _) = tree.self_knn(1, &pool).unwrap();
+    let (nb, _) = tree.self_knn(1).run(&pool).unwrap();
     let with_dups: Vec<u32> = (0..n).filter(|&i| nb.row(i as usize).1[0] == 0.0).collect();
     assert!(with_dups.len() > 100);
     let half: Vec<u32> = with_dups.iter().copied().step_by(2).collect();
@@ -245,7 +245,7 @@ fn deleting_roots_duplicates_everything_and_strangers() {
     );
     let q = metric(&datagen::uniform(30, DIM, 8));
     let want = to_ids(&brute_force_knn(&dense, &q, 7, &pool).unwrap(), &live);
-    let got = t.knn(&q, 7, &pool).unwrap().0;
+    let got = t.knn(&q, 7).run(&pool).unwrap().0;
     assert_eq!((got.ids().to_vec(), got.dists().to_vec()), want);
 
     // Inserting nothing, or points of another dimension, is an error.
@@ -288,7 +288,7 @@ fn small_trees_survive_heavy_deletes() {
         let dense = Euclidean::new(Dataset::from_rows(&dense_rows, live.len(), dim).unwrap()).unwrap();
         let k = 3.min(live.len());
         let want = to_ids(&brute_force_predecessor_knn(&dense, k, &pool).unwrap(), &live);
-        let got = t.predecessor_knn(k, &pool).unwrap().0;
+        let got = t.predecessor_knn(k).run(&pool).unwrap().0;
         for (r, &id) in live.iter().enumerate() {
             assert_eq!(
                 got.row(id as usize).0,
@@ -335,12 +335,12 @@ fn residual_trees_update_exactly() {
     for (name, got, want) in [
         (
             "self",
-            t.self_knn(k, &pool).unwrap().0,
+            t.self_knn(k).run(&pool).unwrap().0,
             brute_force_self_knn(&dense, k, &pool).unwrap(),
         ),
         (
             "predecessor",
-            t.predecessor_knn(k, &pool).unwrap().0,
+            t.predecessor_knn(k).run(&pool).unwrap().0,
             brute_force_predecessor_knn(&dense, k, &pool).unwrap(),
         ),
     ] {
@@ -359,7 +359,7 @@ fn residual_trees_update_exactly() {
         }
     }
     let q = t.metric().queries(&datagen::uniform(20, dim, 24), &pool).unwrap();
-    let got = t.knn(&q, k, &pool).unwrap().0;
+    let got = t.knn(&q, k).run(&pool).unwrap().0;
     let want = to_ids(&brute_force_knn(&dense, &q, k, &pool).unwrap(), &live);
     assert_eq!((got.ids().to_vec(), got.dists().to_vec()), want);
 }

@@ -2,6 +2,7 @@
 //! brute force and the sequential cover tree in the same run, on the same pool.
 
 use super::progress::Progress;
+use clap::Args;
 use pcct::io::{check_text_path, write_all, Output};
 use pcct::kernels::isa;
 use pcct::metric::{Dataset, Euclidean};
@@ -10,7 +11,6 @@ use pcct::telemetry::{Record, Value};
 use pcct::tuning::Profile;
 use pcct::workload::{Queries, Workload, WorkloadMetric, WORKLOADS};
 use pcct::{BuildOptions, Error, Metric, Neighbors, Pool, QueryStats, Result, Tree};
-use clap::Args;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -174,8 +174,8 @@ impl Runner<'_> {
         q: Option<&M>,
     ) -> Result<(Neighbors, QueryStats)> {
         match (w.queries, q) {
-            (Queries::Predecessor, _) | (_, None) => tree.predecessor_knn_via(w.k, self.pool, self.via),
-            (_, Some(q)) => tree.knn_via(q, w.k, self.pool, self.via),
+            (Queries::Predecessor, _) | (_, None) => tree.predecessor_knn(w.k).via(self.via).run(self.pool),
+            (_, Some(q)) => tree.knn(q, w.k).via(self.via).run(self.pool),
         }
     }
 

@@ -4,7 +4,6 @@ use pcct::kernels::{isa, IsaChoice};
 use pcct::{Error, Result};
 use std::io::Write;
 
-
 /// Writes the facts to `out`. Fails if `PCCT_ISA` names an unknown or unavailable level.
 pub fn run(out: &mut impl Write) -> Result<()> {
     // The profile first: it may select the ISA level.

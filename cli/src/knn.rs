@@ -2,6 +2,7 @@
 
 use super::progress::Progress;
 use super::saved::{euclidean, residual_points, SavedTree};
+use clap::{ArgGroup, Args};
 use pcct::build::Order;
 use pcct::io::{check_output_path, check_text_path, read_matrix, write_all, Matrix, Output};
 use pcct::kernels::{isa, Element};
@@ -10,7 +11,6 @@ use pcct::telemetry::{Record, Value};
 use pcct::tree::{Persist, NONE};
 use pcct::tuning::Profile;
 use pcct::{BuildOptions, Error, Metric, Neighbors, Pool, QueryStats, Result, Tree, Via};
-use clap::{ArgGroup, Args};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -340,9 +340,9 @@ fn answer<M: Metric + Persist>(
     let t1 = Instant::now();
     let via: Via = args.via.parse()?;
     let (mode, (nb, qs)): (&str, (Neighbors, QueryStats)) = match &q {
-        Some(q) => ("knn", tree.knn_via(q, k, &pool, via)?),
-        None if args.self_ => ("self", tree.self_knn_via(k, &pool, via)?),
-        None => ("predecessor", tree.predecessor_knn_via(k, &pool, via)?),
+        Some(q) => ("knn", tree.knn(q, k).via(via).run(&pool)?),
+        None if args.self_ => ("self", tree.self_knn(k).via(via).run(&pool)?),
+        None => ("predecessor", tree.predecessor_knn(k).via(via).run(&pool)?),
     };
     let query_s = t1.elapsed().as_secs_f64();
     progress.finish();

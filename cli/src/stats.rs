@@ -1,10 +1,10 @@
 //! `pcct stats`: summarizes a telemetry file (`--stats` of `pcct knn` or `pcct bench`):
 //! stage shares of the build, the slowest batches, the query phases; `--plot` draws them.
 
+use clap::Args;
 use pcct::io::{check_text_path, write_all, Output};
 use pcct::telemetry::Parsed;
 use pcct::{Error, Result};
-use clap::Args;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 

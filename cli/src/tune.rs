@@ -5,6 +5,7 @@
 
 use super::bench::Timing;
 use super::progress::Progress;
+use clap::Args;
 use pcct::io::{check_text_path, write_all, Output};
 use pcct::kernels::isa::{self, Isa};
 use pcct::kernels::Kernels;
@@ -12,7 +13,6 @@ use pcct::metric::{Dataset, Euclidean};
 use pcct::tuning::{cpu_id, Profile};
 use pcct::workload::Workload;
 use pcct::{BuildOptions, Error, Pool, Result, Tree};
-use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -109,7 +109,7 @@ pub fn run(args: &TuneArgs) -> Result<()> {
             let mut runs = Vec::new();
             for _ in 0..repeat {
                 progress.step(format!("isa {level}: {} queries", input.w.id));
-                runs.push(time(|| tree.knn(&q, input.w.k, &pool))?);
+                runs.push(time(|| tree.knn(&q, input.w.k).run(&pool))?);
                 progress.inc(1);
             }
             total += Timing::of(&runs).median;
@@ -167,7 +167,7 @@ pub fn run(args: &TuneArgs) -> Result<()> {
             let (m, q) = w3.metrics(level)?;
             runs.push(time(|| {
                 let tree = Tree::build_with(m, &pool, opts)?.0;
-                tree.knn(&q, w3.w.k, &pool)
+                tree.knn(&q, w3.w.k).run(&pool)
             })?);
             progress.inc(1);
         }

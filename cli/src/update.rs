@@ -3,11 +3,11 @@
 
 use super::progress::Progress;
 use super::saved::{euclidean, residual_points, SavedTree};
+use clap::{ArgGroup, Args};
 use pcct::io::{check_text_path, read_ids, read_matrix, write_all, Output};
 use pcct::telemetry::{Record, Value};
 use pcct::tree::Persist;
 use pcct::{BuildOptions, Metric, Pool, Result, Tree};
-use clap::{ArgGroup, Args};
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -62,7 +62,7 @@ impl<M: Metric> Tree<M> {
     /// let flat = tree.relayout(1);
     /// assert_eq!(flat.shape().buckets, 0);
     /// assert_eq!(flat.relayout(1024).layout_digest(), tree.layout_digest());
-    /// assert_eq!(tree.self_knn(4, &pool)?.0, flat.self_knn(4, &pool)?.0);
+    /// assert_eq!(tree.self_knn(4).run(&pool)?.0, flat.self_knn(4).run(&pool)?.0);
     /// # Ok::<(), pcct::Error>(())
     /// ```
     pub fn relayout(&self, bucket_nodes: usize) -> Tree<M> {

@@ -448,8 +448,8 @@ mod tests {
                 }
                 Ok(t) => {
                     let _ = t.validate();
-                    let _ = t.self_knn(3, &pool);
-                    let _ = t.predecessor_knn(3, &pool);
+                    let _ = t.self_knn(3).run(&pool);
+                    let _ = t.predecessor_knn(3).run(&pool);
                     loaded += 1;
                 }
             }
