@@ -243,7 +243,7 @@ impl Runner<'_> {
                 let t = Instant::now();
                 // Residual k-NN: the tiled brute force (one f64 matrix product per tile).
                 let bf = match &q {
-                    Some(q) if M::TWO_PHASE => brute_force_knn_tiled(&m, q, w.k, self.pool)?,
+                    Some(q) if m.capabilities().two_phase => brute_force_knn_tiled(&m, q, w.k, self.pool)?,
                     Some(q) => brute_force_knn(&m, q, w.k, self.pool)?,
                     None => brute_force_predecessor_knn(&m, w.k, self.pool)?,
                 };

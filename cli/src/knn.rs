@@ -325,7 +325,7 @@ fn answer<M: Metric + Persist>(
     dtype: &str,
     progress: Progress,
 ) -> Result<()> {
-    let (n, k, dim) = (tree.len(), args.k, tree.metric().coordinate_dim());
+    let (n, k, dim) = (tree.len(), args.k, tree.metric().capabilities().coordinate_dim);
     if k > n {
         return Err(Error::invalid(
             "k",

@@ -72,7 +72,7 @@ pub(super) fn residual_points(
     what: &'static str,
     pool: &Pool,
 ) -> Result<Residual> {
-    let dim = tree.metric().coordinate_dim();
+    let dim = tree.metric().capabilities().coordinate_dim;
     if m.shape().1 != dim {
         return Err(Error::invalid(
             what,

@@ -1,7 +1,7 @@
 //! The batch loop and its six stages (see the module above).
 
 use super::{grid, mis, order, BatchStats, BuildOptions, BuildStats};
-use crate::metric::Metric;
+use crate::metric::{pair_interval, Metric};
 use crate::pool::Pool;
 use crate::tree::{scale, Growing, KdIndex, KdLevels, KdScratch, Placement, Tree, BUCKET, NONE, SLACK};
 use crate::Result;
@@ -256,6 +256,7 @@ fn scope_conflicts<M: Metric>(
     let pl = &round.placements;
     let scope = scope.view();
     let key = |v: usize| node(&pl[v]).map(|(l, _, _)| (l, pending[v].x));
+    let two_phase = m.capabilities().two_phase;
     let ch = chunk_len(pl.len(), threads);
     let edge_parts: Vec<Vec<(u32, u32)>> = pl
         .par_chunks(ch)
@@ -272,17 +273,10 @@ fn scope_conflicts<M: Metric>(
                         continue;
                     }
                     let (x, y) = (pending[v].x, pending[w].x);
-                    if M::TWO_PHASE {
-                        let (mut lo, mut hi) = (0.0, 0.0);
-                        m.phase1_block(
-                            m,
-                            x,
-                            y,
-                            std::slice::from_mut(&mut lo),
-                            std::slice::from_mut(&mut hi),
-                        );
+                    if two_phase {
+                        let (lo, _) = pair_interval(m, m, x, y);
                         if lo > scale(lv) {
-                            m.phase1_rejected(m, x, y, scale(lv));
+                            m.rejected(m, x, y, scale(lv));
                             continue;
                         }
                     }
@@ -503,7 +497,7 @@ fn run_batch<M: Metric>(
 
         // 4. Grid election (optional): one leader per cell of same-level new nodes.
         let t = Instant::now();
-        let election = (opts.grid && m.euclidean_coordinates() && !edges.is_empty()).then(|| {
+        let election = (opts.grid && m.capabilities().euclidean && !edges.is_empty()).then(|| {
             let xs: Vec<u32> = pending.iter().map(|p| p.x).collect();
             let levels: Vec<Option<i32>> = pl.iter().map(|p| node(p).map(|(l, _, _)| l)).collect();
             grid::elect(m, &xs, &levels, opts.seed)

@@ -38,7 +38,7 @@ pub(crate) struct Election {
 /// for points that are not new nodes (duplicates: always candidates). Call inside the
 /// pool.
 pub(crate) fn elect<M: Metric>(m: &M, points: &[u32], levels: &[Option<i32>], seed: u64) -> Election {
-    let dim = m.coordinate_dim();
+    let dim = m.capabilities().coordinate_dim;
     let side = |l: i32| scale(l) / (dim as f64).sqrt() * SHRINK;
     // (cell hash, priority, index) for every new node; the cell hash mixes the level and
     // the integer cell coordinates (a collision only merges two cells' elections).

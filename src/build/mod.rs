@@ -274,7 +274,7 @@ impl<M: Metric> Tree<M> {
         options: &BuildOptions,
         observe: &mut (dyn FnMut(&BatchStats, usize) + Send),
     ) -> Result<(Self, BuildStats)> {
-        if metric.is_empty() {
+        if metric.len() == 0 {
             return Err(Error::invalid("data", "no points to build a tree from".into()));
         }
         if options.pair_budget == 0 {

@@ -37,7 +37,7 @@ pub(crate) fn sequence<M: Metric>(metric: &M, ids: &[u32], order: Order, seed: u
         (ids, rank)
     };
     match order {
-        Order::Hilbert if metric.coordinate_dim() > 0 => {
+        Order::Hilbert if metric.capabilities().coordinate_dim > 0 => {
             let (sorted, rank) = ranked(hilbert_sorted(metric, ids, 128));
             Sequence {
                 ids: bit_reversed(n).map(|p| sorted[p]).collect(),
@@ -81,7 +81,7 @@ fn bit_reversed(n: usize) -> impl Iterator<Item = usize> {
 /// bit, at most 16, per dimension; a key costs about `dim · bits` steps).
 pub(crate) fn hilbert_sorted<M: Metric>(metric: &M, ids: &[u32], key_bits: usize) -> Vec<u32> {
     let n = ids.len();
-    let dim = metric.coordinate_dim();
+    let dim = metric.capabilities().coordinate_dim;
     let bits = (key_bits / dim).clamp(1, 16) as u32;
     let words = (dim * bits as usize).div_ceil(64);
 

@@ -99,7 +99,7 @@ impl<M: Metric> Tree<M> {
 
     /// [`Tree::insert`] with build options (order, seed, pair budget).
     pub fn insert_with(&self, points: &M, pool: &Pool, opts: &BuildOptions) -> Result<(Self, BuildStats)> {
-        if points.is_empty() {
+        if points.len() == 0 {
             return Err(Error::invalid("points", "no points to insert".into()));
         }
         self.metric.check_queries(points).map_err(|e| match e {

@@ -1,6 +1,6 @@
 //! The Euclidean metric over `f32` or `f64` rows.
 
-use super::{Dataset, Metric};
+use super::{Bounds, Capabilities, Dataset, Errors, Metric, Points, Raw};
 use crate::kernels::{reference, Element, Kernels};
 use crate::{Error, Result};
 
@@ -9,7 +9,7 @@ use crate::{Error, Result};
 /// Canonical distance: `sqrt(Σ (x_j − y_j)²)` summed in `f64` in column order over
 /// the stored values (for `f32` storage, the exact widened values). Block distances
 /// come from the SIMD kernels of the active ISA in the storage type and are only
-/// used to discard candidates, with the error bound of [`Metric::approx_error`].
+/// used to discard candidates, with the error bound of [`Metric::errors`].
 #[derive(Clone, Debug)]
 pub struct Euclidean<T: Element> {
     data: Dataset<T>,
@@ -56,6 +56,66 @@ impl<T: Element> Euclidean<T> {
     /// The kernel set in use.
     pub fn kernels(&self) -> &Kernels<T> {
         &self.kernels
+    }
+
+    /// Squared distances from query row `q` to rows `first..first + out.len()`: one
+    /// block kernel call (f64 storage writes straight into `out`).
+    fn raw_run(&self, q: &[T], first: u32, out: &mut [f64]) {
+        if let Some(direct) = T::f64_slice_as_self(out) {
+            // f64 storage: squared distances straight into `out`.
+            self.kernels
+                .sq_dist_block(q, self.data.rows_from(first as usize), self.data.stride(), direct);
+        } else {
+            // Other storage: through a stack buffer, widened.
+            let mut tmp = [T::from_f64(0.0); 32];
+            let mut start = first as usize;
+            for o in out.chunks_mut(32) {
+                let t = &mut tmp[..o.len()];
+                self.kernels
+                    .sq_dist_block(q, self.data.rows_from(start), self.data.stride(), t);
+                o.iter_mut().zip(t.iter()).for_each(|(d, s)| *d = s.to_f64());
+                start += o.len();
+            }
+        }
+    }
+
+    /// Squared distances from the query rows `qs` of `queries` to rows `first..first + n`,
+    /// `out[a·n + r]`: the several-query kernel, four queries per call.
+    fn raw_multi(&self, queries: &Self, qs: Points<'_>, first: u32, out: &mut [f64]) {
+        // Four queries at a time: the kernels' query tile.
+        const GROUP: usize = 4;
+        let n = out.len() / qs.len().max(1);
+        if n == 0 {
+            return;
+        }
+        let mut rows_of: [&[T]; GROUP] = [&[]; GROUP];
+        let rows = self.data.rows_from(first as usize);
+        let stride = self.data.stride();
+        for (g, o) in (0..qs.len()).step_by(GROUP).zip(out.chunks_mut(GROUP * n)) {
+            let g = g..(g + GROUP).min(qs.len());
+            for (r, a) in rows_of.iter_mut().zip(g.clone()) {
+                *r = queries.data.row(qs.get(a) as usize);
+            }
+            let group = &rows_of[..g.len()];
+            if let Some(direct) = T::f64_slice_as_self(o) {
+                // f64 storage: squared distances straight into `out`.
+                self.kernels.sq_dist_multi(group, rows, stride, direct);
+            } else {
+                // Other storage: through a stack buffer, widened, 32 rows at a time.
+                const CHUNK: usize = 32;
+                let mut tmp = [T::from_f64(0.0); GROUP * CHUNK];
+                for start in (0..n).step_by(CHUNK) {
+                    let len = CHUNK.min(n - start);
+                    let t = &mut tmp[..g.len() * len];
+                    self.kernels
+                        .sq_dist_multi(group, self.data.rows_from(first as usize + start), stride, t);
+                    for (a, ta) in t.chunks_exact(len).enumerate() {
+                        let dst = &mut o[a * n + start..a * n + start + len];
+                        dst.iter_mut().zip(ta).for_each(|(d, s)| *d = s.to_f64());
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -122,122 +182,75 @@ impl<T: Element> Metric for Euclidean<T> {
         }
     }
 
-    fn approx_block(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {
-        self.approx_block_raw(queries, i, first, out);
-        out.iter_mut().for_each(|d| *d = d.sqrt());
-    }
-
-    #[inline]
-    fn approx_one(&self, queries: &Self, i: u32, j: u32) -> f64 {
-        let q = queries.data.row(i as usize);
-        self.kernels.sq_dist(q, self.data.row(j as usize)).to_f64().sqrt()
-    }
-
-    fn approx_block_raw(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {
-        let q = queries.data.row(i as usize);
-        if let Some(direct) = T::f64_slice_as_self(out) {
-            // f64 storage: squared distances straight into `out`.
-            self.kernels
-                .sq_dist_block(q, self.data.rows_from(first as usize), self.data.stride(), direct);
-        } else {
-            // Other storage: through a stack buffer, widened.
-            let mut tmp = [T::from_f64(0.0); 32];
-            let mut start = first as usize;
-            for o in out.chunks_mut(32) {
-                let t = &mut tmp[..o.len()];
-                self.kernels
-                    .sq_dist_block(q, self.data.rows_from(start), self.data.stride(), t);
-                o.iter_mut().zip(t.iter()).for_each(|(d, s)| *d = s.to_f64());
-                start += o.len();
-            }
-        }
-    }
-
-    fn approx_multi_raw(&self, queries: &Self, qs: &[u32], first: u32, out: &mut [f64]) {
-        // Four queries at a time: the kernels' query tile.
-        const GROUP: usize = 4;
-        let n = super::multi_rows(qs.len(), out.len());
-        if n == 0 {
-            return;
-        }
-        let mut rows_of: [&[T]; GROUP] = [&[]; GROUP];
-        let rows = self.data.rows_from(first as usize);
-        let stride = self.data.stride();
-        for (g, o) in qs.chunks(GROUP).zip(out.chunks_mut(GROUP * n)) {
-            for (r, &q) in rows_of.iter_mut().zip(g) {
-                *r = queries.data.row(q as usize);
-            }
-            let group = &rows_of[..g.len()];
-            if let Some(direct) = T::f64_slice_as_self(o) {
-                // f64 storage: squared distances straight into `out`.
-                self.kernels.sq_dist_multi(group, rows, stride, direct);
-            } else {
-                // Other storage: through a stack buffer, widened, 32 rows at a time.
-                const CHUNK: usize = 32;
-                let mut tmp = [T::from_f64(0.0); GROUP * CHUNK];
-                for start in (0..n).step_by(CHUNK) {
-                    let len = CHUNK.min(n - start);
-                    let t = &mut tmp[..g.len() * len];
-                    self.kernels
-                        .sq_dist_multi(group, self.data.rows_from(first as usize + start), stride, t);
-                    for (a, ta) in t.chunks_exact(len).enumerate() {
-                        let dst = &mut o[a * n + start..a * n + start + len];
-                        dst.iter_mut().zip(ta).for_each(|(d, s)| *d = s.to_f64());
-                    }
-                }
-            }
-        }
-    }
-
-    #[inline]
-    fn raw_to_approx(&self, raw: f64) -> f64 {
-        raw.sqrt()
-    }
-
-    #[inline]
-    fn raw_bound(&self, d: f64) -> f64 {
-        // sqrt is correctly rounded: sqrt(raw) ≤ d implies raw ≤ d²·(1 + 2ε)²; the
-        // product's own rounding is covered by the factor 1 + 8ε.
-        d * d * (1.0 + 8.0 * f64::EPSILON)
-    }
-
-    fn approx_error(&self) -> (f64, f64) {
-        // Squared sums of `dim` positive terms in T: relative error ≤ (dim + 2)·ε_T,
-        // the canonical f64 sum likewise with ε_64; the square root halves relative
-        // errors. Doubled for headroom. Underflow adds at most (dim + 2)·min_positive_T
-        // to a squared sum, i.e. its square root to a distance.
-        let d = self.data.dim() as f64 + 2.0;
-        let rel = 2.0 * d * (T::EPSILON + f64::EPSILON);
-        let min_pos = if T::BYTES == 4 {
-            f32::MIN_POSITIVE as f64
-        } else {
-            f64::MIN_POSITIVE
-        };
-        (rel, (4.0 * d * min_pos).sqrt())
-    }
-
-    fn distance_rel_error(&self) -> f64 {
-        2.0 * (self.data.dim() as f64 + 2.0) * f64::EPSILON
-    }
-
-    fn coordinate_dim(&self) -> usize {
-        self.data.dim()
-    }
-
     fn coordinates(&self, i: u32, out: &mut [f64]) {
         for (o, v) in out.iter_mut().zip(self.data.row(i as usize)) {
             *o = v.to_f64();
         }
     }
 
-    fn euclidean_coordinates(&self) -> bool {
-        // `coordinates` widens the stored values exactly, and `canonical` works on
-        // the widened values: the same operations either way.
-        true
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            coordinate_dim: self.data.dim(),
+            // `coordinates` widens the stored values exactly, and `canonical` works on
+            // the widened values: the same operations either way.
+            euclidean: true,
+            blocks_pay: true,
+            two_phase: false,
+            raw: Raw::Squared,
+            sketch_isa: Some(self.kernels.isa()),
+        }
     }
 
-    fn sketch_isa(&self) -> Option<crate::kernels::Isa> {
-        Some(self.kernels.isa())
+    fn errors(&self) -> Errors {
+        // Squared sums of `dim` positive terms in T: relative error ≤ (dim + 2)·ε_T,
+        // the canonical f64 sum likewise with ε_64; the square root halves relative
+        // errors. Doubled for headroom. Underflow adds at most (dim + 2)·min_positive_T
+        // to a squared sum, i.e. its square root to a distance.
+        let d = self.data.dim() as f64 + 2.0;
+        let min_pos = if T::BYTES == 4 {
+            f32::MIN_POSITIVE as f64
+        } else {
+            f64::MIN_POSITIVE
+        };
+        Errors {
+            distance_rel: 2.0 * d * f64::EPSILON,
+            distance_abs: 0.0,
+            approx_rel: 2.0 * d * (T::EPSILON + f64::EPSILON),
+            approx_abs: (4.0 * d * min_pos).sqrt(),
+        }
+    }
+
+    /// Squared distances: a run of rows through the block kernel (one query) or the
+    /// several-query kernel; listed rows one at a time. Intervals, where asked for, are
+    /// the raw values widened by [`Metric::errors`].
+    fn bounds(&self, queries: &Self, qs: Points<'_>, rows: Points<'_>, out: Bounds<'_>) {
+        let (raw, hi) = match out {
+            Bounds::Raw(raw) => (raw, None),
+            Bounds::Interval { lo, hi } => (lo, Some(hi)),
+        };
+        let nr = rows.len();
+        assert_eq!(raw.len(), qs.len() * nr, "pcct: one bound per pair");
+        match rows {
+            Points::Run { first, .. } if qs.len() == 1 => {
+                self.raw_run(queries.data.row(qs.get(0) as usize), first, raw)
+            }
+            Points::Run { first, .. } => self.raw_multi(queries, qs, first, raw),
+            Points::List(js) => {
+                for (a, o) in (0..qs.len()).zip(raw.chunks_mut(nr.max(1))) {
+                    let q = queries.data.row(qs.get(a) as usize);
+                    for (&j, o) in js.iter().zip(o) {
+                        *o = self.kernels.sq_dist(q, self.data.row(j as usize)).to_f64();
+                    }
+                }
+            }
+        }
+        if let Some(hi) = hi {
+            let slack = self.errors().approx_slack();
+            for (l, h) in raw.iter_mut().zip(hi.iter_mut()) {
+                let a = l.sqrt();
+                (*l, *h) = (slack.lower(a), slack.upper(a));
+            }
+        }
     }
 
     fn permuted(&self, order: &[u32]) -> Self {
@@ -245,10 +258,6 @@ impl<T: Element> Metric for Euclidean<T> {
             data: self.data.permuted(order),
             kernels: self.kernels,
         }
-    }
-
-    fn blocks_pay(&self) -> bool {
-        true
     }
 
     #[inline]

@@ -2,10 +2,19 @@
 //!
 //! Every metric has a **canonical distance** ([`Metric::distance`]): a deterministic
 //! `f64` function of the two points, the value pcct reports and ranks by (ties by
-//! id). Fast paths ([`Metric::approx_block`], SIMD kernels in lower precision or
-//! another summation order) only filter candidates, with a stated error bound; every
-//! answer is decided on canonical values. That is what makes the tree, the brute
-//! force and any thread count agree to the last bit.
+//! id). Fast paths ([`Metric::bounds`]: SIMD kernels in lower precision or another
+//! summation order) only filter candidates, with a stated error bound; every answer is
+//! decided on canonical values. That is what makes the tree, the brute force and any
+//! thread count agree to the last bit.
+//!
+//! # Adding a metric
+//! Implement the three required items of [`Metric`]: [`Metric::len`],
+//! [`Metric::distance`] and [`Metric::permuted`] (and [`Metric::concat`] if its trees
+//! take inserts). That is a correct metric for every query, build, insert and delete;
+//! `tests/user_metric.rs` writes two outside the crate. The provided items are speed-ups,
+//! each with a default that is always right: block bounds ([`Metric::bounds`], with
+//! [`Capabilities`] saying what they are and [`Errors`] how far they may be off), several
+//! canonical distances at once, coordinates for the Hilbert order, prefetch hints.
 
 mod dataset;
 mod euclidean;
@@ -16,15 +25,179 @@ pub use dataset::{Dataset, MAX_POINTS};
 pub use euclidean::{canonical as euclidean_distance, Euclidean};
 pub use residual::{dot as residual_dot, Audit, Kernel, KernelKind, Residual};
 
+use crate::kernels::Isa;
 use crate::Result;
 
-/// Rows per query of a several-query call with `queries` queries and `cells`
-/// results ([`Metric::approx_multi_raw`]); panics unless they divide evenly.
-pub(crate) fn multi_rows(queries: usize, cells: usize) -> usize {
-    match cells.checked_div(queries) {
-        Some(n) if n * queries == cells => n,
-        None if cells == 0 => 0,
-        _ => panic!("pcct: {cells} results are not a whole number of rows for {queries} queries"),
+/// Which points of a metric a [`Metric::bounds`] call is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Points<'a> {
+    /// Points `first..first + len`, contiguous: a metric may read them as one block
+    /// (block kernels; for the residual metric a run of queries against a run of rows
+    /// is one `f64` matrix product).
+    Run {
+        /// The first point.
+        first: u32,
+        /// How many.
+        len: usize,
+    },
+    /// The listed points, measured one at a time.
+    List(&'a [u32]),
+}
+
+impl Points<'_> {
+    /// One point, as a list.
+    pub fn one(id: &u32) -> Points<'_> {
+        Points::List(std::slice::from_ref(id))
+    }
+
+    /// How many points.
+    pub fn len(&self) -> usize {
+        match self {
+            Points::Run { len, .. } => *len,
+            Points::List(ids) => ids.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `r`-th point.
+    #[inline]
+    pub fn get(&self, r: usize) -> u32 {
+        match self {
+            Points::Run { first, .. } => first + r as u32,
+            Points::List(ids) => ids[r],
+        }
+    }
+}
+
+/// Where [`Metric::bounds`] writes, one value per pair: entry `a·nr + r` for query
+/// `a` and row `r` (`nr` rows).
+#[derive(Debug)]
+pub enum Bounds<'a> {
+    /// Raw values in the metric's [`Raw`] form ([`Capabilities::raw`]), each an
+    /// approximation of the canonical distance within [`Errors`]' `approx` bounds:
+    /// what one-phase metrics give.
+    Raw(&'a mut [f64]),
+    /// Intervals `lo ≤ canonical ≤ hi`: what two-phase metrics give
+    /// ([`Capabilities::two_phase`]).
+    Interval {
+        /// Lower bounds.
+        lo: &'a mut [f64],
+        /// Upper bounds.
+        hi: &'a mut [f64],
+    },
+}
+
+/// How raw values ([`Bounds::Raw`]) relate to approximate distances.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Raw {
+    /// Raw values are the approximate distances.
+    #[default]
+    Distance,
+    /// Raw values are squared approximate distances (Euclidean: no square root for the
+    /// rows a scan only compares against a bound).
+    Squared,
+}
+
+impl Raw {
+    /// The approximate distance of a raw value.
+    #[inline]
+    pub fn to_distance(self, raw: f64) -> f64 {
+        match self {
+            Raw::Distance => raw,
+            Raw::Squared => raw.sqrt(),
+        }
+    }
+
+    /// A raw bound such that every raw value whose approximate distance is `≤ d` is
+    /// `≤ bound(d)`, rounding included.
+    #[inline]
+    pub fn bound(self, d: f64) -> f64 {
+        match self {
+            Raw::Distance => d,
+            // sqrt is correctly rounded: sqrt(raw) ≤ d implies raw ≤ d²·(1 + 2ε)²; the
+            // product's own rounding is covered by the factor 1 + 8ε.
+            Raw::Squared => d * d * (1.0 + 8.0 * f64::EPSILON),
+        }
+    }
+}
+
+/// What a metric's provided items offer, so that searches and builds take the fast
+/// paths that exist ([`Metric::capabilities`]). The default offers nothing beyond the
+/// canonical distance: every field off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// How many coordinates [`Metric::coordinates`] gives per point; 0 when points have
+    /// none (the parallel build then orders them by id instead of a Hilbert curve).
+    pub coordinate_dim: usize,
+    /// Whether [`Metric::distance`] is, bit for bit, [`euclidean_distance`] of the two
+    /// points' coordinates: what lets builds and queries search boxes of coordinates
+    /// (k-d indexes) and scan buckets through bf16 sketches.
+    pub euclidean: bool,
+    /// Whether measuring a contiguous block of rows is so much cheaper per row than one
+    /// row at a time that searches should measure whole blocks even when the query's
+    /// filter excludes some rows (SIMD Euclidean: yes).
+    pub blocks_pay: bool,
+    /// Whether [`Metric::bounds`] gives intervals ([`Bounds::Interval`], a cheap phase 1)
+    /// and searches compute canonical distances only where phase 1 cannot rule a row
+    /// out; otherwise it gives raw approximations ([`Bounds::Raw`]).
+    pub two_phase: bool,
+    /// The form of raw values.
+    pub raw: Raw,
+    /// The kernel level for bf16 sketches of the rows, through which tree searches scan
+    /// large buckets (bounds are rigorous: answers stay exact); `None`: no sketches.
+    /// Only for [`Capabilities::euclidean`] metrics.
+    pub sketch_isa: Option<Isa>,
+}
+
+/// How far a metric's values may be off ([`Metric::errors`]); pruning widens every
+/// bound by them, so that rounding can never drop a true neighbour.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Errors {
+    /// Relative error of [`Metric::distance`] against the true metric.
+    pub distance_rel: f64,
+    /// Absolute error of [`Metric::distance`] on top of the relative one (metrics whose
+    /// rounding does not shrink with the distance, such as the residual correlation
+    /// near `|ρ| = 1`).
+    pub distance_abs: f64,
+    /// `|approx − canonical| ≤ approx_rel·canonical + approx_abs` for the approximate
+    /// distances of raw values ([`Bounds::Raw`]).
+    pub approx_rel: f64,
+    /// See [`Errors::approx_rel`].
+    pub approx_abs: f64,
+}
+
+impl Errors {
+    /// A canonical distance within `rel·d + abs` of the true distance `d`, exact raw
+    /// values (what a user metric without block bounds states).
+    pub fn distance(rel: f64, abs: f64) -> Self {
+        Errors {
+            distance_rel: rel,
+            distance_abs: abs,
+            ..Errors::default()
+        }
+    }
+
+    /// The interval arithmetic of raw approximations ([`Errors::approx_rel`], `approx_abs`).
+    pub(crate) fn approx_slack(&self) -> Slack {
+        Slack::new(self.approx_rel, self.approx_abs)
+    }
+}
+
+impl Default for Errors {
+    /// A canonical distance within `4ε` relative of the truth, exact raw values.
+    fn default() -> Self {
+        Errors {
+            distance_rel: 4.0 * f64::EPSILON,
+            distance_abs: 0.0,
+            approx_rel: 0.0,
+            approx_abs: 0.0,
+        }
     }
 }
 
@@ -33,22 +206,39 @@ pub(crate) fn multi_rows(queries: usize, cells: usize) -> usize {
 /// Queries are points of a second value of the same type (built the same way from
 /// query rows): `queries.len()` points addressed by their own ids.
 ///
-/// # Implementing a metric
-/// Implement [`Metric::len`], [`Metric::distance`] and [`Metric::permuted`]; the
-/// defaults make [`Metric::approx_block`] exact (one `distance` per point). Set
-/// [`Metric::distance_rel_error`] to the relative error of your `distance` against
-/// the true metric (it inflates cover radii so that pruning stays exact).
+/// Three items are required ([`Metric::len`], [`Metric::distance`],
+/// [`Metric::permuted`]); the rest are provided, in three groups: what the metric offers
+/// and how exact it is ([`Metric::capabilities`], [`Metric::errors`]), speed-ups
+/// ([`Metric::distances`], [`Metric::bounds`], [`Metric::coordinates`],
+/// [`Metric::prefetch`], [`Metric::rejected`]), and data operations
+/// ([`Metric::concat`], [`Metric::check_queries`]). See the [module docs](self).
+// A metric is not a collection: `len` counts its points, `is_empty` would add nothing.
+#[allow(clippy::len_without_is_empty)]
 pub trait Metric: Send + Sync + Sized {
     /// Number of points.
     fn len(&self) -> usize;
 
-    /// Whether there are no points.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// The canonical distance between point `i` of `queries` and point `j` of `self`:
+    /// symmetric, deterministic, and 0 only between identical points (the tree keeps
+    /// points at distance 0 as duplicates of one node and reports them with its
+    /// distance, so two forms of one point must be stored as one).
+    fn distance(&self, queries: &Self, i: u32, j: u32) -> f64;
+
+    /// A copy whose point `k` is point `order[k]` of `self`.
+    fn permuted(&self, order: &[u32]) -> Self;
+
+    /// What the provided items below offer. Default: nothing beyond the canonical
+    /// distance ([`Capabilities::default`]).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
     }
 
-    /// The canonical distance between point `i` of `queries` and point `j` of `self`.
-    fn distance(&self, queries: &Self, i: u32, j: u32) -> f64;
+    /// How far [`Metric::distance`] and the raw values of [`Metric::bounds`] may be off.
+    /// Default: [`Errors::default`] (a distance within `4ε` relative, exact raw values;
+    /// a user metric whose distance rounds more must say so here).
+    fn errors(&self) -> Errors {
+        Errors::default()
+    }
 
     /// Canonical distances from point `i` of `queries` to the points `js` of `self`,
     /// `out[r]` for `js[r]`: exactly [`Metric::distance`]'s values (the default calls
@@ -61,180 +251,51 @@ pub trait Metric: Send + Sync + Sized {
         }
     }
 
-    /// Approximate distances from point `i` of `queries` to points `first..first + out.len()`
-    /// of `self`, within [`Metric::approx_error`] of the canonical ones.
-    fn approx_block(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {
-        for (j, o) in (first..).zip(out.iter_mut()) {
-            *o = self.distance(queries, i, j);
-        }
-    }
-
-    /// [`Metric::approx_block`] in a cheaper monotone *raw* form (squared distances for
-    /// Euclidean), for scans that mostly only compare against a bound. Default: the
-    /// distances themselves.
-    fn approx_block_raw(&self, queries: &Self, i: u32, first: u32, out: &mut [f64]) {
-        self.approx_block(queries, i, first, out)
-    }
-
-    /// [`Metric::approx_block_raw`] for several queries against the same points:
-    /// `out[a * n + r]` for point `qs[a]` of `queries` and point `first + r` of `self`,
-    /// `n = out.len() / qs.len()`. Metrics whose kernels read a block of rows once for
-    /// a tile of queries override it (Euclidean); default: one block per query.
+    /// Bounds of the canonical distances from points `qs` of `queries` to points `rows`
+    /// of `self`, entry `a·rows.len() + r` for `qs.get(a)` and `rows.get(r)`: raw
+    /// approximations for one-phase metrics, intervals for two-phase ones
+    /// ([`Capabilities::two_phase`]; searches ask only for that form). Default: the
+    /// canonical distances ([`Raw::Distance`], or `lo = hi`).
     ///
     /// # Panics
-    /// If `out.len()` is not a multiple of `qs.len()` (or `out` is not empty for no
-    /// queries).
-    fn approx_multi_raw(&self, queries: &Self, qs: &[u32], first: u32, out: &mut [f64]) {
-        let n = multi_rows(qs.len(), out.len());
-        if n == 0 {
-            return;
-        }
-        for (&q, o) in qs.iter().zip(out.chunks_exact_mut(n)) {
-            self.approx_block_raw(queries, q, first, o);
-        }
-    }
-
-    /// The approximate distance of a raw value (inverse of the raw form).
-    fn raw_to_approx(&self, raw: f64) -> f64 {
-        raw
-    }
-
-    /// A raw bound such that every raw value whose approximate distance is `≤ d` is
-    /// `≤ raw_bound(d)` (rounding included).
-    fn raw_bound(&self, d: f64) -> f64 {
-        d
-    }
-
-    /// Whether measuring a contiguous block of rows ([`Metric::approx_block_raw`]) is so
-    /// much cheaper per row than one row at a time that searches should measure whole
-    /// blocks even when the query's filter excludes some rows (SIMD Euclidean: yes).
-    /// Default `false`: searches measure only the rows that can still matter.
-    fn blocks_pay(&self) -> bool {
-        false
-    }
-
-    /// Whether the metric measures in two phases: [`Metric::phase1_block`] bounds each
-    /// distance cheaply, and searches compute the canonical [`Metric::distance`] only
-    /// for rows whose lower bound they cannot rule out (instead of the approximations
-    /// above). Default `false`.
-    const TWO_PHASE: bool = false;
-
-    /// Phase 1 of a two-phase metric: `lo[r] ≤ canonical ≤ hi[r]` for the distances from
-    /// point `i` of `queries` to points `first + r` of `self`. Default: the canonical
-    /// distances themselves.
-    fn phase1_block(&self, queries: &Self, i: u32, first: u32, lo: &mut [f64], hi: &mut [f64]) {
-        for ((j, l), h) in (first..).zip(lo.iter_mut()).zip(hi.iter_mut()) {
-            *l = self.distance(queries, i, j);
-            *h = *l;
-        }
-    }
-
-    /// Bounds for a tile of pairs: `lo[a·nr + r] ≤ canonical ≤ hi[a·nr + r]` for point
-    /// `q0 + a` of `queries` and point `first + r` of `self` (`a < nq`, `r < nr`); what
-    /// [`crate::query::brute_force_knn_tiled`] runs on. Default: [`Metric::phase1_block`]
-    /// per query. The residual metric computes the tile's dot products as one
-    /// matrix product in `f64`.
-    #[allow(clippy::too_many_arguments)]
-    fn tile_bounds(
-        &self,
-        queries: &Self,
-        q0: u32,
-        nq: usize,
-        first: u32,
-        nr: usize,
-        lo: &mut [f64],
-        hi: &mut [f64],
-    ) {
-        for a in 0..nq {
-            let (l, h) = (&mut lo[a * nr..(a + 1) * nr], &mut hi[a * nr..(a + 1) * nr]);
-            self.phase1_block(queries, q0 + a as u32, first, l, h);
-        }
-    }
-
-    /// Phase 1 for a tile: `lo[a·rows.len() + r] ≤ canonical ≤ hi[…]` for point `qs[a]`
-    /// of `queries` and point `rows[r]` of `self`; the query engine's scan runs blocks of
-    /// queries through it, so that a two-phase metric reads each row once per block.
-    /// Default: [`Metric::phase1_block`] per pair.
-    fn phase1_tile(&self, queries: &Self, qs: &[u32], rows: &[u32], lo: &mut [f64], hi: &mut [f64]) {
+    /// If the output length is not `qs.len() · rows.len()`.
+    fn bounds(&self, queries: &Self, qs: Points<'_>, rows: Points<'_>, out: Bounds<'_>) {
         let nr = rows.len();
-        for (a, &q) in qs.iter().enumerate() {
-            for (r, &j) in rows.iter().enumerate() {
-                let at = a * nr + r;
-                self.phase1_block(queries, q, j, &mut lo[at..at + 1], &mut hi[at..at + 1]);
+        let each = |f: &mut dyn FnMut(usize, f64)| {
+            for a in 0..qs.len() {
+                for r in 0..nr {
+                    f(a * nr + r, self.distance(queries, qs.get(a), rows.get(r)));
+                }
+            }
+        };
+        match out {
+            Bounds::Raw(raw) => {
+                assert_eq!(raw.len(), qs.len() * nr, "pcct: one bound per pair");
+                each(&mut |at, d| raw[at] = d);
+            }
+            Bounds::Interval { lo, hi } => {
+                assert!(
+                    lo.len() == qs.len() * nr && hi.len() == lo.len(),
+                    "pcct: one bound per pair"
+                );
+                each(&mut |at, d| (lo[at], hi[at]) = (d, d));
             }
         }
     }
 
-    /// Told of every row a search ruled out by phase 1 (its lower bound exceeded `cut`):
-    /// the hook of an audit mode that checks the rejection exactly. Default: nothing.
-    fn phase1_rejected(&self, _queries: &Self, _i: u32, _j: u32, _cut: f64) {}
-
-    /// One approximate distance, as [`Metric::approx_block`] would give it.
-    fn approx_one(&self, queries: &Self, i: u32, j: u32) -> f64 {
-        let mut out = [0.0];
-        self.approx_block(queries, i, j, &mut out);
-        out[0]
-    }
-
-    /// `(rel, abs)`: `|approx − canonical| ≤ rel·canonical + abs` for [`Metric::approx_block`]
-    /// and [`Metric::approx_one`].
-    fn approx_error(&self) -> (f64, f64) {
-        (0.0, 0.0)
-    }
-
-    /// Relative error of [`Metric::distance`] against the true metric (used to keep
-    /// triangle-inequality pruning conservative).
-    fn distance_rel_error(&self) -> f64 {
-        4.0 * f64::EPSILON
-    }
-
-    /// An absolute error bound of [`Metric::distance`] against the true metric, on top
-    /// of the relative one (metrics whose rounding does not shrink with the distance,
-    /// such as the residual correlation near `|ρ| = 1`). Default 0.
-    fn distance_abs_error(&self) -> f64 {
-        0.0
-    }
+    /// Writes the coordinates of point `i` into `out` ([`Capabilities::coordinate_dim`]
+    /// values): the parallel build sorts points along a Hilbert curve through them.
+    /// Default: nothing (metrics without coordinates).
+    fn coordinates(&self, _i: u32, _out: &mut [f64]) {}
 
     /// A hint that [`Metric::distances`] will soon measure point `j` (e.g. prefetch its
     /// row); no effect on any result. Default: nothing.
     fn prefetch(&self, _j: u32) {}
 
-    /// Whether point `i` of `queries` lies within `r` of point `j` (canonical).
-    fn within(&self, queries: &Self, i: u32, j: u32, r: f64) -> bool {
-        self.distance(queries, i, j) <= r
-    }
-
-    /// How many coordinates [`Metric::coordinates`] gives per point; 0 (the default)
-    /// when points have none, and the parallel build then orders them by id.
-    fn coordinate_dim(&self) -> usize {
-        0
-    }
-
-    /// Writes the coordinates of point `i` into `out` (`coordinate_dim()` values):
-    /// the parallel build sorts points along a Hilbert curve through them.
-    fn coordinates(&self, _i: u32, _out: &mut [f64]) {}
-
-    /// Whether [`Metric::distance`] is, bit for bit, [`euclidean_distance`] of the
-    /// two points' [`Metric::coordinates`] — what lets the build search boxes of
-    /// coordinates instead of descending the tree. Default `false`.
-    fn euclidean_coordinates(&self) -> bool {
-        false
-    }
-
-    /// The kernel level for bf16 *sketches* of this metric's rows, through which tree
-    /// searches scan large buckets (bounds are rigorous: answers stay exact); `None`:
-    /// no sketches. Default: the process's active level where
-    /// [`Metric::euclidean_coordinates`] holds.
-    fn sketch_isa(&self) -> Option<crate::kernels::Isa> {
-        if self.euclidean_coordinates() {
-            crate::kernels::isa::active().ok().map(|c| c.isa())
-        } else {
-            None
-        }
-    }
-
-    /// A copy whose point `k` is point `order[k]` of `self`.
-    fn permuted(&self, order: &[u32]) -> Self;
+    /// Told of every row a search or build ruled out by a phase-1 interval (its lower
+    /// bound exceeded `cut`): the hook of an audit mode that checks the rejection
+    /// exactly. Default: nothing.
+    fn rejected(&self, _queries: &Self, _i: u32, _j: u32, _cut: f64) {}
 
     /// The points of `self` followed by those of `other` (what [`crate::Tree::insert`]
     /// needs). Default: an error saying the metric does not support inserts.
@@ -246,7 +307,79 @@ pub trait Metric: Send + Sync + Sized {
     }
 
     /// Checks that `queries` can be measured against `self` (e.g. same dimension).
+    /// Default: any queries.
     fn check_queries(&self, _queries: &Self) -> Result<()> {
         Ok(())
     }
+}
+
+/// Turns an approximation `a` into bounds of the canonical distance, given the
+/// metric's `approx_rel`, `approx_abs` error: multiplications by precomputed reciprocals (the error
+/// bounds carry a factor-two headroom, far above one rounding of the reciprocal).
+#[derive(Clone, Copy)]
+pub(crate) struct Slack {
+    pub(crate) abs: f64,
+    pub(crate) down: f64,
+    pub(crate) up: f64,
+}
+
+impl Slack {
+    pub(crate) fn new(rel: f64, abs: f64) -> Self {
+        // With an error bound this loose (f32 at millions of dimensions) no upper
+        // bound is trusted: the threshold stays +∞ and every candidate is resolved exactly.
+        let up = if rel < 0.5 {
+            1.0 / (1.0 - rel)
+        } else {
+            f64::INFINITY
+        };
+        Slack {
+            abs,
+            down: 1.0 / (1.0 + rel),
+            up,
+        }
+    }
+
+    /// Lower bound of the canonical distance.
+    #[inline]
+    pub(crate) fn lower(self, a: f64) -> f64 {
+        crate::tree::fmax((a - self.abs) * self.down, 0.0)
+    }
+
+    /// Upper bound of the canonical distance.
+    #[inline]
+    pub(crate) fn upper(self, a: f64) -> f64 {
+        (a + self.abs) * self.up
+    }
+}
+
+/// Raw values from point `q` of `qm` to the rows `first..first + out.len()` of `m`.
+#[inline]
+pub(crate) fn raw_block<M: Metric>(m: &M, qm: &M, q: u32, first: u32, out: &mut [f64]) {
+    let rows = Points::Run {
+        first,
+        len: out.len(),
+    };
+    m.bounds(qm, Points::one(&q), rows, Bounds::Raw(out));
+}
+
+/// Phase-1 interval of the distance from point `q` of `qm` to point `j` of `m`.
+#[inline]
+pub(crate) fn pair_interval<M: Metric>(m: &M, qm: &M, q: u32, j: u32) -> (f64, f64) {
+    let (mut lo, mut hi) = (0.0, 0.0);
+    let out = Bounds::Interval {
+        lo: std::slice::from_mut(&mut lo),
+        hi: std::slice::from_mut(&mut hi),
+    };
+    m.bounds(qm, Points::one(&q), Points::Run { first: j, len: 1 }, out);
+    (lo, hi)
+}
+
+/// One approximate distance from point `q` of `qm` to point `j` of `m` (the row
+/// measured alone).
+#[inline]
+pub(crate) fn approx_one<M: Metric>(m: &M, qm: &M, q: u32, j: u32) -> f64 {
+    let mut raw = 0.0;
+    let out = Bounds::Raw(std::slice::from_mut(&mut raw));
+    m.bounds(qm, Points::one(&q), Points::one(&j), out);
+    m.capabilities().raw.to_distance(raw)
 }

@@ -20,7 +20,7 @@
 
 use super::kernel::Bracket;
 pub use super::kernel::{Kernel, KernelKind};
-use super::Metric;
+use super::{Bounds, Capabilities, Errors, Metric, Points};
 use crate::kernels::residual::{interval, Bf16Dot, Phase1, Row};
 use crate::kernels::{Kernels, Rows};
 use crate::pool::Pool;
@@ -405,35 +405,10 @@ impl Residual {
     fn row_x(&self, i: u32) -> &[f64] {
         &self.x[i as usize * self.dim..(i as usize + 1) * self.dim]
     }
-}
 
-impl Metric for Residual {
-    fn len(&self) -> usize {
-        self.p.len()
-    }
-
-    fn distance(&self, queries: &Self, i: u32, j: u32) -> f64 {
-        let (si, sj) = (queries.sqrt_p[i as usize], self.sqrt_p[j as usize]);
-        let (xi, xj) = (queries.row_x(i), self.row_x(j));
-        let (vi, vj) = (queries.row_v(i), self.row_v(j));
-        if si == 0.0 || sj == 0.0 {
-            return if xi == xj && vi == vj { 0.0 } else { 1.0 };
-        }
-        let rho = (self.kernel.eval(xi, xj) - dot(vi, vj)) / (si * sj);
-        (1.0 - rho.abs().min(1.0)).sqrt()
-    }
-
-    fn distance_rel_error(&self) -> f64 {
-        4.0 * f64::EPSILON
-    }
-
-    fn distance_abs_error(&self) -> f64 {
-        self.abs_error
-    }
-
-    const TWO_PHASE: bool = true;
-
-    fn phase1_block(&self, queries: &Self, i: u32, first: u32, lo: &mut [f64], hi: &mut [f64]) {
+    /// Phase 1 from query `i` to rows `first..first + lo.len()`: bf16 dot products
+    /// (one row alone, or blocks of 64) and the kernel's table bracket.
+    fn phase1_run(&self, queries: &Self, i: u32, first: u32, lo: &mut [f64], hi: &mut [f64]) {
         const STEP: usize = 64;
         let (cq, cd) = (&queries.coarse, &self.coarse);
         let m = self.m;
@@ -472,7 +447,10 @@ impl Metric for Residual {
         }
     }
 
-    fn tile_bounds(
+    /// Intervals for the tile of queries `q0..q0 + nq` × rows `first..first + nr`: the
+    /// dot products as one `f64` matrix product `V_Q·V_Rᵀ` (tighter than phase 1).
+    #[allow(clippy::too_many_arguments)]
+    fn tile_product(
         &self,
         queries: &Self,
         q0: u32,
@@ -508,7 +486,8 @@ impl Metric for Residual {
         }
     }
 
-    fn phase1_tile(&self, queries: &Self, qs: &[u32], rows: &[u32], lo: &mut [f64], hi: &mut [f64]) {
+    /// Phase 1 for the queries `qs` × the listed rows, one row at a time.
+    fn phase1_pairs(&self, queries: &Self, qs: Points<'_>, rows: &[u32], lo: &mut [f64], hi: &mut [f64]) {
         const STEP: usize = 64;
         let (cq, cd) = (&queries.coarse, &self.coarse);
         let m = self.m;
@@ -517,7 +496,8 @@ impl Metric for Residual {
         let mut s = [0f32; STEP];
         let (mut klo, mut khi) = ([0f64; STEP], [0f64; STEP]);
         let mut info = [Row::default(); STEP];
-        for (a, &q) in qs.iter().enumerate() {
+        for a in 0..qs.len() {
+            let q = qs.get(a);
             let (xq, rq) = (queries.row_x(q), cq.rows[q as usize]);
             let vq = &cq.v16[q as usize * m..(q as usize + 1) * m];
             // Per chunk of rows: the dot products, then the kernel brackets, then the
@@ -543,18 +523,82 @@ impl Metric for Residual {
             }
         }
     }
+}
 
-    fn phase1_rejected(&self, queries: &Self, i: u32, j: u32, cut: f64) {
+impl Metric for Residual {
+    fn len(&self) -> usize {
+        self.p.len()
+    }
+
+    fn distance(&self, queries: &Self, i: u32, j: u32) -> f64 {
+        let (si, sj) = (queries.sqrt_p[i as usize], self.sqrt_p[j as usize]);
+        let (xi, xj) = (queries.row_x(i), self.row_x(j));
+        let (vi, vj) = (queries.row_v(i), self.row_v(j));
+        if si == 0.0 || sj == 0.0 {
+            return if xi == xj && vi == vj { 0.0 } else { 1.0 };
+        }
+        let rho = (self.kernel.eval(xi, xj) - dot(vi, vj)) / (si * sj);
+        (1.0 - rho.abs().min(1.0)).sqrt()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            coordinate_dim: self.dim,
+            two_phase: true,
+            ..Capabilities::default()
+        }
+    }
+
+    fn errors(&self) -> Errors {
+        Errors {
+            distance_abs: self.abs_error,
+            ..Errors::default()
+        }
+    }
+
+    /// Intervals: a run of queries against a run of rows as one `f64` matrix product
+    /// (the tiled brute force, scans of consecutive queries), otherwise phase 1 (bf16
+    /// dot products, kernel brackets). Raw values, where asked for, are the canonical
+    /// distances.
+    fn bounds(&self, queries: &Self, qs: Points<'_>, rows: Points<'_>, out: Bounds<'_>) {
+        let nr = rows.len();
+        let (lo, hi) = match out {
+            Bounds::Interval { lo, hi } => (lo, hi),
+            Bounds::Raw(raw) => {
+                assert_eq!(raw.len(), qs.len() * nr, "pcct: one bound per pair");
+                for (a, o) in (0..qs.len()).zip(raw.chunks_mut(nr.max(1))) {
+                    for (r, o) in o.iter_mut().enumerate() {
+                        *o = self.distance(queries, qs.get(a), rows.get(r));
+                    }
+                }
+                return;
+            }
+        };
+        assert!(
+            lo.len() == qs.len() * nr && hi.len() == lo.len(),
+            "pcct: one bound per pair"
+        );
+        match (qs, rows) {
+            (Points::Run { first: q0, len: nq }, Points::Run { first, .. }) => {
+                self.tile_product(queries, q0, nq, first, nr, lo, hi)
+            }
+            (_, Points::Run { first, .. }) => {
+                for a in 0..qs.len() {
+                    let at = a * nr..(a + 1) * nr;
+                    self.phase1_run(queries, qs.get(a), first, &mut lo[at.clone()], &mut hi[at]);
+                }
+            }
+            (_, Points::List(js)) => self.phase1_pairs(queries, qs, js, lo, hi),
+        }
+    }
+
+    fn rejected(&self, queries: &Self, i: u32, j: u32, cut: f64) {
         if let Some(a) = &self.audit {
             a.rejections.fetch_add(1, Ordering::Relaxed);
             if self.distance(queries, i, j) <= cut {
                 a.misses.fetch_add(1, Ordering::Relaxed);
             }
         }
-    }
-
-    fn coordinate_dim(&self) -> usize {
-        self.dim
     }
 
     fn coordinates(&self, i: u32, out: &mut [f64]) {

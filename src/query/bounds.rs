@@ -4,7 +4,7 @@
 //!
 //! **Deferred exactness.** During the search every point is known only through an
 //! interval `[lower, upper]` around its canonical distance, from the block kernels
-//! and [`Metric::approx_error`]. The k-NN threshold is the k-th smallest *upper*
+//! and [`Metric::errors`]. The k-NN threshold is the k-th smallest *upper*
 //! bound seen, capped by a bound known before the search (the k-th smallest upper
 //! bound to the points of the previous query of the block, [`Scratch::prior_cap`]);
 //! neither is ever below the k-th canonical distance; a point or subtree
@@ -14,47 +14,8 @@
 //! `canonical ≥ true·(1−δ)` around the triangle inequality, so rounding can only
 //! make the search look further, never drop a neighbour.
 
-use crate::metric::Metric;
-use crate::tree::{fmax, SketchForm};
-
-/// Turns an approximation `a` into bounds of the canonical distance, given the
-/// metric's `(rel, abs)` error: multiplications by precomputed reciprocals (the error
-/// bounds carry a factor-two headroom, far above one rounding of the reciprocal).
-#[derive(Clone, Copy)]
-pub(super) struct Bounds {
-    pub(super) abs: f64,
-    pub(super) down: f64,
-    pub(super) up: f64,
-}
-
-impl Bounds {
-    pub(super) fn new((rel, abs): (f64, f64)) -> Self {
-        // With an error bound this loose (f32 at millions of dimensions) no upper
-        // bound is trusted: the threshold stays +∞ and every candidate is resolved exactly.
-        let up = if rel < 0.5 {
-            1.0 / (1.0 - rel)
-        } else {
-            f64::INFINITY
-        };
-        Bounds {
-            abs,
-            down: 1.0 / (1.0 + rel),
-            up,
-        }
-    }
-
-    /// Lower bound of the canonical distance.
-    #[inline]
-    pub(super) fn lower(self, a: f64) -> f64 {
-        fmax((a - self.abs) * self.down, 0.0)
-    }
-
-    /// Upper bound of the canonical distance.
-    #[inline]
-    pub(super) fn upper(self, a: f64) -> f64 {
-        (a + self.abs) * self.up
-    }
-}
+use crate::metric::{approx_one, pair_interval, Metric, Slack};
+use crate::tree::SketchForm;
 
 /// How a block's raw values turn into bounds of canonical distances ([`offer_raw`]).
 pub(super) trait RawForm {
@@ -67,22 +28,22 @@ pub(super) trait RawForm {
     const PREFETCH: bool = false;
 }
 
-/// The metric's own raw form ([`Metric::approx_block_raw`]) with its error bounds.
+/// The metric's own raw form ([`Metric::bounds`]) with its error bounds.
 pub(super) struct MetricForm<'a, M> {
     pub(super) m: &'a M,
-    pub(super) err: Bounds,
+    pub(super) err: Slack,
 }
 
 impl<M: Metric> RawForm for MetricForm<'_, M> {
     #[inline]
     fn interval(&self, raw: f64) -> (f64, f64) {
-        let a = self.m.raw_to_approx(raw);
+        let a = self.m.capabilities().raw.to_distance(raw);
         (self.err.lower(a), self.err.upper(a))
     }
     #[inline]
     fn limit(&self, t: f64) -> f64 {
         // lower(a) ≤ t  ⇔  a ≤ t/down + abs.
-        self.m.raw_bound(t / self.err.down + self.err.abs)
+        self.m.capabilities().raw.bound(t / self.err.down + self.err.abs)
     }
 }
 
@@ -99,17 +60,13 @@ impl RawForm for SketchForm {
 }
 
 /// Bounds `[lower, upper]` of the canonical distance from query `q` to the row at
-/// `pos`, measured alone: phase 1 for two-phase metrics (their `approx_one` is a full
-/// canonical distance), else one approximation widened by the error bounds `err`.
+/// `pos`, measured alone: phase 1 for two-phase metrics (one pair), else one approximation widened by the error bounds `err`.
 #[inline]
-pub(super) fn interval_one<M: Metric>(m: &M, qm: &M, q: u32, pos: u32, err: Bounds) -> (f64, f64) {
-    if M::TWO_PHASE {
-        let (mut lo, mut hi) = (0.0, 0.0);
-        let one = std::slice::from_mut;
-        m.phase1_block(qm, q, pos, one(&mut lo), one(&mut hi));
-        (lo, hi)
+pub(super) fn interval_one<M: Metric>(m: &M, qm: &M, q: u32, pos: u32, err: Slack) -> (f64, f64) {
+    if m.capabilities().two_phase {
+        pair_interval(m, qm, q, pos)
     } else {
-        let a = m.approx_one(qm, q, pos);
+        let a = approx_one(m, qm, q, pos);
         (err.lower(a), err.upper(a))
     }
 }

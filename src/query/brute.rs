@@ -7,7 +7,7 @@
 use super::collect::{Collector, KnnCollector};
 use super::topk::TopK;
 use super::{check_k, Neighbors, RangeNeighbors};
-use crate::metric::Metric;
+use crate::metric::{raw_block, Bounds, Metric, Points};
 use crate::pool::Pool;
 use crate::tree::NONE;
 use crate::{Error, Result};
@@ -50,21 +50,26 @@ impl Sink for Within<'_> {
 /// Scans ids `0..end` of `m` for query `q` of `qm`, skipping `skip`.
 fn scan_ids<M: Metric, C: Sink>(m: &M, qm: &M, q: u32, end: u32, skip: u32, col: &mut C, buf: &mut Vec<f64>) {
     const BLOCK: u32 = 256;
-    let (rel, abs) = m.approx_error();
+    let e = m.errors();
+    let (rel, abs) = (e.approx_rel, e.approx_abs);
     // ((a − abs)/(1 + rel)).max(0) ≤ t  ⇔  a ≤ t·(1 + rel) + abs, compared in raw form.
-    let limit = |t: f64| m.raw_bound(t * (1.0 + rel) * (1.0 + 4.0 * f64::EPSILON) + abs);
+    let limit = |t: f64| {
+        m.capabilities()
+            .raw
+            .bound(t * (1.0 + rel) * (1.0 + 4.0 * f64::EPSILON) + abs)
+    };
     let mut start = 0;
     while start < end {
         let stop = (start + BLOCK).min(end);
         buf.resize((stop - start) as usize, 0.0);
-        m.approx_block_raw(qm, q, start, buf);
+        raw_block(m, qm, q, start, buf);
         let mut t = col.threshold();
         let mut lim = limit(t);
         for (j, &r) in (start..stop).zip(buf.iter()) {
             if j == skip || r > lim {
                 continue;
             }
-            let a = m.raw_to_approx(r);
+            let a = m.capabilities().raw.to_distance(r);
             if ((a - abs) / (1.0 + rel)).max(0.0) <= t {
                 col.offer(m.distance(qm, q, j), j);
                 if col.threshold() != t {
@@ -165,7 +170,7 @@ pub fn brute_force_range<M: Metric>(data: &M, queries: &M, r: f64, pool: &Pool) 
 }
 
 /// The exact `k` nearest points of `data` to each point of `queries`, by tiles: for a
-/// block of queries and a block of rows at a time, [`Metric::tile_bounds`] bounds every
+/// block of queries and a block of rows at a time, [`Metric::bounds`] on runs of both bounds every
 /// pair (for the residual metric: one `f64` matrix product `V_Q·V_Rᵀ` per tile, the
 /// GEMM-shaped brute force), each query keeps the pairs whose lower bound is within its
 /// k-th smallest upper bound, and only those get canonical distances. Same answers as
@@ -197,7 +202,15 @@ pub fn brute_force_knn_tiled<M: Metric>(data: &M, queries: &M, k: usize, pool: &
                     while first < n {
                         let nr = (n - first).min(RB);
                         let (l, h) = (&mut lo[..bq * nr], &mut hi[..bq * nr]);
-                        data.tile_bounds(queries, q0 as u32, bq, first as u32, nr, l, h);
+                        let qs = Points::Run {
+                            first: q0 as u32,
+                            len: bq,
+                        };
+                        let rows = Points::Run {
+                            first: first as u32,
+                            len: nr,
+                        };
+                        data.bounds(queries, qs, rows, Bounds::Interval { lo: l, hi: h });
                         for (a, col) in cols.iter_mut().take(bq).enumerate() {
                             for r in 0..nr {
                                 let (lb, ub) = (l[a * nr + r], h[a * nr + r]);

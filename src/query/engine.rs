@@ -29,12 +29,13 @@ impl<M: Metric> Tree<M> {
         kd: bool,
     ) -> (RangeNeighbors, QueryStats) {
         let nq = queries.len();
+        let caps = self.metric.capabilities();
         // The answers of queries `qs` along `path`, one part per chunk of queries.
         let run = |qs: &[u32], path: QueryPath| -> Vec<RangePart> {
             let use_scan = path != QueryPath::Tree;
             let ix = self.prepare(path, pool);
             // Where blocks pay, the scan runs tiles of queries (each row read once per tile).
-            let tiled = use_scan && ix.is_none() && !M::TWO_PHASE && self.metric.blocks_pay();
+            let tiled = use_scan && ix.is_none() && !caps.two_phase && caps.blocks_pay;
             pool.install(|| {
                 qs.par_chunks(RANGE_CHUNK)
                     .map_init(
@@ -128,6 +129,7 @@ impl<M: Metric> Tree<M> {
         })?;
         let mut ids = vec![NONE; cells];
         let mut dists = vec![f64::INFINITY; cells];
+        let caps = self.metric.capabilities();
         // `qs[j]` is the query whose answer goes to the j-th row of `ids` / `dists`.
         let run = |qs: &[u32], ids: &mut [u32], dists: &mut [f64], path: QueryPath| -> Evals {
             let use_scan = path != QueryPath::Tree;
@@ -135,7 +137,7 @@ impl<M: Metric> Tree<M> {
             // Built (the first time) here on the pool, before the queries that use it.
             let ix = self.prepare(path, pool);
             pool.install(|| {
-                if use_scan && !use_kd && (M::TWO_PHASE || self.metric.blocks_pay()) {
+                if use_scan && !use_kd && (caps.two_phase || caps.blocks_pay) {
                     // A block of queries at a time: each row read once per block.
                     return ids
                         .par_chunks_mut(TILE_QUERIES * k)

@@ -5,7 +5,7 @@ use super::bounds::{kth_bound, RawForm, GROUPS};
 use super::collect::Collector;
 use super::evals::Evals;
 use super::filter::Filter;
-use crate::metric::Metric;
+use crate::metric::{pair_interval, raw_block, Bounds, Metric, Points};
 use crate::tree::Tree;
 
 /// Offers node `pos` (interval `lo..hi`) and its duplicates.
@@ -54,14 +54,14 @@ pub(super) fn measure_rows<M: Metric>(
     ev: &mut Evals,
 ) {
     let m = &tree.metric;
-    if m.blocks_pay() {
-        m.approx_block_raw(qm, q, first, raw);
+    if m.capabilities().blocks_pay {
+        raw_block(m, qm, q, first, raw);
         ev.approx += raw.len() as u64;
         return;
     }
     for (c, r) in (first..).zip(raw.iter_mut()) {
         if node_may_admit(tree, c, filter) {
-            m.approx_block_raw(qm, q, c, std::slice::from_mut(r));
+            raw_block(m, qm, q, c, std::slice::from_mut(r));
             ev.approx += 1;
         } else {
             *r = f64::INFINITY;
@@ -127,7 +127,7 @@ pub(super) fn offer_raw<M: Metric, C: Collector, F: RawForm>(
     }
 }
 
-/// Two-phase metrics ([`Metric::TWO_PHASE`]): phase 1 over the rows
+/// Two-phase metrics ([`Capabilities::two_phase`](crate::metric::Capabilities::two_phase)): phase 1 over the rows
 /// `first..first + len`, and each admitted row offered with its phase-1 interval (the
 /// canonical distance, phase 2, comes in [`resolve`] for the survivors only); rows
 /// ruled out are reported to [`Metric::phase1_rejected`].
@@ -151,12 +151,13 @@ pub(super) fn offer_phased<M: Metric, C: Collector>(
         // Predecessor queries admit about half of the rows: bound only those.
         for (c, (l, h)) in (first..).zip(lo.iter_mut().zip(hi.iter_mut())) {
             if node_may_admit(tree, c, filter) {
-                m.phase1_block(qm, q, c, std::slice::from_mut(l), std::slice::from_mut(h));
+                (*l, *h) = pair_interval(m, qm, q, c);
                 ev.approx += 1;
             }
         }
     } else {
-        m.phase1_block(qm, q, first, lo, hi);
+        let rows = Points::Run { first, len: lo.len() };
+        m.bounds(qm, Points::one(&q), rows, Bounds::Interval { lo, hi });
         ev.approx += len as u64;
     }
     for ((c, &l), &h) in (first..).zip(lo.iter()).zip(hi.iter()) {
@@ -165,7 +166,7 @@ pub(super) fn offer_phased<M: Metric, C: Collector>(
         }
         let t = col.threshold();
         if l > t {
-            m.phase1_rejected(qm, q, c, t);
+            m.rejected(qm, q, c, t);
             continue;
         }
         offer_node(tree, c, l, h, filter, col);

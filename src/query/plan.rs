@@ -93,7 +93,7 @@ impl Via {
     /// Whether queries on `metric` may take the k-d path (Euclidean coordinates in at
     /// most 16 dimensions, one-phase); an error if `self` forces it where they may not.
     pub fn kd_open<M: Metric>(self, metric: &M) -> Result<bool> {
-        let kd = !M::TWO_PHASE && kd_pays(metric);
+        let kd = !metric.capabilities().two_phase && kd_pays(metric);
         if self == Via::Kd && !kd {
             return Err(Error::invalid(
                 "via",
@@ -129,8 +129,8 @@ impl<M: Metric> Tree<M> {
     /// more than they save (W2, W3: 10 % slower sorted). Queries without coordinates, or with more than 128
     /// (one bit of key each), keep their order.
     pub(super) fn query_order(&self, queries: &M, path: QueryPath, pool: &Pool) -> Option<Vec<u32>> {
-        let dim = queries.coordinate_dim();
-        let bytes = self.num_nodes() * self.metric.coordinate_dim() * std::mem::size_of::<f64>();
+        let dim = queries.capabilities().coordinate_dim;
+        let bytes = self.num_nodes() * self.metric.capabilities().coordinate_dim * std::mem::size_of::<f64>();
         if matches!(path, QueryPath::Scan { .. }) || bytes < LOCALITY_BYTES || !(1..=128).contains(&dim) {
             return None;
         }

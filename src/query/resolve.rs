@@ -31,8 +31,8 @@ pub(super) fn resolve<M: Metric>(
     pos.clear();
     for &(lo, p, _) in cands {
         if lo > threshold {
-            if M::TWO_PHASE {
-                tree.metric.phase1_rejected(qm, q, p, threshold);
+            if tree.metric.capabilities().two_phase {
+                tree.metric.rejected(qm, q, p, threshold);
             }
             continue;
         }

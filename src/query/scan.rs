@@ -1,7 +1,7 @@
 //! Scans of every row, for queries the tree cannot prune: one query at a time
 //! ([`scan`]) or tiles of queries × rows that read each row once per tile.
 
-use super::bounds::{Bounds, MetricForm};
+use super::bounds::MetricForm;
 use super::collect::{Collector, KnnCollector, RangeCollector};
 use super::evals::Evals;
 use super::filter::Filter;
@@ -9,7 +9,7 @@ use super::offer::{measure_rows, node_may_admit, offer_node, offer_phased, offer
 use super::resolve::{resolve, Resolver};
 use super::topk::TopK;
 use super::tree_search::Buffers;
-use crate::metric::Metric;
+use crate::metric::{Bounds, Metric, Points};
 use crate::tree::Tree;
 
 /// The blocked scan over all nodes (rows are contiguous), for queries the tree
@@ -26,12 +26,13 @@ pub(crate) fn scan<M: Metric, C: Collector>(
     const BLOCK: u32 = 256;
     let Buffers { buf, hi, .. } = bufs;
     let m = &tree.metric;
-    let err = Bounds::new(m.approx_error());
+    let err = m.errors().approx_slack();
+    let two_phase = m.capabilities().two_phase;
     let n = tree.num_nodes() as u32;
     let mut start = 0;
     while start < n {
         let end = (start + BLOCK).min(n);
-        if M::TWO_PHASE {
+        if two_phase {
             offer_phased(
                 tree,
                 qm,
@@ -76,8 +77,8 @@ pub(super) const TILE_ROWS: u32 = 128;
 
 /// The scan a block of queries at a time: tiles of the block × 128 rows, so a tile's
 /// rows come from memory once per block rather than once per query (the kernels then
-/// reread them from cache per group of queries) — [`Metric::phase1_tile`] for two-phase
-/// metrics, [`Metric::approx_multi_raw`] for the others (metrics whose blocks pay);
+/// reread them from cache per group of queries) — [`Metric::bounds`] as intervals for two-phase
+/// metrics, as raw values for the others (metrics whose blocks pay);
 /// then each query resolves its survivors as the per-query scan does. `queries[a]` is
 /// query `a`'s row in `qm` and its filter (`None`: a padded row); results go to rows
 /// `a` of `ids`, `dists` (`k` each).
@@ -125,7 +126,7 @@ pub(crate) fn scan_tiled<M: Metric>(
         c.reset(k, f64::INFINITY);
     }
     let mut ev = Evals::default();
-    if !M::TWO_PHASE {
+    if !m.capabilities().two_phase {
         offer_tiles(tree, qm, qs, lo, &mut ev, &mut cols[..nq], |a| {
             queries[slots[a]].expect("an active query").1
         });
@@ -151,9 +152,24 @@ pub(crate) fn scan_tiled<M: Metric>(
             let contiguous = nr == (end - rows[0]) as usize;
             let consecutive = qs.windows(2).all(|w| w[1] == w[0] + 1);
             if contiguous && consecutive {
-                m.tile_bounds(qm, qs[0], nq, rows[0], nr, lo, hi);
+                let (qs, rows) = (
+                    Points::Run {
+                        first: qs[0],
+                        len: nq,
+                    },
+                    Points::Run {
+                        first: rows[0],
+                        len: nr,
+                    },
+                );
+                m.bounds(qm, qs, rows, Bounds::Interval { lo, hi });
             } else {
-                m.phase1_tile(qm, qs, rows, lo, hi);
+                m.bounds(
+                    qm,
+                    Points::List(qs),
+                    Points::List(rows),
+                    Bounds::Interval { lo, hi },
+                );
             }
             ev.approx += (nq * nr) as u64;
             for (a, col) in cols[..nq].iter_mut().enumerate() {
@@ -164,7 +180,7 @@ pub(crate) fn scan_tiled<M: Metric>(
                     }
                     let (l, t) = (lo[a * nr + r], col.threshold());
                     if l > t {
-                        m.phase1_rejected(qm, q, c, t);
+                        m.rejected(qm, q, c, t);
                         continue;
                     }
                     offer_node(tree, c, l, hi[a * nr + r], filter, col);
@@ -196,7 +212,7 @@ pub(crate) fn scan_tiled<M: Metric>(
 
 /// Range queries `qs` (all within `r`) by the scan, a tile of queries at a time as in
 /// [`scan_tiled`] (metrics whose blocks pay and that measure in one phase: raw values
-/// of the whole tile from [`Metric::approx_multi_raw`], then each query's rows offered
+/// of the whole tile from [`Metric::bounds`], then each query's rows offered
 /// as the per-query scan offers them). `emit` receives each query with its hits sorted
 /// by (distance, id) and its evaluations (the tile's shared ones with the first query).
 pub(crate) fn range_scan_tiled<M: Metric>(
@@ -237,7 +253,7 @@ pub(crate) fn range_scan_tiled<M: Metric>(
 }
 
 /// The tiled scan's one-phase part: every row of the tree, [`TILE_ROWS`] at a time, for
-/// the queries `qs` at once ([`Metric::approx_multi_raw`]), each query's raw values then
+/// the queries `qs` at once ([`Metric::bounds`]), each query's raw values then
 /// offered to its collector `cols[a]` under its filter `filter(a)` as the per-query scan
 /// offers them. Every row is measured: only metrics whose blocks pay come here (the
 /// per-query scan measures them all too).
@@ -251,10 +267,10 @@ pub(super) fn offer_tiles<M: Metric, C: Collector>(
     filter: impl Fn(usize) -> Filter,
 ) {
     let m = &tree.metric;
-    debug_assert!(!M::TWO_PHASE && m.blocks_pay());
+    debug_assert!(!m.capabilities().two_phase && m.capabilities().blocks_pay);
     let form = MetricForm {
         m,
-        err: Bounds::new(m.approx_error()),
+        err: m.errors().approx_slack(),
     };
     let (n, nq) = (tree.num_nodes() as u32, qs.len());
     let mut start = 0;
@@ -262,7 +278,11 @@ pub(super) fn offer_tiles<M: Metric, C: Collector>(
         let end = (start + TILE_ROWS).min(n);
         let nr = (end - start) as usize;
         let raw = window(raw, nq * nr);
-        m.approx_multi_raw(qm, qs, start, raw);
+        let rows = Points::Run {
+            first: start,
+            len: nr,
+        };
+        m.bounds(qm, Points::List(qs), rows, Bounds::Raw(raw));
         ev.approx += (nq * nr) as u64;
         for (a, col) in cols.iter_mut().enumerate() {
             offer_raw(tree, start, &raw[a * nr..(a + 1) * nr], filter(a), col, &form);

@@ -1,7 +1,7 @@
 //! Per-worker query scratch and the per-query drivers: k-NN and range by tree
 //! search or scan, with the prior bound carried from one query to the next.
 
-use super::bounds::{interval_one, Bounds};
+use super::bounds::interval_one;
 use super::collect::{Collector, KnnCollector, RangeCollector};
 use super::evals::Evals;
 use super::filter::Filter;
@@ -86,7 +86,7 @@ impl Scratch {
             return f64::INFINITY;
         }
         let m = &tree.metric;
-        let err = Bounds::new(m.approx_error());
+        let err = m.errors().approx_slack();
         let ups = &mut self.prior_ups;
         ups.clear();
         for &id in &self.prior {

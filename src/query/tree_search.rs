@@ -1,11 +1,11 @@
 //! Best-first branch and bound over the tree for one query.
 
-use super::bounds::{interval_one, Bounds, MetricForm};
+use super::bounds::{interval_one, MetricForm};
 use super::collect::Collector;
 use super::evals::Evals;
 use super::filter::Filter;
 use super::offer::{measure_rows, node_may_admit, offer_node, offer_phased, offer_raw, window};
-use crate::metric::Metric;
+use crate::metric::{approx_one, Bounds, Metric, Points};
 use crate::tree::{fmax, SketchScratch, Tree, NONE};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -53,8 +53,8 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
     } = bufs;
     let m = &tree.metric;
     let sketches = tree.sketch.get();
-    let err = Bounds::new(m.approx_error());
-    let dc = m.distance_rel_error();
+    let (err, dc) = (m.errors().approx_slack(), m.errors().distance_rel);
+    let (two_phase, raw) = (m.capabilities().two_phase, m.capabilities().raw);
     // true ≥ canonical·down and true ≤ canonical·up; canonical ≥ true·shrink.
     let (down, up, shrink) = (1.0 / (1.0 + dc), 1.0 / (1.0 - dc), 1.0 - dc);
     heap.clear();
@@ -62,7 +62,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
         return;
     }
     ev.approx += 1;
-    let a0 = m.approx_one(qm, q, 0);
+    let a0 = approx_one(m, qm, q, 0);
     let (lo0, hi0) = (err.lower(a0), err.upper(a0));
     offer_node(tree, 0, lo0, hi0, filter, col);
     heap.push(Reverse((0, lo0.to_bits(), 0, hi0.to_bits())));
@@ -76,7 +76,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
             let first = tree.child_first[p as usize];
             let len = (end - first) as usize;
             let before = ev.approx;
-            if M::TWO_PHASE {
+            if two_phase {
                 offer_phased(tree, qm, q, first, len, filter, col, buf, hi, ev);
             } else {
                 let raw = window(buf, len);
@@ -155,10 +155,16 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
         let block = 2 * keep.len() > ch.len();
         if block {
             let out = window(buf, ch.len());
-            if M::TWO_PHASE {
-                m.phase1_block(qm, q, ch.start, out, window(hi, ch.len()));
+            let run = Points::Run {
+                first: ch.start,
+                len: ch.len(),
+            };
+            if two_phase {
+                let hi = window(hi, ch.len());
+                m.bounds(qm, Points::one(&q), run, Bounds::Interval { lo: out, hi });
             } else {
-                m.approx_block(qm, q, ch.start, out);
+                m.bounds(qm, Points::one(&q), run, Bounds::Raw(out));
+                out.iter_mut().for_each(|d| *d = raw.to_distance(*d));
             }
             ev.approx += ch.len() as u64;
         }
@@ -166,7 +172,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
             let (lo, hi) = if !block {
                 ev.approx += 1;
                 interval_one(m, qm, q, c, err)
-            } else if M::TWO_PHASE {
+            } else if two_phase {
                 let r = (c - ch.start) as usize;
                 (buf[r], hi[r])
             } else {
@@ -186,7 +192,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                     used = true;
                 }
             }
-            if M::TWO_PHASE && !used {
+            if two_phase && !used {
                 // Ruled out by its bound as a point (if the filter admits it) and as a
                 // subtree (if it has one); the audit's radius is the larger of the two,
                 // a hair smaller than computed so that rounding cannot fake a miss.
@@ -196,7 +202,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                 } else {
                     0.0
                 };
-                m.phase1_rejected(qm, q, c, as_point.max(as_subtree) * (1.0 - 1e-12));
+                m.rejected(qm, q, c, as_point.max(as_subtree) * (1.0 - 1e-12));
             }
         }
     }

@@ -211,7 +211,7 @@ impl KdIndex {
         keys: Option<&[u32]>,
         pool: Option<&ThreadPool>,
     ) -> Self {
-        let dim = m.coordinate_dim();
+        let dim = m.capabilities().coordinate_dim;
         let pad = dim.next_multiple_of(LANES);
         let n = points.len();
         let mut pts = vec![0.0; n * pad];
@@ -501,7 +501,7 @@ impl KdLevels {
 impl KdScratch {
     /// Loads the coordinates of point `x` of `m` as the query (zero-padded).
     fn load<M: Metric>(&mut self, m: &M, x: u32) {
-        let dim = m.coordinate_dim();
+        let dim = m.capabilities().coordinate_dim;
         self.q.clear();
         self.q.resize(dim.next_multiple_of(LANES), 0.0);
         m.coordinates(x, &mut self.q[..dim]);
@@ -618,7 +618,7 @@ impl<'p> KdGrowing<'p> {
 /// Whether `g`'s traversals should go through a [`KdIndex`]: metrics with Euclidean
 /// coordinates in few enough dimensions for boxes to prune.
 pub(crate) fn pays<M: Metric>(m: &M) -> bool {
-    m.euclidean_coordinates() && (1..=MAX_DIM).contains(&m.coordinate_dim())
+    m.capabilities().euclidean && (1..=MAX_DIM).contains(&m.capabilities().coordinate_dim)
 }
 
 /// Above this many coordinates boxes prune too little to beat the descent.

@@ -1,7 +1,7 @@
 //! The reference builder: one point at a time, lowest feasible level (DESIGN.md §2).
 
 use super::{level_of, scale, Tree, NONE};
-use crate::metric::Metric;
+use crate::metric::{pair_interval, Metric};
 use crate::{Error, Result};
 use pcct_arenas::Csr;
 use rayon::prelude::*;
@@ -180,7 +180,7 @@ impl Growing {
     /// The radii come out exactly as if every ancestor were measured.
     pub(crate) fn cover_pairs<M: Metric>(&self, m: &M, x: u32, out: &mut Vec<(u32, f64)>) {
         // |canonical − true| ≤ δ·true + α for every distance.
-        let (delta, alpha) = (m.distance_rel_error(), m.distance_abs_error());
+        let (delta, alpha) = (m.errors().distance_rel, m.errors().distance_abs);
         let widen = (1.0 + delta) / (1.0 - delta) * (1.0 + 8.0 * f64::EPSILON);
         // Bounds only from error bounds that make sense; else every ancestor is measured.
         let trust = widen.is_finite() && widen >= 1.0 && alpha.is_finite() && alpha >= 0.0;
@@ -251,8 +251,9 @@ impl Growing {
             return Placement::Dup(r);
         }
         debug_assert!(level_of(d0) <= self.level[r as usize]);
-        let delta = m.distance_rel_error();
-        let abs = 4.0 * m.distance_abs_error();
+        let delta = m.errors().distance_rel;
+        let abs = 4.0 * m.errors().distance_abs;
+        let two_phase = m.capabilities().two_phase;
         // best = (level, distance, parent): the lowest level, then the nearest, then the smallest id.
         let mut best = (level_of(d0) - 1, d0, r);
         if let Some(s) = scope.as_deref_mut() {
@@ -285,22 +286,15 @@ impl Growing {
                 // Two-phase metrics: phase 1 first, and the canonical distance only
                 // where c may become the parent (`best`); scope entries may be a superset
                 // and descents work with intervals, so both take the bounds.
-                let (dc, dc_hi, exact) = if M::TWO_PHASE {
-                    let (mut lo, mut hi) = (0.0, 0.0);
-                    m.phase1_block(
-                        m,
-                        x,
-                        c,
-                        std::slice::from_mut(&mut lo),
-                        std::slice::from_mut(&mut hi),
-                    );
+                let (dc, dc_hi, exact) = if two_phase {
+                    let (lo, hi) = pair_interval(m, m, x, c);
                     let parent_cut = scale(lc).min(scale(best.0 + 1)) * (1.0 + 1e-12);
                     if lo <= parent_cut {
                         *evals += 1;
                         let d = m.distance(m, x, c);
                         (d, d, true)
                     } else {
-                        m.phase1_rejected(m, x, c, parent_cut);
+                        m.rejected(m, x, c, parent_cut);
                         (lo, hi, false)
                     }
                 } else {
@@ -490,8 +484,8 @@ impl Growing {
         // The radii are maxima of canonical distances; inflate them so that they bound
         // true distances despite rounding.
         if inflate {
-            let inflate = 1.0 + 4.0 * metric.distance_rel_error() + 1e-12;
-            let widen = 4.0 * metric.distance_abs_error();
+            let inflate = 1.0 + 4.0 * metric.errors().distance_rel + 1e-12;
+            let widen = 4.0 * metric.errors().distance_abs;
             radius.iter_mut().for_each(|r| *r = *r * inflate + widen);
         }
         let child_radius_max: Vec<f64> = (0..nodes)
@@ -753,8 +747,8 @@ mod tests {
         ];
         for (name, rows, dim) in sets {
             let m = Euclidean::new(Dataset::from_rows(&rows, n, dim).unwrap()).unwrap();
-            let inflate = 1.0 + 4.0 * m.distance_rel_error() + 1e-12;
-            let widen = 4.0 * m.distance_abs_error();
+            let inflate = 1.0 + 4.0 * m.errors().distance_rel + 1e-12;
+            let widen = 4.0 * m.errors().distance_abs;
             for (builder, tree) in [
                 ("sequential", Tree::build_sequential(m.clone()).unwrap()),
                 ("parallel", Tree::build(m.clone(), &pool).unwrap()),

@@ -233,13 +233,17 @@ impl Sketches {
     /// no coordinates, or [`kernel_for`] has no kernel for its level.
     pub(crate) fn new<M: Metric>(tree: &Tree<M>) -> Sketches {
         let m = &tree.metric;
-        let dim = m.coordinate_dim();
-        let kernel = m.sketch_isa().filter(|_| dim > 0).and_then(kernel_for);
+        let dim = m.capabilities().coordinate_dim;
+        let kernel = m
+            .capabilities()
+            .sketch_isa
+            .filter(|_| dim > 0)
+            .and_then(kernel_for);
         let mut sketches = Sketches {
             kernel,
             dim,
-            dc: m.distance_rel_error() + 4.0 * f64::EPSILON,
-            abs: m.distance_abs_error(),
+            dc: m.errors().distance_rel + 4.0 * f64::EPSILON,
+            abs: m.errors().distance_abs,
             of_root: Vec::new(),
             buckets: Vec::new(),
         };
