@@ -66,6 +66,17 @@ impl Audit {
     pub fn misses(&self) -> u64 {
         self.misses.load(Ordering::Relaxed)
     }
+
+    /// Counts a rejection of row `j` for query `i` at `cut`, and a miss if its
+    /// canonical distance is within `cut` after all (kept out of line: the metric's
+    /// hook only tests whether auditing is on).
+    #[inline(never)]
+    fn check(&self, data: &Residual, queries: &Residual, i: u32, j: u32, cut: f64) {
+        self.rejections.fetch_add(1, Ordering::Relaxed);
+        if data.distance(queries, i, j) <= cut {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Phase 1 of the two-phase kernel: a bf16 copy of `V/σ` (`n × m`) and each row's
@@ -406,23 +417,32 @@ impl Residual {
         &self.x[i as usize * self.dim..(i as usize + 1) * self.dim]
     }
 
+    /// Phase 1 from query `i` to row `j` alone (tree children, the builder): no block
+    /// buffers.
+    #[inline(always)]
+    fn phase1_one(&self, queries: &Self, i: u32, j: u32) -> (f64, f64) {
+        let (cq, cd, m) = (&queries.coarse, &self.coarse, self.m);
+        let (xq, rq) = (queries.row_x(i), cq.rows[i as usize]);
+        let vq = &cq.v16[i as usize * m..(i as usize + 1) * m];
+        let ju = j as usize;
+        let s = cd.dot.dot(vq, &cd.v16[ju * m..(ju + 1) * m]);
+        let (klo, khi) = self.bracket.bracket(xq, self.row_x(j));
+        self.pair_bound(queries).bounds(s, klo, khi, rq, cd.rows[ju])
+    }
+
     /// Phase 1 from query `i` to rows `first..first + lo.len()`: bf16 dot products
     /// (one row alone, or blocks of 64) and the kernel's table bracket.
     fn phase1_run(&self, queries: &Self, i: u32, first: u32, lo: &mut [f64], hi: &mut [f64]) {
         const STEP: usize = 64;
         let (cq, cd) = (&queries.coarse, &self.coarse);
         let m = self.m;
+        if let ([l], [h]) = (&mut *lo, &mut *hi) {
+            (*l, *h) = self.phase1_one(queries, i, first);
+            return;
+        }
         let bound = self.pair_bound(queries);
         let (xq, rq) = (queries.row_x(i), cq.rows[i as usize]);
         let vq = &cq.v16[i as usize * m..(i as usize + 1) * m];
-        if let ([l], [h]) = (&mut *lo, &mut *hi) {
-            // One row (tree children, the builder): no block buffers.
-            let j = first as usize;
-            let s = cd.dot.dot(vq, &cd.v16[j * m..(j + 1) * m]);
-            let (klo, khi) = self.bracket.bracket(xq, self.row_x(first));
-            (*l, *h) = bound.bounds(s, klo, khi, rq, cd.rows[j]);
-            return;
-        }
         let mut s = [0f32; STEP];
         let (mut klo, mut khi) = ([0f64; STEP], [0f64; STEP]);
         let mut at = 0;
@@ -483,6 +503,39 @@ impl Residual {
                     slack,
                 );
             }
+        }
+    }
+
+    /// [`Metric::bounds`] past the one-pair case.
+    fn bounds_general(&self, queries: &Self, qs: Points<'_>, rows: Points<'_>, out: Bounds<'_>) {
+        let nr = rows.len();
+        let (lo, hi) = match out {
+            Bounds::Interval { lo, hi } => (lo, hi),
+            Bounds::Raw(raw) => {
+                assert_eq!(raw.len(), qs.len() * nr, "pcct: one bound per pair");
+                for (a, o) in (0..qs.len()).zip(raw.chunks_mut(nr.max(1))) {
+                    for (r, o) in o.iter_mut().enumerate() {
+                        *o = self.distance(queries, qs.get(a), rows.get(r));
+                    }
+                }
+                return;
+            }
+        };
+        assert!(
+            lo.len() == qs.len() * nr && hi.len() == lo.len(),
+            "pcct: one bound per pair"
+        );
+        match (qs, rows) {
+            (Points::Run { first: q0, len: nq }, Points::Run { first, .. }) => {
+                self.tile_product(queries, q0, nq, first, nr, lo, hi)
+            }
+            (_, Points::Run { first, .. }) => {
+                for a in 0..qs.len() {
+                    let at = a * nr..(a + 1) * nr;
+                    self.phase1_run(queries, qs.get(a), first, &mut lo[at.clone()], &mut hi[at]);
+                }
+            }
+            (_, Points::List(js)) => self.phase1_pairs(queries, qs, js, lo, hi),
         }
     }
 
@@ -560,44 +613,22 @@ impl Metric for Residual {
     /// (the tiled brute force, scans of consecutive queries), otherwise phase 1 (bf16
     /// dot products, kernel brackets). Raw values, where asked for, are the canonical
     /// distances.
-    fn bounds(&self, queries: &Self, qs: Points<'_>, rows: Points<'_>, out: Bounds<'_>) {
-        let nr = rows.len();
-        let (lo, hi) = match out {
-            Bounds::Interval { lo, hi } => (lo, hi),
-            Bounds::Raw(raw) => {
-                assert_eq!(raw.len(), qs.len() * nr, "pcct: one bound per pair");
-                for (a, o) in (0..qs.len()).zip(raw.chunks_mut(nr.max(1))) {
-                    for (r, o) in o.iter_mut().enumerate() {
-                        *o = self.distance(queries, qs.get(a), rows.get(r));
-                    }
-                }
-                return;
-            }
-        };
-        assert!(
-            lo.len() == qs.len() * nr && hi.len() == lo.len(),
-            "pcct: one bound per pair"
-        );
-        match (qs, rows) {
-            (Points::Run { first: q0, len: nq }, Points::Run { first, .. }) => {
-                self.tile_product(queries, q0, nq, first, nr, lo, hi)
-            }
-            (_, Points::Run { first, .. }) => {
-                for a in 0..qs.len() {
-                    let at = a * nr..(a + 1) * nr;
-                    self.phase1_run(queries, qs.get(a), first, &mut lo[at.clone()], &mut hi[at]);
-                }
-            }
-            (_, Points::List(js)) => self.phase1_pairs(queries, qs, js, lo, hi),
+    #[inline]
+    fn bounds(&self, queries: &Self, qs: Points<'_>, rows: Points<'_>, mut out: Bounds<'_>) {
+        // One query against one row of a run (searches, the builder): the pair alone.
+        if let (Points::List(&[q]), Points::Run { first, len: 1 }, Bounds::Interval { lo: [l], hi: [h] }) =
+            (qs, rows, &mut out)
+        {
+            (*l, *h) = self.phase1_one(queries, q, first);
+            return;
         }
+        self.bounds_general(queries, qs, rows, out);
     }
 
+    #[inline]
     fn rejected(&self, queries: &Self, i: u32, j: u32, cut: f64) {
         if let Some(a) = &self.audit {
-            a.rejections.fetch_add(1, Ordering::Relaxed);
-            if self.distance(queries, i, j) <= cut {
-                a.misses.fetch_add(1, Ordering::Relaxed);
-            }
+            a.check(self, queries, i, j, cut);
         }
     }
 
