@@ -18,6 +18,7 @@ pub mod datagen;
 pub mod error;
 pub mod io;
 pub mod metric;
+pub mod persist;
 pub mod pool;
 pub mod query;
 pub mod telemetry;
@@ -28,9 +29,10 @@ pub mod workload;
 pub use build::{BuildOptions, BuildStats};
 pub use error::{Error, Result};
 pub use metric::{Dataset, Euclidean, Metric};
+pub use persist::Persist;
 pub use pool::Pool;
 pub use query::{Neighbors, QueryPath, QueryStats, RangeNeighbors, Via};
-pub use tree::{Persist, Tree, TreeShape};
+pub use tree::{Tree, TreeShape};
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -3,7 +3,7 @@
 
 use pcct::io::Matrix;
 use pcct::metric::{Dataset, Euclidean, Residual};
-use pcct::tree::file_tag;
+use pcct::persist::{file_tag, MetricTag};
 use pcct::{Error, Metric, Pool, Result, Tree};
 use std::path::Path;
 
@@ -31,15 +31,9 @@ impl SavedTree {
             e => e,
         };
         let tree = match file_tag(&bytes).map_err(named)? {
-            1 => SavedTree::F32(Tree::from_bytes(&bytes).map_err(named)?),
-            2 => SavedTree::F64(Tree::from_bytes(&bytes).map_err(named)?),
-            3 => SavedTree::Residual(Box::new(Tree::from_bytes(&bytes).map_err(named)?)),
-            tag => {
-                return Err(named(Error::invalid(
-                    "tree file",
-                    format!("unknown metric tag {tag} (written by a newer pcct?)"),
-                )))
-            }
+            MetricTag::EuclideanF32 => SavedTree::F32(Tree::from_bytes(&bytes).map_err(named)?),
+            MetricTag::EuclideanF64 => SavedTree::F64(Tree::from_bytes(&bytes).map_err(named)?),
+            MetricTag::Residual => SavedTree::Residual(Box::new(Tree::from_bytes(&bytes).map_err(named)?)),
         };
         Ok(tree)
     }

@@ -47,9 +47,9 @@ impl std::str::FromStr for KernelKind {
 /// dimension); `r = ‖(x − y) / ℓ‖`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Kernel {
-    pub(super) kind: KernelKind,
-    pub(super) variance: f64,
-    pub(super) inv_lengthscales: Vec<f64>,
+    pub(crate) kind: KernelKind,
+    pub(crate) variance: f64,
+    pub(crate) inv_lengthscales: Vec<f64>,
 }
 
 impl Kernel {
@@ -84,7 +84,7 @@ impl Kernel {
         self.variance
     }
 
-    pub(super) fn check_dim(&self, dim: usize) -> Result<()> {
+    pub(crate) fn check_dim(&self, dim: usize) -> Result<()> {
         let l = self.inv_lengthscales.len();
         if l != 1 && l != dim {
             return Err(Error::invalid(

@@ -23,6 +23,7 @@ mod residual;
 
 pub use dataset::{Dataset, MAX_POINTS};
 pub use euclidean::{canonical as euclidean_distance, Euclidean};
+pub(crate) use residual::Model;
 pub use residual::{dot as residual_dot, Audit, Kernel, KernelKind, Residual};
 
 use crate::kernels::Isa;

@@ -40,11 +40,11 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// What new points need to get their own `v`, `p`: the inducing points and the
 /// Cholesky factor.
 #[derive(Debug)]
-struct Model {
-    z: Vec<f64>,
-    m: usize,
+pub(crate) struct Model {
+    pub(crate) z: Vec<f64>,
+    pub(crate) m: usize,
     /// Lower-triangular factor, row-major `m × m`.
-    chol: Vec<f64>,
+    pub(crate) chol: Vec<f64>,
 }
 
 /// Audit mode's counters: phase-1 rejections, and those the exact distance
@@ -132,17 +132,17 @@ impl Coarse {
 /// The residual-correlation metric over points with coordinates `X`.
 #[derive(Clone, Debug)]
 pub struct Residual {
-    x: Vec<f64>,
-    dim: usize,
-    v: Vec<f64>,
-    m: usize,
-    p: Vec<f64>,
+    pub(crate) x: Vec<f64>,
+    pub(crate) dim: usize,
+    pub(crate) v: Vec<f64>,
+    pub(crate) m: usize,
+    pub(crate) p: Vec<f64>,
     sqrt_p: Vec<f64>,
-    kernel: Arc<Kernel>,
-    model: Option<Arc<Model>>,
+    pub(crate) kernel: Arc<Kernel>,
+    pub(crate) model: Option<Arc<Model>>,
     floor: f64,
     /// [`Metric::distance_abs_error`], computed once from the smallest `p`.
-    abs_error: f64,
+    pub(crate) abs_error: f64,
     coarse: Coarse,
     /// Phase 1's kernel values: table brackets instead of `exp`.
     bracket: Arc<Bracket>,
@@ -309,7 +309,7 @@ impl Residual {
         Self::assemble(x.to_vec(), dim, v.to_vec(), m, own, Arc::new(kernel), None)
     }
 
-    fn assemble(
+    pub(crate) fn assemble(
         x: Vec<f64>,
         dim: usize,
         v: Vec<f64>,
@@ -353,6 +353,15 @@ impl Residual {
             model,
             floor,
         })
+    }
+
+    /// The metric with its absolute error bound raised to at least `abs_error` (a
+    /// loaded tree keeps the bound it was built with: it may cover points deleted since).
+    pub(crate) fn with_abs_error(mut self, abs_error: f64) -> Self {
+        let e = self.abs_error.max(abs_error);
+        self.abs_error = e;
+        self.coarse.bound = self.coarse.bound.with_slack(e * e);
+        self
     }
 
     /// New points `x` (row-major, the data's dimension) under the same model: their
@@ -719,94 +728,5 @@ impl Metric for Residual {
             ));
         }
         Ok(())
-    }
-}
-
-impl crate::tree::Persist for Residual {
-    const TAG: u32 = 3;
-    const NAME: &'static str = "residual";
-
-    fn write_points(&self, w: &mut crate::tree::Writer) {
-        w.u64(self.dim as u64);
-        w.u64(self.m as u64);
-        w.f64s(&self.x);
-        w.f64s(&self.v);
-        w.f64s(&self.p);
-        w.u64(match self.kernel.kind {
-            KernelKind::Rbf => 0,
-            KernelKind::Matern12 => 1,
-            KernelKind::Matern32 => 2,
-            KernelKind::Matern52 => 3,
-        });
-        w.f64s(&[self.kernel.variance, self.abs_error]);
-        w.f64s(&self.kernel.inv_lengthscales);
-        match &self.model {
-            Some(md) => {
-                w.u64(md.m as u64);
-                w.f64s(&md.z);
-                w.f64s(&md.chol);
-            }
-            None => w.u64(u64::MAX),
-        }
-    }
-
-    fn read_points(r: &mut crate::tree::Reader<'_>) -> Result<Self> {
-        let bad = |what: &str| Error::invalid("tree file", format!("residual points: {what}"));
-        let dim = r.u64("dimension")? as usize;
-        let m = r.u64("rank")? as usize;
-        let (x, v, p) = (r.f64s("coordinates")?, r.f64s("V")?, r.f64s("p")?);
-        let n = p.len();
-        if dim == 0 || m == 0 || Some(x.len()) != n.checked_mul(dim) || Some(v.len()) != n.checked_mul(m) {
-            return Err(bad("array lengths disagree"));
-        }
-        if x.iter().chain(&v).chain(&p).any(|q| !q.is_finite()) || p.iter().any(|&q| q < 0.0) {
-            return Err(bad("non-finite coordinates, V or p, or a negative p"));
-        }
-        let kind = match r.u64("kernel")? {
-            0 => KernelKind::Rbf,
-            1 => KernelKind::Matern12,
-            2 => KernelKind::Matern32,
-            3 => KernelKind::Matern52,
-            k => return Err(bad(&format!("unknown kernel code {k}"))),
-        };
-        let (scalars, inv) = (r.f64s("variance")?, r.f64s("lengthscales")?);
-        let [variance, abs_error] = scalars[..] else {
-            return Err(bad("variance and error bound missing"));
-        };
-        let positive = |q: &f64| q.is_finite() && *q > 0.0;
-        let in_range = positive(&variance)
-            && abs_error.is_finite()
-            && abs_error >= 0.0
-            && !inv.is_empty()
-            && inv.iter().all(positive);
-        if !in_range {
-            return Err(bad("variance, lengthscales or error bound out of range"));
-        }
-        let kernel = Kernel {
-            kind,
-            variance,
-            inv_lengthscales: inv,
-        };
-        kernel.check_dim(dim).map_err(|e| bad(&e.to_string()))?;
-        let model = match r.u64("model")? {
-            u64::MAX => None,
-            mm => {
-                let (z, chol) = (r.f64s("inducing points")?, r.f64s("Cholesky factor")?);
-                let mm = mm as usize;
-                if mm != m || Some(z.len()) != mm.checked_mul(dim) || Some(chol.len()) != mm.checked_mul(mm) {
-                    return Err(bad("model array lengths disagree"));
-                }
-                if z.iter().chain(&chol).any(|q| !q.is_finite()) || (0..mm).any(|i| chol[i * mm + i] <= 0.0) {
-                    return Err(bad("non-finite model or a non-positive Cholesky pivot"));
-                }
-                Some(Arc::new(Model { z, m: mm, chol }))
-            }
-        };
-        let mut metric = Self::assemble(x, dim, v, m, p, Arc::new(kernel), model)?;
-        // The bound the tree was built with (it may cover points deleted since).
-        let e = metric.abs_error.max(abs_error);
-        metric.abs_error = e;
-        metric.coarse.bound = metric.coarse.bound.with_slack(e * e);
-        Ok(metric)
     }
 }

@@ -28,13 +28,11 @@
 
 mod kd;
 mod level;
-mod persist;
 mod sequential;
 mod sketch;
 mod validate;
 
 pub use level::{level_of, scale, BASE};
-pub use persist::{file_tag, Persist, Reader, Writer, FORMAT_VERSION};
 pub use validate::Violation;
 
 pub(crate) use kd::{max as fmax, pays as kd_pays, KdGrowing, KdIndex, KdLevels, KdScratch};

@@ -1,11 +1,12 @@
 //! Save and load a frozen tree with its points (DESIGN.md §7): a versioned,
-//! checksummed file read back without rebuilding.
+//! checksummed file read back without rebuilding. The metric tags are [`MetricTag`]'s
+//! table; how each metric stores its points is in `points.rs`.
 //!
 //! ```text
 //! offset  size  field
 //!      0     8  magic "PCCTTREE"
 //!      8     4  format version (u32 LE)
-//!     12     4  metric tag (u32 LE): 1 Euclidean f32, 2 Euclidean f64, 3 residual
+//!     12     4  metric tag (u32 LE): MetricTag's code
 //!     16     8  payload length in bytes (u64 LE)
 //!     24     8  checksum of the payload (u64 LE; 64-bit words, FNV-style)
 //!     32     …  payload: the metric's points, then the tree's arrays, each a u64 count
@@ -17,9 +18,10 @@
 //! duplicates) and every number's range, so a truncated, corrupt or hostile file is a
 //! clear error, never a panic or a wrong answer. Loading costs one pass over the bytes.
 
-use super::{Tree, NONE};
-use crate::kernels::Element;
-use crate::metric::{Dataset, Euclidean, Metric};
+mod points;
+
+use crate::metric::Metric;
+use crate::tree::{Tree, NONE};
 use crate::{Error, Result};
 use pcct_arenas::Csr;
 use std::path::Path;
@@ -29,12 +31,49 @@ const MAGIC: &[u8; 8] = b"PCCTTREE";
 pub const FORMAT_VERSION: u32 = 1;
 const HEADER: usize = 32;
 
+/// The metrics a tree file can hold, by the tag its header names them with: the one
+/// table of tags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricTag {
+    /// [`crate::Euclidean`] over `f32` rows.
+    EuclideanF32 = 1,
+    /// [`crate::Euclidean`] over `f64` rows.
+    EuclideanF64 = 2,
+    /// [`crate::metric::Residual`].
+    Residual = 3,
+}
+
+impl MetricTag {
+    const ALL: [MetricTag; 3] = [
+        MetricTag::EuclideanF32,
+        MetricTag::EuclideanF64,
+        MetricTag::Residual,
+    ];
+
+    /// The code written in the header.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    /// The tag of a header code, if this pcct knows it.
+    pub fn from_code(code: u32) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.code() == code)
+    }
+
+    /// A name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            MetricTag::EuclideanF32 => "Euclidean f32",
+            MetricTag::EuclideanF64 => "Euclidean f64",
+            MetricTag::Residual => "residual",
+        }
+    }
+}
+
 /// A metric that can be stored in a tree file.
 pub trait Persist: Metric {
     /// The tag naming this metric in the file header.
-    const TAG: u32;
-    /// A name for error messages.
-    const NAME: &'static str;
+    const TAG: MetricTag;
     /// Appends the points.
     fn write_points(&self, w: &mut Writer);
     /// Reads the points back.
@@ -128,46 +167,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-impl<T: Element> Persist for Euclidean<T> {
-    const TAG: u32 = if T::BYTES == 4 { 1 } else { 2 };
-    const NAME: &'static str = if T::BYTES == 4 {
-        "Euclidean f32"
-    } else {
-        "Euclidean f64"
-    };
-
-    fn write_points(&self, w: &mut Writer) {
-        let d = self.dataset();
-        w.u64(d.dim() as u64);
-        let rows = (0..d.len()).flat_map(|i| d.row(i).iter().map(|v| v.to_f64()));
-        if T::BYTES == 4 {
-            let v: Vec<f32> = rows.map(|x| x as f32).collect();
-            w.f32s(v.into_iter());
-        } else {
-            w.f64s(&rows.collect::<Vec<f64>>());
-        }
-    }
-
-    fn read_points(r: &mut Reader<'_>) -> Result<Self> {
-        let dim = r.u64("dimension")? as usize;
-        let values: Vec<T> = if T::BYTES == 4 {
-            r.f32s("points")?
-                .into_iter()
-                .map(|x| T::from_f64(x as f64))
-                .collect()
-        } else {
-            r.f64s("points")?.into_iter().map(T::from_f64).collect()
-        };
-        if dim == 0 || !values.len().is_multiple_of(dim) {
-            return Err(corrupt(format!(
-                "{} point values do not form rows of dimension {dim}",
-                values.len()
-            )));
-        }
-        Euclidean::new(Dataset::from_rows(&values, values.len() / dim, dim)?)
-    }
-}
-
 /// 64-bit words folded FNV-style (the tail zero-padded), then mixed.
 fn checksum(b: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -208,7 +207,7 @@ impl<M: Persist> Tree<M> {
         let mut out = Vec::with_capacity(HEADER + payload.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&M::TAG.to_le_bytes());
+        out.extend_from_slice(&M::TAG.code().to_le_bytes());
         out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         out.extend_from_slice(&checksum(&payload).to_le_bytes());
         out.extend_from_slice(&payload);
@@ -236,13 +235,14 @@ impl<M: Persist> Tree<M> {
                 "format version {version}; this pcct reads version {FORMAT_VERSION}"
             )));
         }
-        let tag = u32_at(12);
+        let tag = file_tag(b)?;
         if tag != M::TAG {
             return Err(corrupt(format!(
-                "holds metric tag {tag} ({}), not {} (tag {})",
-                tag_name(tag),
-                M::NAME,
-                M::TAG
+                "holds {} points (tag {}), not {} (tag {})",
+                tag.name(),
+                tag.code(),
+                M::TAG.name(),
+                M::TAG.code()
             )));
         }
         let payload = &b[HEADER..];
@@ -392,30 +392,24 @@ impl<M: Persist> Tree<M> {
     }
 }
 
-fn tag_name(tag: u32) -> &'static str {
-    match tag {
-        1 => "Euclidean f32",
-        2 => "Euclidean f64",
-        3 => "residual",
-        _ => "unknown",
-    }
-}
-
 /// The metric tag in a tree file's header (to pick the type to load it as), or an error
-/// if the bytes do not start like a tree file.
-pub fn file_tag(b: &[u8]) -> Result<u32> {
+/// if the bytes do not start like a tree file of a known metric.
+pub fn file_tag(b: &[u8]) -> Result<MetricTag> {
     if b.len() < HEADER || &b[..8] != MAGIC {
         return Err(corrupt(
             "not a pcct tree file (bad magic or shorter than its header)".into(),
         ));
     }
-    Ok(u32::from_le_bytes(b[12..16].try_into().expect("4 bytes")))
+    let code = u32::from_le_bytes(b[12..16].try_into().expect("4 bytes"));
+    MetricTag::from_code(code)
+        .ok_or_else(|| corrupt(format!("unknown metric tag {code} (written by a newer pcct?)")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{datagen, Pool};
+    use crate::{Dataset, Euclidean};
 
     fn small_tree() -> Tree<Euclidean<f64>> {
         let rows = datagen::with_duplicates(300, 3, 0.2, 5);
