@@ -236,6 +236,15 @@ impl Pool {
         self.inner.install(f)
     }
 
+    /// Runs `a` and `b`, potentially in parallel, on this pool's workers.
+    pub fn join<A: Send, B: Send>(
+        &self,
+        a: impl FnOnce() -> A + Send,
+        b: impl FnOnce() -> B + Send,
+    ) -> (A, B) {
+        self.inner.join(a, b)
+    }
+
     /// The underlying rayon pool (for crates that take one, like `pcct-arenas`).
     pub fn rayon(&self) -> &rayon::ThreadPool {
         &self.inner

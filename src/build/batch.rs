@@ -309,7 +309,7 @@ fn join_conflicts<M: Metric>(
         .filter(|&v| node(&placements[v]).is_some())
         .map(|v| (pending[v].x, v as u32))
         .unzip();
-    let ix = KdIndex::new(m, &xs, &vs, Some(pool.rayon()));
+    let ix = KdIndex::new(m, &xs, &vs, Some(pool));
     let key = |v: usize| node(&placements[v]).map(|(l, _, _)| (l, pending[v].x));
     let ch = chunk_len(vs.len(), threads);
     let parts: Vec<(Vec<(u32, u32)>, u64)> = vs
@@ -453,7 +453,7 @@ fn run_batch<M: Metric>(
     let t = Instant::now();
     let mut kd = nodes
         .as_deref()
-        .map(|nodes| KdLevels::new(m, g, nodes, Some(pool.rayon())));
+        .map(|nodes| KdLevels::new(m, g, nodes, Some(pool)));
     st.traverse += t.elapsed();
     while !pending.is_empty() {
         st.rounds += 1;
@@ -565,7 +565,7 @@ fn run_batch<M: Metric>(
         st.apply += t.elapsed();
         if let Some(kd) = kd.as_mut().filter(|_| !pending.is_empty()) {
             let t = Instant::now();
-            kd.add(m, g, &placed, Some(pool.rayon()));
+            kd.add(m, g, &placed, Some(pool));
             st.traverse += t.elapsed();
         }
     }

@@ -109,7 +109,7 @@ mod tests {
                     l => Some(-(l as i32)),
                 })
                 .collect();
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+            let pool = crate::Pool::new(2).unwrap();
             let e = pool.install(|| elect(&m, &points, &levels, seed));
             assert!(e.leaders > 0, "dim {dim}: no cell held two points");
             let side = |l: i32| scale(l) / (dim as f64).sqrt() * SHRINK;

@@ -122,7 +122,7 @@ mod tests {
     /// The result is independent, maximal, and equals the greedy set in priority order.
     #[test]
     fn luby_equals_greedy_by_priority() {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let pool = crate::Pool::new(2).unwrap();
         for seed in 0..20u64 {
             let mut rng = Rng::new(seed);
             let n = 1 + rng.below(300) as usize;

@@ -215,7 +215,7 @@ impl<M: Metric> Tree<M> {
         }
         Ok(pool.install(|| {
             let mut finder = if kd {
-                let ix = KdGrowing::new(&m, &g, subtree(&g, g.root), pool.rayon());
+                let ix = KdGrowing::new(&m, &g, subtree(&g, g.root), pool);
                 Finder::Kd(ix, KdScratch::default())
             } else {
                 Finder::Descent(Vec::new())

@@ -161,9 +161,9 @@ impl<M: Metric> Tree<M> {
     /// probes too, so that a query's evaluations do not depend on which call built them.
     pub(super) fn prepare(&self, path: QueryPath, pool: &Pool) -> Option<&KdIndex> {
         match path {
-            QueryPath::Kd { .. } => Some(self.kd_index(pool.rayon())),
+            QueryPath::Kd { .. } => Some(self.kd_index(pool)),
             QueryPath::Tree => {
-                self.sketches(pool.rayon());
+                self.sketches(pool);
                 None
             }
             QueryPath::Scan { .. } => None,

@@ -35,8 +35,8 @@ use super::sequential::{Growing, Placement, SLACK};
 use super::{level_of, scale, NONE};
 use crate::kernels::{isa::Isa, Kernels};
 use crate::metric::{euclidean_distance, Metric};
+use crate::pool::Pool;
 use rayon::prelude::*;
-use rayon::ThreadPool;
 
 /// Box bounds sum this many columns side by side.
 const LANES: usize = 4;
@@ -120,7 +120,7 @@ struct SplitCtx<'a> {
     dim: usize,
     pad: usize,
     keys: Option<&'a [u32]>,
-    pool: Option<&'a ThreadPool>,
+    pool: Option<&'a Pool>,
 }
 
 impl Part {
@@ -198,7 +198,7 @@ impl KdIndex {
     /// halves split in parallel on `pool` if given (callers inside a
     /// [`OnceLock`](std::sync::OnceLock) initialiser pass none: a worker waiting for
     /// its other half may steal work that re-enters the initialiser).
-    pub(crate) fn new<M: Metric>(m: &M, points: &[u32], tags: &[u32], pool: Option<&ThreadPool>) -> Self {
+    pub(crate) fn new<M: Metric>(m: &M, points: &[u32], tags: &[u32], pool: Option<&Pool>) -> Self {
         Self::with_keys(m, points, tags, None, pool)
     }
 
@@ -209,7 +209,7 @@ impl KdIndex {
         points: &[u32],
         tags: &[u32],
         keys: Option<&[u32]>,
-        pool: Option<&ThreadPool>,
+        pool: Option<&Pool>,
     ) -> Self {
         let dim = m.capabilities().coordinate_dim;
         let pad = dim.next_multiple_of(LANES);
@@ -438,7 +438,7 @@ pub(crate) struct KdLevels {
 impl KdLevels {
     /// The indexes over the tree nodes `nodes` of `g` (coordinates from `m`), tagged
     /// with their ids, built on `pool` (serially without one).
-    pub(crate) fn new<M: Metric>(m: &M, g: &Growing, nodes: &[u32], pool: Option<&ThreadPool>) -> Self {
+    pub(crate) fn new<M: Metric>(m: &M, g: &Growing, nodes: &[u32], pool: Option<&Pool>) -> Self {
         let mut kd = KdLevels { levels: Vec::new() };
         kd.add(m, g, nodes, pool);
         kd
@@ -447,7 +447,7 @@ impl KdLevels {
     /// Adds the nodes `nodes` (new since the indexes were built): one more index per
     /// level they occupy, so that a batch's later rounds see its earlier winners without
     /// rebuilding the indexes of the whole tree.
-    pub(crate) fn add<M: Metric>(&mut self, m: &M, g: &Growing, nodes: &[u32], pool: Option<&ThreadPool>) {
+    pub(crate) fn add<M: Metric>(&mut self, m: &M, g: &Growing, nodes: &[u32], pool: Option<&Pool>) {
         let mut by_level = nodes.to_vec();
         by_level.sort_unstable_by_key(|&y| (g.level[y as usize], y));
         let groups: Vec<&[u32]> = by_level
@@ -563,12 +563,12 @@ pub(crate) struct KdGrowing<'p> {
     /// Nodes added since the last group was made.
     loose: Vec<u32>,
     /// Where the first group and big merged groups are built.
-    pool: &'p ThreadPool,
+    pool: &'p Pool,
 }
 
 impl<'p> KdGrowing<'p> {
     /// The indexes over the nodes `nodes` of `g`, built on `pool`.
-    pub(crate) fn new<M: Metric>(m: &M, g: &Growing, nodes: Vec<u32>, pool: &'p ThreadPool) -> Self {
+    pub(crate) fn new<M: Metric>(m: &M, g: &Growing, nodes: Vec<u32>, pool: &'p Pool) -> Self {
         let ix = KdLevels::new(m, g, &nodes, Some(pool));
         KdGrowing {
             groups: vec![(nodes, ix)],
@@ -642,9 +642,7 @@ mod tests {
             let pts: Vec<u32> = (0..40_000).collect();
             let serial = KdIndex::new(&m, &pts, &pts, None);
             let pool = Pool::new(2).unwrap();
-            let parallel = pool
-                .rayon()
-                .install(|| KdIndex::new(&m, &pts, &pts, Some(pool.rayon())));
+            let parallel = pool.rayon().install(|| KdIndex::new(&m, &pts, &pts, Some(&pool)));
             assert!(
                 serial.nodes.len() > 2 * 40_000 / PAR_SPLIT,
                 "seed {seed}: too few k-d nodes"

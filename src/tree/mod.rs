@@ -209,7 +209,7 @@ impl<M: Metric> Tree<M> {
     /// coordinates in few dimensions where the tree cannot prune. Built on first use,
     /// with its big halves split on `pool`; call it outside the pool's parallel loops
     /// ([`built_once`]).
-    pub(crate) fn kd_index(&self, pool: &rayon::ThreadPool) -> &KdIndex {
+    pub(crate) fn kd_index(&self, pool: &crate::Pool) -> &KdIndex {
         built_once(&self.kd, || {
             let pos: Vec<u32> = (0..self.num_nodes() as u32).collect();
             let keys: Vec<u32> = pos
@@ -223,7 +223,7 @@ impl<M: Metric> Tree<M> {
     /// The bf16 sketches of the buckets ([`Sketches`]), shared by clones; built on first
     /// use on `pool` (call it outside the pool's parallel loops, as [`Tree::kd_index`]).
     /// Searches scan a bucket through its sketch once this has run, in `f64` before.
-    pub(crate) fn sketches(&self, pool: &rayon::ThreadPool) -> &Sketches {
+    pub(crate) fn sketches(&self, pool: &crate::Pool) -> &Sketches {
         built_once(&self.sketch, || pool.install(|| Sketches::new(self)))
     }
 

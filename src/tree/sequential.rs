@@ -670,13 +670,13 @@ mod tests {
         let mut serial = super::Growing::new(n);
         serial.attach_all(first, false);
         let mut par = super::Growing::new(n);
-        pool.rayon().install(|| par.attach_all(first, true));
+        pool.install(|| par.attach_all(first, true));
         // A second batch onto lists that already hold children.
         for &(x, p, l, d) in rest {
             one.attach(x, p, l, d);
         }
         serial.attach_all(rest, false);
-        pool.rayon().install(|| par.attach_all(rest, true));
+        pool.install(|| par.attach_all(rest, true));
         assert!(one.children[..500].iter().any(|c| c.len() > 50));
         assert_eq!(one.children, serial.children);
         assert_eq!(one.children, par.children);
@@ -705,7 +705,7 @@ mod tests {
             );
             for bucket in [1, 32, 1024, 1 << 20] {
                 let serial = tree.relayout_with(bucket, false);
-                let parallel = pool.rayon().install(|| tree.relayout_with(bucket, true));
+                let parallel = pool.install(|| tree.relayout_with(bucket, true));
                 let what = format!("{name}, buckets of {bucket}");
                 assert!(serial.validate().is_empty(), "{what}");
                 assert!(parallel.validate().is_empty(), "{what}");

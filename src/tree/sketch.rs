@@ -352,7 +352,7 @@ mod tests {
         let qm = Euclidean::new(Dataset::from_rows(&narrow(queries), nq, dim).unwrap()).unwrap();
         let pool = Pool::new(1).unwrap();
         let tree = Tree::build(m, &pool).unwrap();
-        let sk = tree.sketches(pool.rayon());
+        let sk = tree.sketches(&pool);
         if sk.buckets.is_empty() {
             return None;
         }
@@ -411,7 +411,7 @@ mod tests {
             let m = Euclidean::with_kernels(data, Kernels::new(isa).unwrap()).unwrap();
             let pool = Pool::new(1).unwrap();
             let tree = Tree::build(m, &pool).unwrap();
-            let sk = tree.sketches(pool.rayon());
+            let sk = tree.sketches(&pool);
             assert_eq!(sk.kernel.map(|k| k.isa()), fast.then_some(isa), "{isa:?}");
             assert_eq!(sk.buckets.is_empty(), !fast, "{isa:?}");
             let w = check_on::<f64>(Some(isa), &rows, n, dim, &queries);
@@ -466,7 +466,7 @@ mod tests {
         let far = Euclidean::new(Dataset::from_rows(&[1e100, 0.0, 0.0, 0.0], 1, dim).unwrap()).unwrap();
         let pool = Pool::new(1).unwrap();
         let tree = Tree::build(m, &pool).unwrap();
-        let sk = tree.sketches(pool.rayon());
+        let sk = tree.sketches(&pool);
         let p = (0..tree.num_nodes() as u32)
             .find(|&p| sk.of_root[p as usize] != NONE)
             .unwrap();
