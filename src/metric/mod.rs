@@ -16,14 +16,15 @@
 //! [`Capabilities`] saying what they are and [`Errors`] how far they may be off), several
 //! canonical distances at once, coordinates for the Hilbert order, prefetch hints.
 
+mod covariance;
 mod dataset;
 mod euclidean;
-mod kernel;
+mod model;
 mod residual;
 
 pub use dataset::{Dataset, MAX_POINTS};
 pub use euclidean::{canonical as euclidean_distance, Euclidean};
-pub(crate) use residual::Model;
+pub(crate) use model::Model;
 pub use residual::{dot as residual_dot, Audit, Kernel, KernelKind, Residual};
 
 use crate::kernels::Isa;

@@ -15,17 +15,16 @@
 //! residual vector and 1 to any other (still a metric: 1 is the largest distance).
 //!
 //! Rounding: `|Δρ| ≤ c·(m + d + 16)·ε·σ² / p_min`, so a canonical distance is within
-//! `√|Δρ|` of the exact one; [`Metric::distance_abs_error`] reports that, and the tree
+//! `√|Δρ|` of the exact one; [`Metric::errors`] reports that (`distance_abs`), and the tree
 //! widens its pruning by it so that answers stay exact.
 
-use super::kernel::Bracket;
-pub use super::kernel::{Kernel, KernelKind};
+use super::covariance::Bracket;
+pub use super::covariance::{Kernel, KernelKind};
+use super::model::Model;
 use super::{Bounds, Capabilities, Errors, Metric, Points};
 use crate::kernels::residual::{interval, Bf16Dot, Phase1, Row};
 use crate::kernels::{Kernels, Rows};
-use crate::pool::Pool;
 use crate::{Error, Result};
-use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -35,16 +34,6 @@ use std::sync::Arc;
 #[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     crate::kernels::canonical::dot(a, b)
-}
-
-/// What new points need to get their own `v`, `p`: the inducing points and the
-/// Cholesky factor.
-#[derive(Debug)]
-pub(crate) struct Model {
-    pub(crate) z: Vec<f64>,
-    pub(crate) m: usize,
-    /// Lower-triangular factor, row-major `m × m`.
-    pub(crate) chol: Vec<f64>,
 }
 
 /// Audit mode's counters: phase-1 rejections, and those the exact distance
@@ -149,7 +138,7 @@ pub struct Residual {
     audit: Option<Arc<Audit>>,
 }
 
-fn check_matrix(what: &'static str, values: &[f64], rows: usize, cols: usize) -> Result<()> {
+pub(super) fn check_matrix(what: &'static str, values: &[f64], rows: usize, cols: usize) -> Result<()> {
     if rows.checked_mul(cols) != Some(values.len()) {
         return Err(Error::invalid(
             what,
@@ -166,7 +155,7 @@ fn check_matrix(what: &'static str, values: &[f64], rows: usize, cols: usize) ->
 }
 
 /// Rows of a row-major matrix with `cols` columns (an error if ragged or `cols = 0`).
-fn rows(what: &'static str, values: &[f64], cols: usize) -> Result<usize> {
+pub(super) fn rows(what: &'static str, values: &[f64], cols: usize) -> Result<usize> {
     if cols == 0 || !values.len().is_multiple_of(cols) {
         return Err(Error::invalid(
             what,
@@ -176,102 +165,7 @@ fn rows(what: &'static str, values: &[f64], cols: usize) -> Result<usize> {
     Ok(values.len() / cols)
 }
 
-/// Cholesky factor of a symmetric positive definite row-major `m × m` matrix.
-fn cholesky(a: &[f64], m: usize) -> Result<Vec<f64>> {
-    let mut l = vec![0.0; m * m];
-    for i in 0..m {
-        for j in 0..=i {
-            let s = a[i * m + j] - dot(&l[i * m..i * m + j], &l[j * m..j * m + j]);
-            if i == j {
-                if s.is_nan() || s <= 0.0 {
-                    return Err(Error::invalid(
-                        "inducing",
-                        format!("K_ZZ + jitter·I is not positive definite (pivot {i}: {s:e}); raise --jitter or remove repeated inducing points"),
-                    ));
-                }
-                l[i * m + i] = s.sqrt();
-            } else {
-                l[i * m + j] = s / l[j * m + j];
-            }
-        }
-    }
-    Ok(l)
-}
-
 impl Residual {
-    /// The metric for points `x` (`n × dim`, row-major) under `kernel` with inducing
-    /// points `z` (`m × dim`, row-major): builds `V` and `p` (Cholesky of `K_ZZ + jitter·σ²·I`,
-    /// default jitter 1e-6), in parallel on `pool`.
-    pub fn from_inducing(
-        x: &[f64],
-        dim: usize,
-        z: &[f64],
-        kernel: Kernel,
-        jitter: f64,
-        pool: &Pool,
-    ) -> Result<Self> {
-        let n = rows("data", x, dim)?;
-        let m = rows("inducing", z, dim)?;
-        check_matrix("data", x, n, dim)?;
-        check_matrix("inducing", z, m, dim)?;
-        kernel.check_dim(dim)?;
-        if n == 0 || m == 0 || dim == 0 {
-            return Err(Error::invalid(
-                "data",
-                format!("need points, inducing points and dimensions (n = {n}, m = {m}, d = {dim})"),
-            ));
-        }
-        if !(jitter.is_finite() && jitter >= 0.0) {
-            return Err(Error::invalid(
-                "jitter",
-                format!("must be finite and ≥ 0, got {jitter}"),
-            ));
-        }
-        let mut kzz = vec![0.0; m * m];
-        for i in 0..m {
-            for j in 0..m {
-                kzz[i * m + j] = kernel.eval(&z[i * dim..(i + 1) * dim], &z[j * dim..(j + 1) * dim]);
-            }
-            kzz[i * m + i] += jitter * kernel.variance;
-        }
-        let chol = cholesky(&kzz, m)?;
-        let model = Arc::new(Model {
-            z: z.to_vec(),
-            m,
-            chol,
-        });
-        let kernel = Arc::new(kernel);
-        Self::project(x, n, dim, kernel, model, pool)
-    }
-
-    /// `V`, `p` for points `x` under an existing model.
-    fn project(
-        x: &[f64],
-        n: usize,
-        dim: usize,
-        kernel: Arc<Kernel>,
-        model: Arc<Model>,
-        pool: &Pool,
-    ) -> Result<Self> {
-        let m = model.m;
-        let mut v = vec![0.0; n * m];
-        pool.install(|| {
-            v.par_chunks_mut(m).enumerate().for_each(|(i, row)| {
-                let xi = &x[i * dim..(i + 1) * dim];
-                for (j, r) in row.iter_mut().enumerate() {
-                    *r = kernel.eval(&model.z[j * dim..(j + 1) * dim], xi);
-                }
-                // Forward substitution: L v = k_Z(x_i).
-                for j in 0..m {
-                    let lj = &model.chol[j * m..j * m + j];
-                    row[j] = (row[j] - dot(lj, &row[..j])) / model.chol[j * m + j];
-                }
-            })
-        });
-        let p: Vec<f64> = v.chunks_exact(m).map(|r| kernel.variance - dot(r, r)).collect();
-        Self::assemble(x.to_vec(), dim, v, m, p, kernel, Some(model))
-    }
-
     /// The metric from supplied residual parts: coordinates `x` (`n × dim`), `V`
     /// (`n × m`, row-major) and `p` (`n`), under `kernel`. `p` must equal
     /// `σ² − ‖v_i‖²` to within `1e-8·σ²` (it is then recomputed canonically).
@@ -362,21 +256,6 @@ impl Residual {
         self.abs_error = e;
         self.coarse.bound = self.coarse.bound.with_slack(e * e);
         self
-    }
-
-    /// New points `x` (row-major, the data's dimension) under the same model: their
-    /// own `v`, `p` (prediction). Errors for a
-    /// metric made from supplied parts (no model) or a dimension mismatch.
-    pub fn queries(&self, x: &[f64], pool: &Pool) -> Result<Self> {
-        let n = rows("queries", x, self.dim)?;
-        let Some(model) = &self.model else {
-            return Err(Error::invalid(
-                "queries",
-                "new points need the inducing points (this metric was made from supplied V, p)".into(),
-            ));
-        };
-        check_matrix("queries", x, n, self.dim)?;
-        Self::project(x, n, self.dim, self.kernel.clone(), model.clone(), pool)
     }
 
     /// Switches audit mode on: from now on every row phase 1 rules out in a search is

@@ -26,7 +26,9 @@
 //! for distinct nodes of level ≥ i (b = [`BASE`]); `radius(p)` bounds the distance to every
 //! descendant; `min_id(p)` is the smallest id in the subtree (duplicates included).
 
+mod growing;
 mod kd;
+mod layout;
 mod level;
 mod sequential;
 mod sketch;
@@ -35,8 +37,9 @@ mod validate;
 pub use level::{level_of, scale, BASE};
 pub use validate::Violation;
 
+pub(crate) use growing::{Frame, Growing, Placement, SLACK};
 pub(crate) use kd::{max as fmax, pays as kd_pays, KdGrowing, KdIndex, KdLevels, KdScratch};
-pub(crate) use sequential::{Frame, Growing, Placement, BUCKET, SLACK};
+pub(crate) use layout::BUCKET;
 pub use sketch::bucket_scan;
 pub(crate) use sketch::{SketchForm, SketchScratch, Sketches};
 
