@@ -10,6 +10,20 @@
 //! metrics, tree, build pipeline ([`build`]), queries ([`query`]), the workload table
 //! ([`workload`]) and tuning profiles ([`tuning`]). The `pcct` command line is the
 //! `pcct-cli` crate beside this one.
+//!
+//! Inside the crate a module uses only modules before it in this order:
+//!
+//! ```text
+//! error, datagen, telemetry        leaves: no pcct modules
+//! pool                             the explicit thread pool
+//! metric                           metrics (Euclidean, residual + its GP model), user metrics
+//! tree                             the tree: growing, layout, k-d index, sketches, validate
+//! build                            the parallel build, insert and delete
+//! query                            queries: requests, planning, engine, searches, brute force
+//! io                               .npy and CSV in and out
+//! persist                          tree files (format, metric tags, points)
+//! tuning, workload                 tuning profiles, the workload table
+//! ```
 
 pub use pcct_kernels as kernels;
 

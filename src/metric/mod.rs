@@ -344,13 +344,24 @@ impl Slack {
     /// Lower bound of the canonical distance.
     #[inline]
     pub(crate) fn lower(self, a: f64) -> f64 {
-        crate::tree::fmax((a - self.abs) * self.down, 0.0)
+        fmax((a - self.abs) * self.down, 0.0)
     }
 
     /// Upper bound of the canonical distance.
     #[inline]
     pub(crate) fn upper(self, a: f64) -> f64 {
         (a + self.abs) * self.up
+    }
+}
+
+/// The larger of two values as one compare-and-select (`f64::max` spends extra
+/// instructions on NaN; here a NaN `a` gives `b`, so `fmax(x, 0.0)` floors a NaN to 0).
+#[inline(always)]
+pub(crate) fn fmax(a: f64, b: f64) -> f64 {
+    if a > b {
+        a
+    } else {
+        b
     }
 }
 

@@ -34,7 +34,7 @@
 use super::growing::{Growing, Placement, SLACK};
 use super::{level_of, scale, NONE};
 use crate::kernels::{isa::Isa, Kernels};
-use crate::metric::{euclidean_distance, Metric};
+use crate::metric::{euclidean_distance, fmax, Metric};
 use crate::pool::Pool;
 use rayon::prelude::*;
 
@@ -266,7 +266,7 @@ impl KdIndex {
             for j in 0..LANES {
                 // Plain comparisons (one max instruction each; coordinates are finite,
                 // so `f64::max`'s NaN handling would only cost).
-                let t = max(max(l[j] - x[j], x[j] - h[j]), 0.0);
+                let t = fmax(fmax(l[j] - x[j], x[j] - h[j]), 0.0);
                 acc[j] += t * t;
             }
         }
@@ -392,17 +392,6 @@ fn leaf_min(v: &[f64]) -> f64 {
         m[0] = min(m[0], x);
     }
     min(min(m[0], m[1]), min(m[2], m[3]))
-}
-
-/// The larger of two values as one compare-and-select (`f64::max` spends extra
-/// instructions on NaN; here a NaN `a` gives `b`, so `max(x, 0.0)` floors a NaN to 0).
-#[inline(always)]
-pub(crate) fn max(a: f64, b: f64) -> f64 {
-    if a > b {
-        a
-    } else {
-        b
-    }
 }
 
 /// The smaller of two values as one compare-and-select (a NaN `a` gives `b`).

@@ -37,8 +37,9 @@ mod validate;
 pub use level::{level_of, scale, BASE};
 pub use validate::Violation;
 
+pub(crate) use crate::metric::fmax;
 pub(crate) use growing::{Frame, Growing, Placement, SLACK};
-pub(crate) use kd::{max as fmax, pays as kd_pays, KdGrowing, KdIndex, KdLevels, KdScratch};
+pub(crate) use kd::{pays as kd_pays, KdGrowing, KdIndex, KdLevels, KdScratch};
 pub(crate) use layout::BUCKET;
 pub use sketch::bucket_scan;
 pub(crate) use sketch::{SketchForm, SketchScratch, Sketches};
