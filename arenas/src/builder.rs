@@ -247,8 +247,8 @@ type Parts<V, A> = (AVec<u32, A>, AVec<V, A>);
 
 /// Up to this many keys a pair slice is scattered directly (a chunk's cursors, 512 KiB,
 /// stay in L2); beyond, it is first partitioned by the high bits of the key into at
-/// most [`MAX_BUCKETS`] buckets. Measured (BENCHMARKS.md, 16M pairs, 2 threads): direct
-/// 70 ms vs two-level 113 ms at 64k keys, 128 ms vs 104 ms at 1M keys.
+/// most [`MAX_BUCKETS`] buckets. Chosen by measurement; see pcct's BENCHMARKS.md, section
+/// CSR builder.
 const DIRECT_KEYS: usize = 1 << 17;
 
 /// Buckets of the two-level sort's partition pass (cursors in L1).

@@ -23,8 +23,8 @@
 //! Why not the leading principal columns in `f32` plus a Cauchy–Schwarz bound on the
 //! rest: on realistic residual data (`p ≈ 0.1σ²` while `‖v‖² ≈ 0.9σ²`) the left-out
 //! energy is of the order of `p` itself, so that bound cannot exclude anything; the
-//! bf16 rounding error is a fixed `≈ 0.8 %` of `‖v_i‖‖v_j‖` instead (pcct's
-//! BENCHMARKS.md has the measurements).
+//! bf16 rounding error is a fixed `≈ 0.8 %` of `‖v_i‖‖v_j‖` instead (see pcct's
+//! BENCHMARKS.md, section Residual metric).
 
 use crate::isa::{self, Isa, IsaError};
 

@@ -368,8 +368,8 @@ pub(crate) fn block_narrowing<T: Copy, S: Lanes<T> + Implies<N>, N: Lanes<T>, O:
 
 /// Rows of at most this many vectors of a level are cheap to load again: the
 /// several-query kernels run the one-query block kernel per query for them (its
-/// eight-row step reduces and stores more cheaply). Criterion, `sq_dist_4queries`:
-/// at f32 d = 8 and 32 and f64 d = 3 the four-query tile was slower than four blocks.
+/// eight-row step reduces and stores more cheaply). Chosen by measurement; see pcct's
+/// BENCHMARKS.md, section Kernels.
 pub(crate) const SHORT_VECTORS: usize = 2;
 
 /// `out[a * n + i] = f(qs[a], row i)`, one block call per query: the scalar

@@ -12,8 +12,8 @@
 //! The kernel returns `qq + xx[i] − 2·Σ_j q_j·x_ij` in `f32` arithmetic, where `qq = ‖q‖²`
 //! and `xx[i] = ‖x_i‖²` are given (rounded to `f32`): `‖q − x_i‖²` of the bf16 values. A
 //! row is 2 bytes per coordinate instead of 8 (`f64`), and on CPUs with AVX-512 BF16 one
-//! `vdpbf16ps` does two coordinates of sixteen rows: the W6 bucket scan (32 coordinates)
-//! measured ~1.8 cycles per row against ~7 for the `f64` block kernel from L2.
+//! `vdpbf16ps` does two coordinates of sixteen rows, so a row costs a fraction of what
+//! the `f64` block kernel spends on it (see pcct's BENCHMARKS.md, section Kernels).
 //!
 //! **Error.** Products of two bf16 values are exact in `f32`; the sum of `m = 2·pairs`
 //! of them in any order, the rounding of `qq` and `xx`, and the two operations that

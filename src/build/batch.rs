@@ -361,8 +361,8 @@ fn fit_budget<T>(
         let len = pending.len();
         // A prefix of a fraction f of the batch has about f² of its pairs where scopes
         // are wide, f where they are local: the first cut assumes the square law (a
-        // linear cut kept half of what fitted in flat trees, and the traversals of the
-        // rest were thrown away), later ones the growth measured between the cuts.
+        // linear cut would keep half of what fits in flat trees and throw away the
+        // traversals of the rest), later ones the growth measured between the cuts.
         let e = before.map_or(2.0, |b| growth(b, (len, now.1)));
         let keep = fit_size(budget, len, now.1, e);
         before = Some((len, now.1));

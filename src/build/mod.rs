@@ -87,7 +87,8 @@ pub struct BuildOptions {
     /// one level that share a grid cell (side `b^ℓ/√d`, so they conflict) elect the one
     /// with the highest MIS priority and the others sit the round out. Another valid,
     /// deterministic tree; see `build::grid`. Off by default: on this crate's workloads
-    /// conflicts are rare and the election does not pay (BENCHMARKS.md).
+    /// conflicts are rare and the election does not pay (see BENCHMARKS.md, section
+    /// Build).
     pub grid: bool,
 }
 

@@ -99,9 +99,9 @@ pub(crate) fn hilbert_sorted<M: Metric>(metric: &M, ids: &[u32], key_bits: usize
     }
     let top = ((1u64 << bits) - 1) as f64;
     // Keys in parallel (the build runs inside its pool), a chunk of rows at a time:
-    // at most 1,024 rows, and 16 chunks or more where there are 1,024 rows or more (a
-    // query batch of 1,024 points in d = 32 was one serial chunk: 10 % of W6's query
-    // time on two threads).
+    // at most 1,024 rows, and 16 chunks or more where there are 1,024 rows or more, so
+    // that a query batch of 1,024 points is shared among the threads instead of being
+    // one serial chunk.
     let mut keys = vec![0u64; n * words];
     let rows_per = n.div_ceil(16).clamp(64, 1024);
     coords
@@ -164,10 +164,10 @@ fn hilbert_key(axes: &mut [u32], bits: u32, key: &mut [u64]) {
 }
 
 /// Skilling's inverse undo, without branches (the bits tested are as good as random,
-/// so a branch here was mispredicted about half the time): where bit q of axis i is
-/// set, invert the low bits of axis 0; else exchange them between axes 0 and i.
-/// Axis 0 stays in a register: written through the slice, every step reloaded it
-/// (a possible alias of axis i), and that chain was 80 % of a key at d = 32.
+/// so a branch here would be mispredicted about half the time): where bit q of axis i
+/// is set, invert the low bits of axis 0; else exchange them between axes 0 and i.
+/// Axis 0 stays in a register: written through the slice, every step would reload it
+/// (a possible alias of axis i), a dependency chain that would dominate a key's cost.
 fn inverse_undo(axes: &mut [u32], bits: u32) {
     let Some((first, rest)) = axes.split_first_mut() else {
         return;

@@ -15,8 +15,8 @@
 //! Where an orphan goes is found, for metrics with few Euclidean coordinates, through
 //! k-d indexes of the tree's nodes per level (`KdGrowing`: the nodes re-homed so far are
 //! added as the delete goes) — the same placement as the cover-tree descent, which in
-//! a few dimensions measures a large share of the tree for every orphan (a delete of
-//! 1 % of 2^20 points took twice as long as building the tree).
+//! a few dimensions measures a large share of the tree for every orphan (see
+//! BENCHMARKS.md, section Updates).
 //!
 //! Re-homing from the highest level down keeps separation: a subtree root placed at its
 //! lowest feasible level is separated from every node in the tree, and every orphan not

@@ -92,9 +92,8 @@ impl<M: Metric> Tree<M> {
     /// given), which only changes what the caches hold, never an answer.
     ///
     /// All of it runs inside one `install` on the pool: the probes' small steps and the
-    /// query order then start on a worker without waking one each time (W6 at 2 threads
-    /// took 1.12–1.15× as long with the engine's probes as along the tree directly,
-    /// mostly those wake-ups).
+    /// query order then start on a worker without waking one each time (wake-ups would
+    /// otherwise be most of what the engine's probes cost next to the tree path alone).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn run_knn(
         &self,

@@ -19,8 +19,8 @@ impl Scratch {
         k: usize,
         filter: Filter,
     ) -> Evals {
-        // No prior bound here: the index meets close candidates first anyway (W7's
-        // predecessor queries measured 661 → 678 evaluations per query with one).
+        // No prior bound here: the index meets close candidates first anyway, so one
+        // would add evaluations rather than save them.
         self.topk.reset(k);
         let limit = match filter {
             Filter::Below(x) => x,

@@ -79,8 +79,8 @@ pub(super) fn measure_rows<M: Metric>(
 /// interval's upper end, so no row above its limit can be among the answers or move
 /// the final threshold (the threshold after a set of offers is the k-th smallest of
 /// their upper bounds, whatever their order). Same answers, same candidates, fewer
-/// rows offered while the threshold is still loose (W6: 34.5 → 12.4 offers of bucket
-/// rows per query). Predecessor filters admit rows unevenly and go without;
+/// rows offered while the threshold is still loose (see BENCHMARKS.md, section Queries
+/// vs peers). Predecessor filters admit rows unevenly and go without;
 /// `Filter::Except` asks for one more row (its own may admit nothing). Once k bounds
 /// are known (most blocks of a scan) the bound would seldom tighten anything and is
 /// not computed.

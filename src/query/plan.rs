@@ -15,18 +15,17 @@ use crate::{Error, Result};
 pub const PROBE_QUERIES: usize = 16;
 
 /// Switch to the scan when probe queries needed more than this fraction of a full
-/// scan's distance evaluations: a tree evaluation costs about ten scan evaluations
-/// (child bounds, heap, single rows, scattered memory), measured on W1–W3
-/// (BENCHMARKS.md).
+/// scan's distance evaluations: a tree evaluation costs several times a scan evaluation
+/// (child bounds, heap, single rows, scattered memory). Chosen by measurement; see
+/// BENCHMARKS.md, section Queries vs peers.
 pub const SCAN_FRACTION: f64 = 0.1;
 
 /// What one k-d evaluation costs in scan rows over a tree of `rows` rows, for the
 /// engine's choice of path. k-d evaluations are the rows its leaves measured with the
 /// SIMD kernel plus the canonical distances of those within reach; each also carries its
 /// share of box bounds and, in a big index, cache misses that a streaming scan does not
-/// have. Measured per evaluation against a scanned row (uniform d = 8, BENCHMARKS.md):
-/// 2.0× at 2^11 rows, 2.9× at 2^13, 3.7× at 2^15, ~7× at 2^20 — about
-/// `2 + 0.5·log2(rows / 2048)`, which this returns, clamped to 2..8.
+/// have, so the cost grows with the index: `2 + 0.5·log2(rows / 2048)`, clamped to 2..8,
+/// fitted to measurements (see BENCHMARKS.md, section Queries vs peers).
 pub fn kd_eval_cost(rows: usize) -> f64 {
     (2.0 + 0.5 * (rows.max(1) as f64 / 2048.0).log2()).clamp(2.0, 8.0)
 }
@@ -124,10 +123,9 @@ impl<M: Metric> Tree<M> {
     /// The order in which the queries of [`Tree::knn`] and [`Tree::range`] go along
     /// `path`: on the tree and k-d paths of a tree whose coordinates outgrow the caches
     /// (see [`LOCALITY_BYTES`]), sorted along a Hilbert curve so that consecutive queries
-    /// of a worker read the same rows (W5's queries, median of five: 947 → 497 ms); else
-    /// as given (`None`), where the rows stay in cache anyway and the keys would cost
-    /// more than they save (W2, W3: 10 % slower sorted). Queries without coordinates, or with more than 128
-    /// (one bit of key each), keep their order.
+    /// of a worker read the same rows; else as given (`None`), where the rows stay in
+    /// cache anyway and the keys would cost more than they save. Queries without
+    /// coordinates, or with more than 128 (one bit of key each), keep their order.
     pub(super) fn query_order(&self, queries: &M, path: QueryPath, pool: &Pool) -> Option<Vec<u32>> {
         let dim = queries.capabilities().coordinate_dim;
         let bytes = self.num_nodes() * self.metric.capabilities().coordinate_dim * std::mem::size_of::<f64>();
@@ -141,8 +139,8 @@ impl<M: Metric> Tree<M> {
     /// The order in which self and predecessor queries go along `path`: on the tree
     /// and k-d paths, ids in the tree's depth-first layout (each node, then its
     /// duplicates; deleted ids last), so that consecutive queries read the rows of one
-    /// subtree (W7's queries 2.3–2.6 s → 1.3 s); on the scan path by id (`None`), so
-    /// that a tile of predecessor queries scans only the rows below its largest id.
+    /// subtree; on the scan path by id (`None`), so that a tile of predecessor queries
+    /// scans only the rows below its largest id.
     pub(super) fn layout_order(&self, path: QueryPath) -> Option<Vec<u32>> {
         if matches!(path, QueryPath::Scan { .. }) {
             return None;

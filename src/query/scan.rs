@@ -147,8 +147,7 @@ pub(crate) fn scan_tiled<M: Metric>(
             // separate queries; seldom self or predecessor queries, whose rows rarely
             // line up): the tile bounds the tiled brute force runs on (the residual
             // metric's f64 matrix product: tighter than phase 1, so far fewer canonical
-            // distances — W4 at 1/4 scale 386 → 23 per query, scan 0.062–0.072 →
-            // 0.049–0.050 s, the brute force 0.041–0.053 s); else phase 1 per pair.
+            // distances); else phase 1 per pair.
             let contiguous = nr == (end - rows[0]) as usize;
             let consecutive = qs.windows(2).all(|w| w[1] == w[0] + 1);
             if contiguous && consecutive {

@@ -71,8 +71,7 @@ impl Scratch {
     /// Any k distinct admitted points bound the k-th distance. On the tree path of a
     /// big tree consecutive queries are close (Hilbert or layout order), so the bound
     /// is useful, and the search starts with a finite threshold instead of offering
-    /// the root's children blindly (W6: 781 → 661 evaluations per query); elsewhere it
-    /// costs k cheap evaluations.
+    /// the root's children blindly; elsewhere it costs k cheap evaluations.
     pub(super) fn prior_cap<M: Metric>(
         &mut self,
         tree: &Tree<M>,

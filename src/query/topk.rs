@@ -28,8 +28,7 @@ impl TopK {
 
     /// Offers a candidate; keeps it if it is among the k smallest by (distance, id).
     /// Insertion from the back: a candidate that enters usually lands near the end, so
-    /// a short shift beats a binary search and a `memmove` call (W7: 4.8 % of query time
-    /// was that call).
+    /// a short shift beats a binary search and a `memmove` call for small k.
     #[inline]
     pub(crate) fn push(&mut self, d: f64, id: u32) {
         let e = (d, id);

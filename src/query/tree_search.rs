@@ -34,7 +34,8 @@ pub(super) fn key(lb: f64) -> u64 {
 /// Best-first branch and bound from the root for query `q` of `qm`: subtrees pop in
 /// order of their lower bound, ties (many are 0: the query lies inside their cover
 /// balls) by the distance bound to their node, nearest first, so that the threshold
-/// tightens early (uniform d = 8 on the tree path: same evaluations, 5–7 % less time).
+/// tightens early (same evaluations, less time; see BENCHMARKS.md, section Queries vs
+/// peers).
 pub(crate) fn tree_search<M: Metric, C: Collector>(
     tree: &Tree<M>,
     qm: &M,
@@ -118,8 +119,8 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
             // Every point admitted: kept iff (lo − r)·shrink ≤ thr, r the radius of a
             // child with children and 0 of a leaf (its node's test implies its
             // subtree's, radii being ≥ 0). Branch-free: each child is written, the count
-            // advances only for the kept ones (W6: 1.5 % less time than the test per
-            // child below).
+            // advances only for the kept ones (cheaper than the per-child test of the
+            // filtered case below).
             let span = ch.start as usize..ch.end as usize;
             let (dps, rad, cnt) = (
                 &dps[from..to],

@@ -533,7 +533,7 @@ fn placement((bd, by): (f64, u32)) -> Placement {
 }
 
 /// Nodes added to a [`KdGrowing`] are measured one by one until there are this many,
-/// then indexed (16–64 measured alike on a delete of 1 % of 2^18 points).
+/// then indexed (chosen by measurement; see BENCHMARKS.md, section Updates).
 const LOOSE: usize = 32;
 
 /// Groups of at least this many nodes are indexed on the pool.

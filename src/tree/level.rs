@@ -6,11 +6,10 @@
 //! `validate` can never disagree by a rounding. With `BASE = 2` the table holds the
 //! exact powers of two and `level_of = ⌈log2⌉`.
 
-/// The level base. DESIGN.md §2 uses 2; measured single-threaded on W6 (8-NN of
-/// 1024 queries among 32,768 clustered points in d = 32), base 1.6 answered in
-/// ~21 ms against ~47 ms with base 2 (667 against 951 evaluations per query): a
-/// deeper tree with fewer children per node and tighter radii. Bases 1.3–1.45 were
-/// slower again (more levels to descend), 1.8 in between.
+/// The level base. DESIGN.md §2 uses 2; base 1.6 gives a deeper tree with fewer
+/// children per node and tighter radii, so a query evaluates fewer distances, while
+/// smaller bases add more levels to descend than they save. Chosen by measurement; see
+/// BENCHMARKS.md, section Build.
 pub const BASE: f64 = 1.6;
 
 const L_MIN: i32 = -3000;

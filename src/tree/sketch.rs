@@ -1,8 +1,8 @@
 //! bf16 *sketches* of the buckets' rows, for metrics with Euclidean coordinates: a k-NN
 //! or range search scans a whole bucket ([`crate::tree`]'s module docs) at ~2 bytes per
 //! coordinate instead of 8, and resolves only the few rows the sketch cannot rule out
-//! with their canonical distances (W6: a bucket row cost ~7 cycles from L2 in `f64`,
-//! ~1.8 through [`SketchKernel`] on AVX-512 BF16).
+//! with their canonical distances (a bucket row costs a fraction of its `f64` scan
+//! through [`SketchKernel`] on AVX-512 BF16; see BENCHMARKS.md, section Kernels).
 //!
 //! A bucket's rows are stored relative to its root `c` (a point whose cover radius
 //! holds them all), scaled by a power of two `s` that brings them to norms of about 1:
@@ -16,8 +16,8 @@
 //! ```
 //!
 //! and the canonical one within the metric's `distance_rel_error` (and `_abs_error`) of
-//! that. Centred on the bucket's root, bf16 rounding is ~10⁻³ of the bucket's radius:
-//! W6's intervals are ~0.3 % of a neighbour distance wide.
+//! that. Centred on the bucket's root, bf16 rounding is ~10⁻³ of the bucket's radius,
+//! so the intervals are narrow next to a neighbour distance.
 
 use super::{Tree, NONE};
 use crate::metric::Metric;
