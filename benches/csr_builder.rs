@@ -9,7 +9,7 @@
 #![allow(missing_docs)] // the bench macros generate undocumented items
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use pcct_arenas::{Arena, Counting, CsrBuilder};
+use pcct_arenas::{Arena, CsrBuilder};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -55,19 +55,17 @@ fn csr_builder(c: &mut Criterion) {
                     BatchSize::LargeInput,
                 )
             });
-            for (counting, name) in [(Counting::PerThread, "per_thread"), (Counting::Atomic, "atomic")] {
-                for pool in &pools {
-                    let builder = CsrBuilder::new(k).counting(counting);
-                    let mut arena = Arena::new();
-                    let id = BenchmarkId::new(name, format!("{}t", pool.current_num_threads()));
-                    g.bench_function(id, |b| {
-                        b.iter(|| {
-                            arena.reset();
-                            let csr = builder.from_pairs_in(pool, &input, arena.bump()).unwrap();
-                            black_box(csr.num_values())
-                        })
-                    });
-                }
+            for pool in &pools {
+                let builder = CsrBuilder::new(k);
+                let mut arena = Arena::new();
+                let id = BenchmarkId::new("per_thread", format!("{}t", pool.current_num_threads()));
+                g.bench_function(id, |b| {
+                    b.iter(|| {
+                        arena.reset();
+                        let csr = builder.from_pairs_in(pool, &input, arena.bump()).unwrap();
+                        black_box(csr.num_values())
+                    })
+                });
             }
             g.finish();
         }

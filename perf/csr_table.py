@@ -27,13 +27,12 @@ def ratio(a, b):
     return "—" if a is None or b is None else f"{a / b:.1f}×"
 
 
-print("| pairs | K | sort_unstable ms | per-thread 1t ms | per-thread 2t ms | atomic 1t ms | atomic 2t ms"
+print("| pairs | K | sort ms | per-thread 1t ms | per-thread 2t ms"
       " | sort / per-thread 2t | per-thread 1t / 2t |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|")
 for n in [1, 16]:
     for k in [1 << 10, 1 << 16, 1 << 20]:
         g = f"csr_n{n}M_k{k}"
         s = ms(g, "sort_unstable")
         p1, p2 = ms(g, "per_thread", "1t"), ms(g, "per_thread", "2t")
-        a1, a2 = ms(g, "atomic", "1t"), ms(g, "atomic", "2t")
-        print(f"| {n}M | {k} | {fmt(s)} | {fmt(p1)} | {fmt(p2)} | {fmt(a1)} | {fmt(a2)} | {ratio(s, p2)} | {ratio(p1, p2)} |")
+        print(f"| {n}M | {k} | {fmt(s)} | {fmt(p1)} | {fmt(p2)} | {ratio(s, p2)} | {ratio(p1, p2)} |")

@@ -6,7 +6,6 @@
 //! batch no bigger than an earlier one allocates nothing new.
 
 use bumpalo::Bump;
-use std::sync::Mutex;
 
 /// A bump arena that remembers the most it ever held.
 #[derive(Debug, Default)]
@@ -60,87 +59,5 @@ impl Arena {
             self.bump = Bump::with_capacity(self.high_water);
             self.chunk_allocations += 1;
         }
-    }
-}
-
-/// Statistics over all arenas of a [`ThreadArenas`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ArenaStats {
-    /// Sum of the arenas' current holdings, bytes.
-    pub allocated_bytes: usize,
-    /// Sum of the arenas' high-water marks, bytes.
-    pub high_water_bytes: usize,
-    /// Chunk replacements at reset, over all arenas.
-    pub chunk_allocations: u64,
-}
-
-/// One arena per worker of a pool, plus one for the calling thread.
-///
-/// Inside a pool worker [`ThreadArenas::with`] picks that worker's arena from
-/// `rayon::current_thread_index()`; outside any worker it picks the caller's.
-/// Each arena sits behind its own mutex, locked once per `with` call (never per
-/// allocation), and only its own worker ever takes it, so the lock is uncontended.
-#[derive(Debug)]
-pub struct ThreadArenas {
-    arenas: Vec<Mutex<Arena>>,
-}
-
-impl ThreadArenas {
-    /// Arenas for a pool of `threads` workers (and the caller).
-    pub fn new(threads: usize) -> Self {
-        ThreadArenas {
-            arenas: (0..=threads).map(|_| Mutex::new(Arena::new())).collect(),
-        }
-    }
-
-    /// Arenas for the workers of `pool` (and the caller).
-    pub fn for_pool(pool: &rayon::ThreadPool) -> Self {
-        Self::new(pool.current_num_threads())
-    }
-
-    fn index(&self) -> usize {
-        let caller = self.arenas.len() - 1;
-        match rayon::current_thread_index() {
-            Some(i) if i < caller => i,
-            _ => caller,
-        }
-    }
-
-    /// Runs `f` with this thread's arena.
-    ///
-    /// # Panics
-    /// If called re-entrantly on the same thread (the arena is already borrowed).
-    pub fn with<R>(&self, f: impl FnOnce(&Bump) -> R) -> R {
-        let guard = self.arenas[self.index()]
-            .try_lock()
-            .expect("pcct-arenas: a thread's arena is already in use (re-entrant ThreadArenas::with)");
-        f(guard.bump())
-    }
-
-    /// Resets every arena (between batches).
-    pub fn reset_all(&mut self) {
-        for a in &mut self.arenas {
-            a.get_mut().unwrap_or_else(|p| p.into_inner()).reset();
-        }
-    }
-
-    /// Bytes each arena holds now: workers `0..threads` first, the caller's last.
-    pub fn allocated_per_arena(&self) -> Vec<usize> {
-        self.arenas
-            .iter()
-            .map(|a| a.lock().unwrap_or_else(|p| p.into_inner()).allocated_bytes())
-            .collect()
-    }
-
-    /// Current holdings and high-water marks, summed over all arenas.
-    pub fn stats(&self) -> ArenaStats {
-        let mut s = ArenaStats::default();
-        for a in &self.arenas {
-            let a = a.lock().unwrap_or_else(|p| p.into_inner());
-            s.allocated_bytes += a.allocated_bytes();
-            s.high_water_bytes += a.high_water();
-            s.chunk_allocations += a.chunk_allocations();
-        }
-        s
     }
 }

@@ -15,9 +15,6 @@
 //!
 //! Within a key, chunk 0's values precede chunk 1's and each chunk keeps input
 //! order, so the output is the stable order whatever the number of threads.
-//! The `Atomic` strategy (a shared atomic histogram and atomic cursors, then a
-//! per-row sort by input rank to restore stability) is kept for comparison; the
-//! criterion bench `csr_builder` measures both.
 
 use crate::csr::{Csr, CsrError};
 use crate::shared::SharedSlice;
@@ -27,17 +24,6 @@ use rayon::prelude::*;
 use rayon::ThreadPool;
 use std::mem::MaybeUninit;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU32, Ordering};
-
-/// How pass 1 and 3 share their counters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Counting {
-    /// One histogram per chunk (`chunks × num_keys` counters); no atomics. The default.
-    #[default]
-    PerThread,
-    /// One shared atomic histogram and atomic cursors, then a per-row sort by input rank.
-    Atomic,
-}
 
 /// Builds CSRs by counting sort. Configure once, build many times.
 ///
@@ -53,7 +39,6 @@ pub enum Counting {
 pub struct CsrBuilder {
     num_keys: usize,
     dedupe: bool,
-    counting: Counting,
 }
 
 /// The sink a producer emits its pairs into (see [`CsrBuilder::build_in`]).
@@ -63,7 +48,6 @@ pub struct Emit<'a, V> {
     emitted: u64,
     bad_key: Option<u32>,
     overrun: bool,
-    rank: u64,
 }
 
 enum Mode<'a, V> {
@@ -72,12 +56,6 @@ enum Mode<'a, V> {
         cursor: &'a mut [u32],
         end: &'a [u32],
         out: &'a SharedSlice<'a, MaybeUninit<V>>,
-    },
-    AtomicCount(&'a [AtomicU32]),
-    AtomicScatter {
-        cursor: &'a [AtomicU32],
-        end: &'a [u32],
-        out: &'a SharedSlice<'a, MaybeUninit<(u64, V)>>,
     },
 }
 
@@ -89,7 +67,6 @@ impl<'a, V> Emit<'a, V> {
             emitted: 0,
             bad_key: None,
             overrun: false,
-            rank: 0,
         }
     }
 
@@ -115,20 +92,6 @@ impl<'a, V> Emit<'a, V> {
                 // and key, which no other worker writes in this pass.
                 unsafe { out.write(p as usize, MaybeUninit::new(value)) };
                 cursor[k] = p + 1;
-            }
-            Mode::AtomicCount(hist) => {
-                hist[k].fetch_add(1, Ordering::Relaxed);
-            }
-            Mode::AtomicScatter { cursor, end, out } => {
-                let p = cursor[k].fetch_add(1, Ordering::Relaxed);
-                if p >= end[k] {
-                    self.overrun = true;
-                    return;
-                }
-                // SAFETY: fetch_add hands every position out once, so no other
-                // worker writes p in this pass; p < end[k] ≤ len.
-                unsafe { out.write(p as usize, MaybeUninit::new((self.rank, value))) };
-                self.rank += 1;
             }
         }
     }
@@ -280,19 +243,12 @@ impl CsrBuilder {
         CsrBuilder {
             num_keys,
             dedupe: false,
-            counting: Counting::default(),
         }
     }
 
     /// Drop repeated values within a key, keeping the first occurrence (default off).
     pub fn dedupe(mut self, on: bool) -> Self {
         self.dedupe = on;
-        self
-    }
-
-    /// The counting strategy (default [`Counting::PerThread`]).
-    pub fn counting(mut self, counting: Counting) -> Self {
-        self.counting = counting;
         self
     }
 
@@ -315,19 +271,12 @@ impl CsrBuilder {
         V: Copy + Ord + Send + Sync,
         A: Allocator + Clone,
     {
-        match self.counting {
-            Counting::PerThread => {
-                let (offsets, values) = if self.num_keys > DIRECT_KEYS {
-                    self.two_level(pool, pairs, alloc.clone())?
-                } else {
-                    self.per_thread(pool, &Pairs(pairs), alloc.clone())?
-                };
-                self.finish(pool, offsets, values, alloc)
-            }
-            Counting::Atomic => {
-                self.build_in(pool, pairs.len(), |i, e| e.emit(pairs[i].0, pairs[i].1), alloc)
-            }
-        }
+        let (offsets, values) = if self.num_keys > DIRECT_KEYS {
+            self.two_level(pool, pairs, alloc.clone())?
+        } else {
+            self.per_thread(pool, &Pairs(pairs), alloc.clone())?
+        };
+        self.finish(pool, offsets, values, alloc)
     }
 
     /// The CSR of the pairs that `produce(i, emit)` emits for items `i` in `0..n_items`.
@@ -348,10 +297,7 @@ impl CsrBuilder {
         A: Allocator + Clone,
         F: Fn(usize, &mut Emit<'_, V>) + Sync,
     {
-        let (offsets, values) = match self.counting {
-            Counting::PerThread => self.per_thread(pool, &Producer { n_items, produce }, alloc.clone())?,
-            Counting::Atomic => self.atomic(pool, n_items, &produce, alloc.clone())?,
-        };
+        let (offsets, values) = self.per_thread(pool, &Producer { n_items, produce }, alloc.clone())?;
         self.finish(pool, offsets, values, alloc)
     }
 
@@ -608,106 +554,6 @@ impl CsrBuilder {
         // ranges partition 0..n.
         unsafe { values.set_len(n) };
         Ok((offsets_buf, values))
-    }
-
-    fn atomic<V, A, F>(
-        &self,
-        pool: &ThreadPool,
-        n_items: usize,
-        produce: &F,
-        alloc: A,
-    ) -> Result<Parts<V, A>, CsrError>
-    where
-        V: Copy + Send + Sync,
-        A: Allocator + Clone,
-        F: Fn(usize, &mut Emit<'_, V>) + Sync,
-    {
-        let k = self.num_keys;
-        let threads = pool.current_num_threads().max(1);
-        let (nchunks, items) = chunks(n_items, threads);
-        let mut hist_buf: AVec<AtomicU32, A> = AVec::with_capacity_in(k, alloc.clone());
-        hist_buf.extend((0..k).map(|_| AtomicU32::new(0)));
-        let hist: &mut [AtomicU32] = &mut hist_buf;
-
-        let counted: Vec<(u64, Option<u32>)> = pool.install(|| {
-            (0..nchunks)
-                .into_par_iter()
-                .map(|c| {
-                    let mut e = Emit::new(Mode::AtomicCount(hist), k);
-                    for i in items(c) {
-                        produce(i, &mut e);
-                    }
-                    (e.emitted, e.bad_key)
-                })
-                .collect()
-        });
-        if let Some(key) = counted.iter().find_map(|c| c.1) {
-            return Err(CsrError::KeyOutOfRange { key, num_keys: k });
-        }
-        let total: u64 = counted.iter().map(|c| c.0).sum();
-        let total = u32::try_from(total).map_err(|_| CsrError::TooManyValues(total))?;
-        if n_items as u64 > u32::MAX as u64 {
-            return Err(CsrError::TooManyValues(n_items as u64));
-        }
-
-        let mut offsets = zeroed_in(k + 1, alloc.clone());
-        let mut run = 0u32;
-        for (key, h) in hist.iter_mut().enumerate() {
-            offsets[key] = run;
-            run += *h.get_mut();
-            *h.get_mut() = offsets[key];
-        }
-        offsets[k] = run;
-        let cursor: &[AtomicU32] = hist;
-
-        let mut ranked: AVec<(u64, V), A> = AVec::with_capacity_in(total as usize, alloc.clone());
-        let out = SharedSlice::uninit(&mut ranked.spare_capacity_mut()[..total as usize]);
-        let ends: &[u32] = &offsets[1..];
-        let ok = pool.install(|| {
-            (0..nchunks).into_par_iter().all(|c| {
-                let mut e = Emit::new(
-                    Mode::AtomicScatter {
-                        cursor,
-                        end: ends,
-                        out: &out,
-                    },
-                    k,
-                );
-                for i in items(c) {
-                    e.rank = (i as u64) << 32;
-                    produce(i, &mut e);
-                }
-                e.bad_key.is_none() && !e.overrun && e.emitted == counted[c].0
-            })
-        }) && cursor
-            .iter()
-            .zip(ends)
-            .all(|(c, &e)| c.load(Ordering::Relaxed) == e);
-        if !ok {
-            return Err(CsrError::ProducerNotDeterministic);
-        }
-        // SAFETY: fetch_add gave every position of 0..total to exactly one write
-        // (cursors started at offsets[key], never passed offsets[key+1], and all ended
-        // there, checked above), so all of 0..total is initialized.
-        unsafe { ranked.set_len(total as usize) };
-
-        // Restore input order within each row: sort by rank (item, emission), per key block.
-        let bs = key_block(k, threads);
-        let blocks = split_blocks(&mut ranked, &offsets, bs);
-        let offs: &[u32] = &offsets;
-        pool.install(|| {
-            blocks.into_par_iter().for_each(|(first, slice)| {
-                let base = offs[first] as usize;
-                let last = (first + bs).min(k);
-                for key in first..last {
-                    let r = offs[key] as usize - base..offs[key + 1] as usize - base;
-                    slice[r].sort_unstable_by_key(|p| p.0);
-                }
-            })
-        });
-        let mut values = AVec::with_capacity_in(total as usize, alloc);
-        values.extend(ranked.iter().map(|p| p.1));
-        Ok((offsets, values))
     }
 }
 

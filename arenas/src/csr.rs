@@ -268,9 +268,4 @@ impl<V, A: Allocator> Csr<V, A> {
     pub fn values(&self) -> &[V] {
         &self.values
     }
-
-    /// The buffers.
-    pub fn into_parts(self) -> (AVec<u32, A>, AVec<V, A>) {
-        (self.offsets, self.values)
-    }
 }

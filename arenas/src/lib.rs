@@ -9,8 +9,8 @@
 //!   owned on the heap or in an arena (`Csr<V, &Bump>`).
 //! - [`CsrBuilder`]: a parallel, stable counting sort from a pair slice or a
 //!   producer closure, on the rayon pool it is given (never the global pool).
-//! - [`Arena`] / [`ThreadArenas`]: per-worker bump arenas, reset per batch, that
-//!   keep their high-water chunk so a repeat batch allocates nothing.
+//! - [`Arena`]: a bump arena, reset per batch, that keeps its high-water chunk so a
+//!   repeat batch allocates nothing.
 //! - [`CountingAlloc`]: a counting global allocator for peak-memory benchmarks.
 //!
 //! ## Safety
@@ -28,8 +28,8 @@ mod csr;
 mod shared;
 
 pub use allocator_api2;
-pub use arena::{Arena, ArenaStats, ThreadArenas};
-pub use builder::{Counting, CsrBuilder, Emit};
+pub use arena::Arena;
+pub use builder::{CsrBuilder, Emit};
 pub use bumpalo;
 pub use counting::CountingAlloc;
 pub use csr::{offsets_from_lengths_in, Csr, CsrError, CsrRef};

@@ -1,10 +1,7 @@
 //! The counting-sort CSR builder against a sort-based reference, on seeded inputs,
-//! for 1, 2 and 4 threads and both counting strategies.
+//! for 1, 2 and 4 threads.
 
-use pcct_arenas::bumpalo::Bump;
-use pcct_arenas::{
-    offsets_from_lengths_in, Arena, Counting, Csr, CsrBuilder, CsrError, CsrRef, ThreadArenas,
-};
+use pcct_arenas::{offsets_from_lengths_in, Arena, Csr, CsrBuilder, CsrError, CsrRef};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// SplitMix64, seeded.
@@ -53,28 +50,26 @@ fn reference(num_keys: usize, pairs: &[(u32, u32)], dedupe: bool) -> (Vec<u32>, 
 fn check(name: &str, num_keys: usize, pairs: &[(u32, u32)]) {
     for dedupe in [false, true] {
         let (ro, rv) = reference(num_keys, pairs, dedupe);
-        for counting in [Counting::PerThread, Counting::Atomic] {
-            for threads in [1, 2, 4] {
-                let b = CsrBuilder::new(num_keys).dedupe(dedupe).counting(counting);
-                let csr = b.from_pairs(&pool(threads), pairs).unwrap();
-                assert_eq!(
-                    csr.offsets(),
-                    &ro[..],
-                    "{name}: offsets, {counting:?}, {threads} threads, dedupe {dedupe}"
+        for threads in [1, 2, 4] {
+            let b = CsrBuilder::new(num_keys).dedupe(dedupe);
+            let csr = b.from_pairs(&pool(threads), pairs).unwrap();
+            assert_eq!(
+                csr.offsets(),
+                &ro[..],
+                "{name}: offsets, {threads} threads, dedupe {dedupe}"
+            );
+            assert_eq!(
+                csr.values(),
+                &rv[..],
+                "{name}: values, {threads} threads, dedupe {dedupe}"
+            );
+            let max = rv.iter().copied().max().unwrap_or(0);
+            csr.view().check_bound(max.saturating_add(1)).unwrap();
+            if !rv.is_empty() {
+                assert!(
+                    csr.view().check_bound(max).is_err(),
+                    "{name}: the largest value is out of bound"
                 );
-                assert_eq!(
-                    csr.values(),
-                    &rv[..],
-                    "{name}: values, {counting:?}, {threads} threads, dedupe {dedupe}"
-                );
-                let max = rv.iter().copied().max().unwrap_or(0);
-                csr.view().check_bound(max.saturating_add(1)).unwrap();
-                if !rv.is_empty() {
-                    assert!(
-                        csr.view().check_bound(max).is_err(),
-                        "{name}: the largest value is out of bound"
-                    );
-                }
             }
         }
     }
@@ -163,78 +158,69 @@ fn producer_closure_matches_materialized_pairs() {
         emit_all(i, &mut |key, v| pairs.push((key, v)));
     }
     let (ro, rv) = reference(k, &pairs, false);
-    for counting in [Counting::PerThread, Counting::Atomic] {
-        for threads in [1, 2, 4] {
-            let csr = CsrBuilder::new(k)
-                .counting(counting)
-                .build_in(
-                    &pool(threads),
-                    n,
-                    |i, e| emit_all(i, &mut |key, v| e.emit(key, v)),
-                    pcct_arenas::allocator_api2::alloc::Global,
-                )
-                .unwrap();
-            assert_eq!(csr.offsets(), &ro[..], "{counting:?} {threads}");
-            assert_eq!(csr.values(), &rv[..], "{counting:?} {threads}");
-        }
+    for threads in [1, 2, 4] {
+        let csr = CsrBuilder::new(k)
+            .build_in(
+                &pool(threads),
+                n,
+                |i, e| emit_all(i, &mut |key, v| e.emit(key, v)),
+                pcct_arenas::allocator_api2::alloc::Global,
+            )
+            .unwrap();
+        assert_eq!(csr.offsets(), &ro[..], "{threads} threads");
+        assert_eq!(csr.values(), &rv[..], "{threads} threads");
     }
 }
 
 #[test]
 fn key_out_of_range_is_an_error() {
-    for counting in [Counting::PerThread, Counting::Atomic] {
-        let err = CsrBuilder::new(4)
-            .counting(counting)
-            .from_pairs(&pool(2), &[(1u32, 0u32), (4, 1)])
-            .unwrap_err();
-        assert_eq!(err, CsrError::KeyOutOfRange { key: 4, num_keys: 4 });
-        let err = CsrBuilder::new(0)
-            .counting(counting)
-            .from_pairs(&pool(1), &[(0u32, 0u32)])
-            .unwrap_err();
-        assert_eq!(err, CsrError::KeyOutOfRange { key: 0, num_keys: 0 });
-    }
+    let err = CsrBuilder::new(4)
+        .from_pairs(&pool(2), &[(1u32, 0u32), (4, 1)])
+        .unwrap_err();
+    assert_eq!(err, CsrError::KeyOutOfRange { key: 4, num_keys: 4 });
+    let err = CsrBuilder::new(0)
+        .from_pairs(&pool(1), &[(0u32, 0u32)])
+        .unwrap_err();
+    assert_eq!(err, CsrError::KeyOutOfRange { key: 0, num_keys: 0 });
 }
 
 #[test]
 fn a_producer_that_changes_its_mind_is_an_error_not_a_wrong_csr() {
-    for counting in [Counting::PerThread, Counting::Atomic] {
-        for threads in [1, 2] {
-            // First pass: items emit key 0; second pass: key 1 (counts differ per key).
-            let calls = AtomicUsize::new(0);
-            let n = 100;
-            let r = CsrBuilder::new(2).counting(counting).build_in(
-                &pool(threads),
-                n,
-                |i, e| {
-                    let pass = calls.fetch_add(1, Ordering::Relaxed) / n;
-                    e.emit(pass as u32 % 2, i as u32);
-                },
-                pcct_arenas::allocator_api2::alloc::Global,
-            );
-            assert_eq!(
-                r.unwrap_err(),
-                CsrError::ProducerNotDeterministic,
-                "{counting:?} {threads}"
-            );
-            // Second pass emits one pair fewer.
-            let calls = AtomicUsize::new(0);
-            let r = CsrBuilder::new(2).counting(counting).build_in(
-                &pool(threads),
-                n,
-                |i, e| {
-                    if calls.fetch_add(1, Ordering::Relaxed) != n + 7 {
-                        e.emit(0, i as u32);
-                    }
-                },
-                pcct_arenas::allocator_api2::alloc::Global,
-            );
-            assert_eq!(
-                r.unwrap_err(),
-                CsrError::ProducerNotDeterministic,
-                "{counting:?} {threads}"
-            );
-        }
+    for threads in [1, 2] {
+        // First pass: items emit key 0; second pass: key 1 (counts differ per key).
+        let calls = AtomicUsize::new(0);
+        let n = 100;
+        let r = CsrBuilder::new(2).build_in(
+            &pool(threads),
+            n,
+            |i, e| {
+                let pass = calls.fetch_add(1, Ordering::Relaxed) / n;
+                e.emit(pass as u32 % 2, i as u32);
+            },
+            pcct_arenas::allocator_api2::alloc::Global,
+        );
+        assert_eq!(
+            r.unwrap_err(),
+            CsrError::ProducerNotDeterministic,
+            "{threads} threads"
+        );
+        // Second pass emits one pair fewer.
+        let calls = AtomicUsize::new(0);
+        let r = CsrBuilder::new(2).build_in(
+            &pool(threads),
+            n,
+            |i, e| {
+                if calls.fetch_add(1, Ordering::Relaxed) != n + 7 {
+                    e.emit(0, i as u32);
+                }
+            },
+            pcct_arenas::allocator_api2::alloc::Global,
+        );
+        assert_eq!(
+            r.unwrap_err(),
+            CsrError::ProducerNotDeterministic,
+            "{threads} threads"
+        );
     }
 }
 
@@ -276,29 +262,6 @@ fn building_in_an_arena_after_the_first_reset_allocates_nothing_new() {
         "a reset had to allocate a new chunk"
     );
     assert_eq!(arena.high_water(), after_first_reset);
-}
-
-#[test]
-fn thread_arenas_give_each_worker_its_own_arena() {
-    let pool = pool(2);
-    let mut arenas = ThreadArenas::for_pool(&pool);
-    pool.broadcast(|_| {
-        arenas.with(|bump: &Bump| {
-            let v = bump.alloc_slice_fill_copy(1000, 7u64);
-            assert_eq!(v.iter().sum::<u64>(), 7000);
-        })
-    });
-    arenas.with(|bump| bump.alloc_slice_fill_copy(10, 1u8).len());
-    // Each worker filled its own arena, and the caller (outside the pool) its own.
-    let per = arenas.allocated_per_arena();
-    assert_eq!(per.len(), 3);
-    assert!(per[0] >= 8000 && per[1] >= 8000 && per[2] >= 10, "{per:?}");
-    let s = arenas.stats();
-    assert!(s.allocated_bytes >= 2 * 8000 + 10, "{s:?}");
-    arenas.reset_all();
-    let after = arenas.stats();
-    assert_eq!(after.high_water_bytes, s.high_water_bytes);
-    assert!(after.allocated_bytes >= after.high_water_bytes, "{after:?}");
 }
 
 #[test]
