@@ -14,7 +14,7 @@
 //! `canonical ≥ true·(1−δ)` around the triangle inequality, so rounding can only
 //! make the search look further, never drop a neighbour.
 
-use crate::metric::{approx_one, pair_interval, Metric, Slack};
+use crate::metric::{approx_one, pair_interval, Metric, Raw, Slack};
 use crate::tree::SketchForm;
 
 /// How a block's raw values turn into bounds of canonical distances ([`offer_raw`]).
@@ -28,22 +28,33 @@ pub(super) trait RawForm {
     const PREFETCH: bool = false;
 }
 
-/// The metric's own raw form ([`Metric::bounds`]) with its error bounds.
-pub(super) struct MetricForm<'a, M> {
-    pub(super) m: &'a M,
-    pub(super) err: Slack,
+/// The metric's own raw form ([`Metric::bounds`]) with its error bounds, read from the
+/// metric once.
+#[derive(Clone, Copy)]
+pub(super) struct MetricForm {
+    raw: Raw,
+    err: Slack,
 }
 
-impl<M: Metric> RawForm for MetricForm<'_, M> {
+impl MetricForm {
+    pub(super) fn new<M: Metric>(m: &M) -> Self {
+        MetricForm {
+            raw: m.capabilities().raw,
+            err: m.errors().approx_slack(),
+        }
+    }
+}
+
+impl RawForm for MetricForm {
     #[inline]
     fn interval(&self, raw: f64) -> (f64, f64) {
-        let a = self.m.capabilities().raw.to_distance(raw);
+        let a = self.raw.to_distance(raw);
         (self.err.lower(a), self.err.upper(a))
     }
     #[inline]
     fn limit(&self, t: f64) -> f64 {
         // lower(a) ≤ t  ⇔  a ≤ t/down + abs.
-        self.m.capabilities().raw.bound(t / self.err.down + self.err.abs)
+        self.raw.bound(t / self.err.down + self.err.abs)
     }
 }
 

@@ -4,6 +4,7 @@
 //! canonical distances only for candidates whose lower error bound could enter the
 //! answer. Parallel over queries on the given pool; ties by id.
 
+use super::bounds::{MetricForm, RawForm};
 use super::collect::{Collector, KnnCollector};
 use super::topk::TopK;
 use super::{check_k, Neighbors, RangeNeighbors};
@@ -13,68 +14,55 @@ use crate::tree::NONE;
 use crate::{Error, Result};
 use rayon::prelude::*;
 
-/// Where the scan puts canonical distances.
-trait Sink {
-    /// Candidates whose lower bound exceeds this cannot enter.
-    fn threshold(&self) -> f64;
-    /// A candidate at canonical distance `d`.
-    fn offer(&mut self, d: f64, id: u32);
-}
-
-impl Sink for TopK {
-    fn threshold(&self) -> f64 {
-        TopK::threshold(self)
-    }
-    fn offer(&mut self, d: f64, id: u32) {
-        self.push(d, id)
-    }
-}
-
-/// All points within `r`.
+/// All points within `r`: the range form of [`TopK`] for exact offers.
 struct Within<'a> {
     r: f64,
     hits: &'a mut Vec<(f64, u32)>,
 }
 
-impl Sink for Within<'_> {
+impl Collector for Within<'_> {
     fn threshold(&self) -> f64 {
         self.r
     }
-    fn offer(&mut self, d: f64, id: u32) {
+    fn offer(&mut self, _lower: f64, d: f64, _pos: u32, id: u32) {
         if d <= self.r {
             self.hits.push((d, id));
         }
     }
 }
 
-/// Scans ids `0..end` of `m` for query `q` of `qm`, skipping `skip`.
-fn scan_ids<M: Metric, C: Sink>(m: &M, qm: &M, q: u32, end: u32, skip: u32, col: &mut C, buf: &mut Vec<f64>) {
+/// Scans ids `0..end` of `m` for query `q` of `qm`, skipping `skip`: raw values a block
+/// at a time, bounded as the engine's scans bound them ([`MetricForm`]), and the
+/// canonical distance of every row whose lower bound is within `col`'s threshold,
+/// offered exactly (lower = upper).
+fn scan_ids<M: Metric, C: Collector>(
+    m: &M,
+    qm: &M,
+    q: u32,
+    end: u32,
+    skip: u32,
+    col: &mut C,
+    buf: &mut Vec<f64>,
+) {
     const BLOCK: u32 = 256;
-    let e = m.errors();
-    let (rel, abs) = (e.approx_rel, e.approx_abs);
-    // ((a − abs)/(1 + rel)).max(0) ≤ t  ⇔  a ≤ t·(1 + rel) + abs, compared in raw form.
-    let limit = |t: f64| {
-        m.capabilities()
-            .raw
-            .bound(t * (1.0 + rel) * (1.0 + 4.0 * f64::EPSILON) + abs)
-    };
+    let form = MetricForm::new(m);
     let mut start = 0;
     while start < end {
         let stop = (start + BLOCK).min(end);
         buf.resize((stop - start) as usize, 0.0);
         raw_block(m, qm, q, start, buf);
         let mut t = col.threshold();
-        let mut lim = limit(t);
+        let mut lim = form.limit(t);
         for (j, &r) in (start..stop).zip(buf.iter()) {
             if j == skip || r > lim {
                 continue;
             }
-            let a = m.capabilities().raw.to_distance(r);
-            if ((a - abs) / (1.0 + rel)).max(0.0) <= t {
-                col.offer(m.distance(qm, q, j), j);
+            if form.interval(r).0 <= t {
+                let d = m.distance(qm, q, j);
+                col.offer(d, d, j, j);
                 if col.threshold() != t {
                     t = col.threshold();
-                    lim = limit(t);
+                    lim = form.limit(t);
                 }
             }
         }

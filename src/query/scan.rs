@@ -26,7 +26,7 @@ pub(crate) fn scan<M: Metric, C: Collector>(
     const BLOCK: u32 = 256;
     let Buffers { buf, hi, .. } = bufs;
     let m = &tree.metric;
-    let err = m.errors().approx_slack();
+    let form = MetricForm::new(m);
     let two_phase = m.capabilities().two_phase;
     let n = tree.num_nodes() as u32;
     let mut start = 0;
@@ -48,7 +48,7 @@ pub(crate) fn scan<M: Metric, C: Collector>(
         } else {
             let raw = window(buf, (end - start) as usize);
             measure_rows(tree, qm, q, start, raw, filter, ev);
-            offer_raw(tree, start, raw, filter, col, &MetricForm { m, err });
+            offer_raw(tree, start, raw, filter, col, &form);
         }
         start = end;
     }
@@ -267,10 +267,7 @@ pub(super) fn offer_tiles<M: Metric, C: Collector>(
 ) {
     let m = &tree.metric;
     debug_assert!(!m.capabilities().two_phase && m.capabilities().blocks_pay);
-    let form = MetricForm {
-        m,
-        err: m.errors().approx_slack(),
-    };
+    let form = MetricForm::new(m);
     let (n, nq) = (tree.num_nodes() as u32, qs.len());
     let mut start = 0;
     while start < n {

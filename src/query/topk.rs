@@ -1,4 +1,7 @@
-//! A fixed-capacity buffer of the k best `(distance, id)` pairs, ties by id.
+//! A fixed-capacity buffer of the k best `(distance, id)` pairs, ties by id: where every
+//! k-NN answer ends, and the brute force's collector of exact offers.
+
+use super::collect::Collector;
 
 /// The k smallest `(distance, id)` pairs seen so far, sorted ascending.
 #[derive(Debug, Default)]
@@ -63,6 +66,21 @@ impl TopK {
                 .copied()
                 .unwrap_or((f64::INFINITY, crate::tree::NONE));
         }
+    }
+}
+
+/// Exact offers only (`lower = upper`, a canonical distance), as the brute force makes
+/// them; the engine's searches offer intervals to [`super::collect::KnnCollector`] and
+/// rank the survivors here.
+impl Collector for TopK {
+    #[inline]
+    fn threshold(&self) -> f64 {
+        TopK::threshold(self)
+    }
+    #[inline]
+    fn offer(&mut self, lower: f64, upper: f64, _pos: u32, id: u32) {
+        debug_assert_eq!(lower.to_bits(), upper.to_bits(), "TopK takes exact offers only");
+        self.push(upper, id)
     }
 }
 

@@ -55,6 +55,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
     let m = &tree.metric;
     let sketches = tree.sketch.get();
     let (err, dc) = (m.errors().approx_slack(), m.errors().distance_rel);
+    let form = MetricForm::new(m);
     let (two_phase, raw) = (m.capabilities().two_phase, m.capabilities().raw);
     // true ≥ canonical·down and true ≤ canonical·up; canonical ≥ true·shrink.
     let (down, up, shrink) = (1.0 / (1.0 + dc), 1.0 / (1.0 - dc), 1.0 - dc);
@@ -88,7 +89,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                     offer_raw(tree, first, raw, filter, col, &form);
                 } else {
                     measure_rows(tree, qm, q, first, raw, filter, ev);
-                    offer_raw(tree, first, raw, filter, col, &MetricForm { m, err });
+                    offer_raw(tree, first, raw, filter, col, &form);
                 }
             }
             // Block rows, priced like a scan's.
