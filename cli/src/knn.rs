@@ -1,10 +1,11 @@
 //! `pcct knn`: files in, exact neighbours out.
 
+use super::input::read_input;
 use super::progress::Progress;
 use super::saved::{euclidean, residual_points, SavedTree};
 use clap::{ArgGroup, Args};
 use pcct::build::Order;
-use pcct::io::{check_output_path, check_text_path, read_matrix, write_all, Matrix, Output};
+use pcct::io::{check_files, check_output_path, write_all, CsvHeader, Matrix, Output};
 use pcct::kernels::{isa, Element};
 use pcct::metric::{Kernel, KernelKind, Residual};
 use pcct::persist::Persist;
@@ -96,12 +97,43 @@ pub struct KnnArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Line 1 of every CSV input is a header (skipped). Without --header or --no-header a
+    /// line 1 that holds no number is taken for a header, and stderr says what it was taken for.
+    #[arg(long, conflicts_with = "no_header")]
+    pub header: bool,
+    /// Line 1 of every CSV input is data.
+    #[arg(long)]
+    pub no_header: bool,
     /// Also save the built tree (with its points) to this file; `--load-tree` reads it back.
     #[arg(long, value_name = "TREE")]
     pub save_tree: Option<PathBuf>,
     /// Answer from a saved tree instead of building one (replaces --data and the metric options).
     #[arg(long, value_name = "TREE")]
     pub load_tree: Option<PathBuf>,
+}
+
+impl KnnArgs {
+    /// Every option at its default (clap's own), for telling which ones were given.
+    fn defaults() -> KnnArgs {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            args: KnnArgs,
+        }
+        let minimal = [
+            "pcct",
+            "--data",
+            "d.npy",
+            "--k",
+            "1",
+            "--self",
+            "--out-ids",
+            "o.npy",
+        ];
+        <Only as clap::Parser>::try_parse_from(minimal)
+            .expect("the minimal knn arguments parse")
+            .args
+    }
 }
 
 /// Runs `pcct knn`.
@@ -111,9 +143,23 @@ pub fn run(args: &KnnArgs) -> Result<()> {
     if let Some(p) = &args.out_dists {
         check_output_path(p)?;
     }
-    if let Some(p) = &args.stats {
-        check_text_path(p)?;
-    }
+    let inputs = [
+        &args.data,
+        &args.queries,
+        &args.inducing,
+        &args.load_tree,
+        &args.profile,
+    ];
+    let outputs = [
+        Some(&args.out_ids),
+        args.out_dists.as_ref(),
+        args.stats.as_ref(),
+        args.save_tree.as_ref(),
+    ];
+    check_files(
+        &inputs.iter().filter_map(|p| p.as_deref()).collect::<Vec<_>>(),
+        &outputs.iter().flatten().map(|p| p.as_path()).collect::<Vec<_>>(),
+    )?;
     if args.k == 0 {
         return Err(Error::invalid("k", "k must be at least 1".into()));
     }
@@ -127,9 +173,6 @@ pub fn run(args: &KnnArgs) -> Result<()> {
     };
     if let Some(p) = Profile::from_arg_or_env(args.profile.as_deref())? {
         p.apply(&mut opts)?;
-    }
-    if let Some(path) = &args.save_tree {
-        check_text_path(path)?;
     }
     if let Some(path) = &args.load_tree {
         return run_loaded(args, path);
@@ -149,8 +192,12 @@ pub fn run(args: &KnnArgs) -> Result<()> {
             "--inducing needs --metric residual".into(),
         ));
     }
-    let data = read_matrix(data_path(args))?;
-    let queries = args.queries.as_deref().map(read_matrix).transpose()?;
+    let data = read_input(data_path(args), header(args))?;
+    let queries = args
+        .queries
+        .as_deref()
+        .map(|q| read_input(q, header(args)))
+        .transpose()?;
     let all_f32 = matches!(data, Matrix::F32 { .. })
         && queries.as_ref().is_none_or(|q| matches!(q, Matrix::F32 { .. }));
     if all_f32 {
@@ -167,8 +214,38 @@ fn data_path(args: &KnnArgs) -> &std::path::Path {
         .expect("clap requires --data without --load-tree")
 }
 
+/// What `--header` / `--no-header` say of CSV inputs.
+fn header(args: &KnnArgs) -> CsvHeader {
+    match (args.header, args.no_header) {
+        (true, _) => CsvHeader::Yes,
+        (_, true) => CsvHeader::No,
+        _ => CsvHeader::Auto,
+    }
+}
+
 /// `--load-tree`: the file's metric tag picks the type; queries are converted to it.
+/// Options that shape a new tree or its metric do not apply and are refused.
 fn run_loaded(args: &KnnArgs, path: &std::path::Path) -> Result<()> {
+    let defaults = KnnArgs::defaults();
+    let ignored = [
+        ("--metric", args.metric != defaults.metric),
+        ("--inducing", args.inducing.is_some()),
+        ("--kernel", args.kernel != defaults.kernel),
+        ("--lengthscale", args.lengthscale != defaults.lengthscale),
+        ("--variance", args.variance != defaults.variance),
+        ("--jitter", args.jitter != defaults.jitter),
+        ("--builder", args.builder != defaults.builder),
+        ("--order", args.order != defaults.order),
+        ("--grid", args.grid),
+        ("--seed", args.seed != defaults.seed),
+        ("--save-tree", args.save_tree.is_some()),
+    ];
+    if let Some((name, _)) = ignored.iter().find(|(_, set)| *set) {
+        return Err(Error::invalid(
+            "load-tree",
+            format!("{name} does not apply to a loaded tree: it answers in the metric it was saved with"),
+        ));
+    }
     let t0 = Instant::now();
     let progress = Progress::new(1, "pcct knn", args.quiet);
     progress.step("loading the tree");
@@ -178,7 +255,11 @@ fn run_loaded(args: &KnnArgs, path: &std::path::Path) -> Result<()> {
         seconds: t0.elapsed().as_secs_f64(),
         builder: "loaded",
     };
-    let queries = args.queries.as_deref().map(read_matrix).transpose()?;
+    let queries = args
+        .queries
+        .as_deref()
+        .map(|q| read_input(q, header(args)))
+        .transpose()?;
     let pool = Pool::new(args.threads)?;
     match saved {
         SavedTree::F32(tree) => {
@@ -210,9 +291,13 @@ fn run_residual(args: &KnnArgs, opts: &BuildOptions) -> Result<()> {
         args.variance,
         &args.lengthscale,
     )?;
-    let data = read_matrix(data_path(args))?;
-    let z = read_matrix(zpath)?;
-    let queries = args.queries.as_deref().map(read_matrix).transpose()?;
+    let data = read_input(data_path(args), header(args))?;
+    let z = read_input(zpath, header(args))?;
+    let queries = args
+        .queries
+        .as_deref()
+        .map(|q| read_input(q, header(args)))
+        .transpose()?;
     let (_, dim) = data.shape();
     if z.shape().1 != dim {
         return Err(Error::invalid(

@@ -5,6 +5,7 @@
 
 mod bench;
 mod info;
+mod input;
 mod knn;
 mod plot;
 mod progress;
@@ -102,7 +103,10 @@ fn run() -> i32 {
         Command::Update(args) => update::run(&args),
     };
     match result {
-        Ok(()) => 0,
+        Ok(()) => {
+            input::flush_notes();
+            0
+        }
         Err(e) => {
             eprintln!("pcct: error: {e}");
             2

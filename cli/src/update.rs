@@ -1,10 +1,11 @@
 //! `pcct update`: deletes and inserts points in a saved tree and saves the new version
 //! (the input file is left as it was).
 
+use super::input::{note, read_input};
 use super::progress::Progress;
 use super::saved::{euclidean, residual_points, SavedTree};
 use clap::{ArgGroup, Args};
-use pcct::io::{check_text_path, read_ids, read_matrix, write_all, Output};
+use pcct::io::{check_files, read_ids, write_all, CsvHeader, Output};
 use pcct::persist::Persist;
 use pcct::telemetry::{Record, Value};
 use pcct::{BuildOptions, Metric, Pool, Result, Tree};
@@ -39,16 +40,37 @@ pub struct UpdateArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Line 1 of a CSV --insert file is a header (skipped); without --header or
+    /// --no-header it is taken for one only when it holds no number, and stderr says so.
+    #[arg(long, conflicts_with = "no_header")]
+    pub header: bool,
+    /// Line 1 of a CSV --insert file is data.
+    #[arg(long)]
+    pub no_header: bool,
 }
 
 /// Runs `pcct update`.
 pub fn run(args: &UpdateArgs) -> Result<()> {
-    check_text_path(&args.out)?;
-    if let Some(p) = &args.stats {
-        check_text_path(p)?;
-    }
+    let inputs = [Some(&args.tree), args.insert.as_ref(), args.delete.as_ref()];
+    let outputs = [Some(&args.out), args.stats.as_ref()];
+    check_files(
+        &inputs.iter().flatten().map(|p| p.as_path()).collect::<Vec<_>>(),
+        &outputs.iter().flatten().map(|p| p.as_path()).collect::<Vec<_>>(),
+    )?;
     let ids = args.delete.as_deref().map(read_ids).transpose()?;
-    let new = args.insert.as_deref().map(read_matrix).transpose()?;
+    if let (Some(ids), Some(path)) = (&ids, &args.delete) {
+        report_repeats(ids, path);
+    }
+    let header = match (args.header, args.no_header) {
+        (true, _) => CsvHeader::Yes,
+        (_, true) => CsvHeader::No,
+        _ => CsvHeader::Auto,
+    };
+    let new = args
+        .insert
+        .as_deref()
+        .map(|p| read_input(p, header))
+        .transpose()?;
     let pool = Pool::new(args.threads)?;
     let opts = BuildOptions {
         seed: args.seed,
@@ -71,6 +93,21 @@ pub fn run(args: &UpdateArgs) -> Result<()> {
                 .transpose()?;
             apply(args, *tree, ids, new, &pool, &opts, &progress)
         }
+    }
+}
+
+/// Says on stderr which ids the delete list names more than once (each is deleted once).
+fn report_repeats(ids: &[u32], path: &std::path::Path) {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    let mut repeated: Vec<u32> = sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    repeated.dedup();
+    if let Some(first) = repeated.first() {
+        note(format!(
+            "{} lists {} id(s) more than once (the first: {first}); each is deleted once",
+            path.display(),
+            repeated.len()
+        ));
     }
 }
 

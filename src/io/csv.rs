@@ -1,35 +1,52 @@
 //! Numeric CSV: comma-separated, one row per line, an optional header line.
 
-use super::{Matrix, Output};
+use super::{CsvHeader, Matrix, Output};
 use std::fmt::Write;
 
-pub(super) fn parse(bytes: &[u8]) -> Result<Matrix, String> {
+/// Parses numeric CSV; `header` says what line 1 is (see [`CsvHeader`]). Returns the
+/// matrix and, where `header` was [`CsvHeader::Auto`], whether line 1 was taken for a
+/// header. A leading UTF-8 byte-order mark is skipped.
+pub(super) fn parse(bytes: &[u8], header: CsvHeader) -> Result<(Matrix, Option<bool>), String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
     let mut values = Vec::new();
     let mut d = None;
     let mut n = 0;
+    let mut guessed = None;
     for (lineno, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
             continue;
         }
-        let fields: Result<Vec<f64>, _> = line.split(',').map(|f| f.trim().parse::<f64>()).collect();
-        let row = match fields {
-            Ok(r) => r,
-            Err(_) if lineno == 0 => continue, // a header line
-            Err(_) => {
-                let (col, bad) = line
-                    .split(',')
-                    .enumerate()
-                    .find(|(_, f)| f.trim().parse::<f64>().is_err())
-                    .expect("one field failed");
-                return Err(format!(
-                    "line {}, column {}: {:?} is not a number",
-                    lineno + 1,
-                    col + 1,
-                    bad.trim()
-                ));
+        if lineno == 0 {
+            let skip = match header {
+                CsvHeader::Yes => true,
+                CsvHeader::No => false,
+                // A header holds no number at all; a line with some numbers is data (and
+                // its other fields are errors, as on any line).
+                CsvHeader::Auto => {
+                    let is_header = line.split(',').all(|f| f.trim().parse::<f64>().is_err());
+                    guessed = Some(is_header);
+                    is_header
+                }
+            };
+            if skip {
+                continue;
             }
+        }
+        let fields: Result<Vec<f64>, _> = line.split(',').map(|f| f.trim().parse::<f64>()).collect();
+        let Ok(row) = fields else {
+            let (col, bad) = line
+                .split(',')
+                .enumerate()
+                .find(|(_, f)| f.trim().parse::<f64>().is_err())
+                .expect("one field failed");
+            return Err(format!(
+                "line {}, column {}: {:?} is not a number",
+                lineno + 1,
+                col + 1,
+                bad.trim()
+            ));
         };
         match d {
             None => d = Some(row.len()),
@@ -45,11 +62,12 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Matrix, String> {
         values.extend(row);
         n += 1;
     }
-    Ok(Matrix::F64 {
+    let m = Matrix::F64 {
         n,
         d: d.unwrap_or(0),
         values,
-    })
+    };
+    Ok((m, guessed))
 }
 
 pub(super) fn encode(data: Output<'_>, cols: usize) -> Vec<u8> {
@@ -76,6 +94,7 @@ mod tests {
 
     #[test]
     fn header_ragged_and_bad_fields() {
+        let parse = |b: &[u8]| parse(b, CsvHeader::Auto).map(|(m, _)| m);
         let m = parse(b"x,y\n1,2\n3.5,-4e2\n\n").unwrap();
         assert_eq!(
             m,
@@ -96,5 +115,36 @@ mod tests {
                 values: vec![0.1, f64::INFINITY]
             }
         );
+    }
+
+    /// Line 1 is a header only when asked or when it holds no number; a byte-order
+    /// mark is skipped; a line 1 with some numbers and a gap is an error like any line.
+    #[test]
+    fn line_one_is_never_guessed_silently() {
+        let two = |values: Vec<f64>| Matrix::F64 { n: 2, d: 2, values };
+        let bom = b"\xEF\xBB\xBF1,2\n3,4\n";
+        assert_eq!(
+            parse(bom, CsvHeader::Auto).unwrap(),
+            (two(vec![1.0, 2.0, 3.0, 4.0]), Some(false))
+        );
+        let pandas = b"0,1\n5,6\n7,8\n";
+        assert_eq!(
+            parse(pandas, CsvHeader::Yes).unwrap(),
+            (two(vec![5.0, 6.0, 7.0, 8.0]), None)
+        );
+        assert_eq!(parse(pandas, CsvHeader::Auto).unwrap().1, Some(false));
+        assert_eq!(
+            parse(b"x,y\n5,6\n7,8\n", CsvHeader::Auto).unwrap(),
+            (two(vec![5.0, 6.0, 7.0, 8.0]), Some(true))
+        );
+        assert!(parse(b"x,y\n5,6\n", CsvHeader::No)
+            .unwrap_err()
+            .contains("line 1, column 1"));
+        assert!(parse(b"1,NA,3\n4,5,6\n", CsvHeader::Auto)
+            .unwrap_err()
+            .contains("line 1, column 2"));
+        assert!(parse(b"1,2,3\n4,NA,6\n", CsvHeader::Auto)
+            .unwrap_err()
+            .contains("line 2, column 2"));
     }
 }

@@ -144,13 +144,95 @@ pub fn check_text_path(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Reads a 2-D matrix from `.npy` or `.csv`.
-pub fn read_matrix(path: &Path) -> Result<Matrix> {
+/// Checks, before any work, a command's files: every output can be written (its folder
+/// exists, it is not a folder), no two outputs are the same file, and no output is one
+/// of the inputs — by identity (two spellings of one path, a symbolic or hard link), not
+/// by spelling.
+pub fn check_files(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
+    let mut seen: Vec<(&Path, FileId)> = Vec::with_capacity(outputs.len());
+    for &out in outputs {
+        check_text_path(out)?;
+        let id = FileId::of(out);
+        if let Some((other, _)) = seen.iter().find(|(_, o)| o.same(&id)) {
+            return Err(Error::invalid(
+                "file",
+                format!(
+                    "{} and {} are the same file: give each output its own",
+                    other.display(),
+                    out.display()
+                ),
+            ));
+        }
+        seen.push((out, id));
+    }
+    for &input in inputs {
+        let id = FileId::of(input);
+        if let Some((out, _)) = seen.iter().find(|(_, o)| o.same(&id)) {
+            return Err(Error::invalid(
+                "file",
+                format!("{} would overwrite the input {}", out.display(), input.display()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What makes two paths one file: the canonical path (of the folder, for a file not
+/// written yet) and, for existing files on Unix, the device and inode.
+struct FileId {
+    path: PathBuf,
+    inode: Option<(u64, u64)>,
+}
+
+impl FileId {
+    fn of(path: &Path) -> Self {
+        let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| {
+            let parent = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let parent = std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf());
+            parent.join(path.file_name().unwrap_or_default())
+        });
+        #[cfg(unix)]
+        let inode = {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+        };
+        #[cfg(not(unix))]
+        let inode = None;
+        FileId {
+            path: resolved,
+            inode,
+        }
+    }
+
+    fn same(&self, other: &FileId) -> bool {
+        self.path == other.path || (self.inode.is_some() && self.inode == other.inode)
+    }
+}
+
+/// What line 1 of a CSV file is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CsvHeader {
+    /// A header when it holds no number at all, else data; the reader says which.
+    #[default]
+    Auto,
+    /// A header: skipped.
+    Yes,
+    /// Data.
+    No,
+}
+
+/// Reads a 2-D matrix from `.npy` or `.csv` (line 1 as `header` says). Returns the matrix
+/// and, for a CSV file read with [`CsvHeader::Auto`], whether line 1 was taken for a
+/// header (callers say so: the guess is never silent).
+pub fn read_matrix(path: &Path, header: CsvHeader) -> Result<(Matrix, Option<bool>)> {
     let format = format_of(path)?;
     let bytes = std::fs::read(path).map_err(io_err(path))?;
-    let m = match format {
-        Format::Npy => npy::parse(&bytes),
-        Format::Csv => csv::parse(&bytes),
+    let (m, guessed) = match format {
+        Format::Npy => npy::parse(&bytes).map(|m| (m, None)),
+        Format::Csv => csv::parse(&bytes, header),
     }
     .map_err(|reason| Error::invalid("file", format!("{}: {reason}", path.display())))?;
     let (n, d) = m.shape();
@@ -160,7 +242,7 @@ pub fn read_matrix(path: &Path) -> Result<Matrix> {
             format!("{}: empty matrix ({n} × {d})", path.display()),
         ));
     }
-    Ok(m)
+    Ok((m, guessed))
 }
 
 /// Writes several `rows × cols` matrices, all or none: each goes to a temporary file
