@@ -34,9 +34,9 @@ pub(crate) struct Election {
 }
 
 /// Elects the leaders among `points` of `m` (coordinates needed:
-/// [`Metric::euclidean_coordinates`]); `levels[v]` is point `v`'s new level, or `None`
-/// for points that are not new nodes (duplicates: always candidates). Call inside the
-/// pool.
+/// [`Capabilities::euclidean`](crate::metric::Capabilities::euclidean)); `levels[v]` is point
+/// `v`'s new level, or `None` for points that are not new nodes (duplicates: always
+/// candidates). Call inside the pool.
 pub(crate) fn elect<M: Metric>(m: &M, points: &[u32], levels: &[Option<i32>], seed: u64) -> Election {
     let dim = m.capabilities().coordinate_dim;
     let side = |l: i32| scale(l) / (dim as f64).sqrt() * SHRINK;

@@ -1,6 +1,6 @@
 //! The Euclidean metric over `f32` or `f64` rows.
 
-use super::{Bounds, Capabilities, Dataset, Errors, Metric, Points, Raw};
+use super::{canonical_bounds, Bounds, Capabilities, Dataset, Errors, Metric, Points, Raw};
 use crate::kernels::{reference, Element, Kernels};
 use crate::{Error, Result};
 
@@ -222,11 +222,12 @@ impl<T: Element> Metric for Euclidean<T> {
 
     /// Squared distances: a run of rows through the block kernel (one query) or the
     /// several-query kernel; listed rows one at a time. Intervals, where asked for, are
-    /// the raw values widened by [`Metric::errors`].
+    /// the canonical distances.
     fn bounds(&self, queries: &Self, qs: Points<'_>, rows: Points<'_>, out: Bounds<'_>) {
-        let (raw, hi) = match out {
-            Bounds::Raw(raw) => (raw, None),
-            Bounds::Interval { lo, hi } => (lo, Some(hi)),
+        let raw = match out {
+            Bounds::Raw(raw) => raw,
+            // Intervals (the tiled brute force): the canonical distances themselves.
+            interval => return canonical_bounds(self, queries, qs, rows, interval),
         };
         let nr = rows.len();
         assert_eq!(raw.len(), qs.len() * nr, "pcct: one bound per pair");
@@ -242,13 +243,6 @@ impl<T: Element> Metric for Euclidean<T> {
                         *o = self.kernels.sq_dist(q, self.data.row(j as usize)).to_f64();
                     }
                 }
-            }
-        }
-        if let Some(hi) = hi {
-            let slack = self.errors().approx_slack();
-            for (l, h) in raw.iter_mut().zip(hi.iter_mut()) {
-                let a = l.sqrt();
-                (*l, *h) = (slack.lower(a), slack.upper(a));
             }
         }
     }

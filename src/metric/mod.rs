@@ -256,33 +256,14 @@ pub trait Metric: Send + Sync + Sized {
     /// Bounds of the canonical distances from points `qs` of `queries` to points `rows`
     /// of `self`, entry `a·rows.len() + r` for `qs.get(a)` and `rows.get(r)`: raw
     /// approximations for one-phase metrics, intervals for two-phase ones
-    /// ([`Capabilities::two_phase`]; searches ask only for that form). Default: the
-    /// canonical distances ([`Raw::Distance`], or `lo = hi`).
+    /// ([`Capabilities::two_phase`]; searches ask each metric for its form, the tiled
+    /// brute force asks every metric for intervals). Default: the canonical distances
+    /// ([`Raw::Distance`], or `lo = hi`).
     ///
     /// # Panics
     /// If the output length is not `qs.len() · rows.len()`.
     fn bounds(&self, queries: &Self, qs: Points<'_>, rows: Points<'_>, out: Bounds<'_>) {
-        let nr = rows.len();
-        let each = |f: &mut dyn FnMut(usize, f64)| {
-            for a in 0..qs.len() {
-                for r in 0..nr {
-                    f(a * nr + r, self.distance(queries, qs.get(a), rows.get(r)));
-                }
-            }
-        };
-        match out {
-            Bounds::Raw(raw) => {
-                assert_eq!(raw.len(), qs.len() * nr, "pcct: one bound per pair");
-                each(&mut |at, d| raw[at] = d);
-            }
-            Bounds::Interval { lo, hi } => {
-                assert!(
-                    lo.len() == qs.len() * nr && hi.len() == lo.len(),
-                    "pcct: one bound per pair"
-                );
-                each(&mut |at, d| (lo[at], hi[at]) = (d, d));
-            }
-        }
+        canonical_bounds(self, queries, qs, rows, out)
     }
 
     /// Writes the coordinates of point `i` into `out` ([`Capabilities::coordinate_dim`]
@@ -362,6 +343,34 @@ pub(crate) fn fmax(a: f64, b: f64) -> f64 {
         a
     } else {
         b
+    }
+}
+
+/// [`Metric::bounds`] by canonical distances: raw values of the [`Raw::Distance`] form,
+/// or intervals `lo = hi`. Panics unless every output has one entry per pair.
+pub(crate) fn canonical_bounds<M: Metric>(
+    m: &M,
+    queries: &M,
+    qs: Points<'_>,
+    rows: Points<'_>,
+    out: Bounds<'_>,
+) {
+    let (nq, nr) = (qs.len(), rows.len());
+    let (lo, hi) = match out {
+        Bounds::Raw(raw) => (raw, None),
+        Bounds::Interval { lo, hi } => (lo, Some(hi)),
+    };
+    assert!(
+        lo.len() == nq * nr && hi.as_ref().is_none_or(|h| h.len() == lo.len()),
+        "pcct: one bound per pair"
+    );
+    for a in 0..nq {
+        for r in 0..nr {
+            lo[a * nr + r] = m.distance(queries, qs.get(a), rows.get(r));
+        }
+    }
+    if let Some(hi) = hi {
+        hi.copy_from_slice(lo);
     }
 }
 

@@ -21,7 +21,7 @@
 use super::covariance::Bracket;
 pub use super::covariance::{Kernel, KernelKind};
 use super::model::Model;
-use super::{Bounds, Capabilities, Errors, Metric, Points};
+use super::{canonical_bounds, Bounds, Capabilities, Errors, Metric, Points};
 use crate::kernels::residual::{interval, Bf16Dot, Phase1, Row};
 use crate::kernels::{Kernels, Rows};
 use crate::{Error, Result};
@@ -130,7 +130,7 @@ pub struct Residual {
     pub(crate) kernel: Arc<Kernel>,
     pub(crate) model: Option<Arc<Model>>,
     floor: f64,
-    /// [`Metric::distance_abs_error`], computed once from the smallest `p`.
+    /// [`Metric::errors`]' `distance_abs`, computed once from the smallest `p`.
     pub(crate) abs_error: f64,
     coarse: Coarse,
     /// Phase 1's kernel values: table brackets instead of `exp`.
@@ -399,15 +399,7 @@ impl Residual {
         let nr = rows.len();
         let (lo, hi) = match out {
             Bounds::Interval { lo, hi } => (lo, hi),
-            Bounds::Raw(raw) => {
-                assert_eq!(raw.len(), qs.len() * nr, "pcct: one bound per pair");
-                for (a, o) in (0..qs.len()).zip(raw.chunks_mut(nr.max(1))) {
-                    for (r, o) in o.iter_mut().enumerate() {
-                        *o = self.distance(queries, qs.get(a), rows.get(r));
-                    }
-                }
-                return;
-            }
+            raw => return canonical_bounds(self, queries, qs, rows, raw),
         };
         assert!(
             lo.len() == qs.len() * nr && hi.len() == lo.len(),

@@ -6,7 +6,7 @@
 //! interval `[lower, upper]` around its canonical distance, from the block kernels
 //! and [`Metric::errors`]. The k-NN threshold is the k-th smallest *upper*
 //! bound seen, capped by a bound known before the search (the k-th smallest upper
-//! bound to the points of the previous query of the block, [`Scratch::prior_cap`]);
+//! bound to the points of the previous query of the block, [`Scratch::prior_cap`](super::scratch::Scratch));
 //! neither is ever below the k-th canonical distance; a point or subtree
 //! is dropped only when its lower bound exceeds it. Survivors are candidates, and
 //! only they get a canonical distance at the end, where the answer is decided by
@@ -17,7 +17,7 @@
 use crate::metric::{approx_one, pair_interval, Metric, Raw, Slack};
 use crate::tree::SketchForm;
 
-/// How a block's raw values turn into bounds of canonical distances ([`offer_raw`]).
+/// How a block's raw values turn into bounds of canonical distances ([`offer_raw`](super::offer::offer_raw)).
 pub(super) trait RawForm {
     /// Bounds `(lower, upper)` of the canonical distance of a row with raw value `raw`.
     fn interval(&self, raw: f64) -> (f64, f64);
@@ -70,8 +70,9 @@ impl RawForm for SketchForm {
     }
 }
 
-/// Bounds `[lower, upper]` of the canonical distance from query `q` to the row at
-/// `pos`, measured alone: phase 1 for two-phase metrics (one pair), else one approximation widened by the error bounds `err`.
+/// Bounds `[lower, upper]` of the canonical distance from query `q` to the row at `pos`,
+/// measured alone: phase 1 for two-phase metrics (one pair), else one approximation widened by
+/// the error bounds `err`.
 #[inline]
 pub(super) fn interval_one<M: Metric>(m: &M, qm: &M, q: u32, pos: u32, err: Slack) -> (f64, f64) {
     if m.capabilities().two_phase {

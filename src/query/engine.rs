@@ -18,8 +18,8 @@ use rayon::prelude::*;
 pub(super) const QUERY_BLOCK: usize = 32;
 
 impl<M: Metric> Tree<M> {
-    /// [`RangeRequest::run`](super::RangeRequest::run) on a worker of `pool`, arguments checked; `kd`: whether the
-    /// k-d path is open.
+    /// [`RangeRequest::run`](super::RangeRequest::run) on a worker of `pool`, arguments
+    /// checked; `kd`: whether the k-d path is open.
     pub(super) fn range_in_pool(
         &self,
         queries: &M,

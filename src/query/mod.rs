@@ -2,7 +2,7 @@
 //!
 //! Results are sorted by (distance, id); rows with fewer than `k` candidates are
 //! padded with id [`NONE`](crate::tree::NONE) and distance `+∞`. Every query runs in
-//! parallel on the [`Pool`] it is given, with per-worker scratch (no allocation per
+//! parallel on the [`Pool`](crate::Pool) it is given, with per-worker scratch (no allocation per
 //! query once warm), and the answers do not depend on the number of threads.
 //!
 //! **Never slower than brute force** (every query kind, range included).

@@ -42,8 +42,9 @@ pub(super) fn node_may_admit<M: Metric>(tree: &Tree<M>, pos: u32, filter: Filter
 }
 
 /// Raw values of the rows `first..first + raw.len()`: one block call where the metric's
-/// blocks pay ([`Metric::blocks_pay`]), else row by row, measuring only rows whose points
-/// the filter admits (the others get `+inf`, which no threshold lets in).
+/// blocks pay ([`Capabilities::blocks_pay`](crate::metric::Capabilities::blocks_pay)),
+/// else row by row, measuring only rows whose points the filter admits (the others get
+/// `+inf`, which no threshold lets in).
 pub(super) fn measure_rows<M: Metric>(
     tree: &Tree<M>,
     qm: &M,
@@ -127,10 +128,10 @@ pub(super) fn offer_raw<M: Metric, C: Collector, F: RawForm>(
     }
 }
 
-/// Two-phase metrics ([`Capabilities::two_phase`](crate::metric::Capabilities::two_phase)): phase 1 over the rows
-/// `first..first + len`, and each admitted row offered with its phase-1 interval (the
-/// canonical distance, phase 2, comes in [`resolve`] for the survivors only); rows
-/// ruled out are reported to [`Metric::phase1_rejected`].
+/// Two-phase metrics ([`Capabilities::two_phase`](crate::metric::Capabilities::two_phase)):
+/// phase 1 over the rows `first..first + len`, and each admitted row offered with its phase-1
+/// interval (the canonical distance, phase 2, comes in [`resolve`](super::resolve::resolve) for
+/// the survivors only); rows ruled out are reported to [`Metric::rejected`].
 #[allow(clippy::too_many_arguments)]
 pub(super) fn offer_phased<M: Metric, C: Collector>(
     tree: &Tree<M>,

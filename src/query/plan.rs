@@ -180,7 +180,7 @@ impl<M: Metric> Tree<M> {
     /// index or a scan would for all of them (it cannot win any more, so the rest of its
     /// probe would be waste). The cheapest path answers the rest. The rule depends only
     /// on evaluation counts, which do not depend on the threads (each block of
-    /// [`QUERY_BLOCK`] queries is answered in order), so the path is deterministic. A
+    /// `QUERY_BLOCK` queries is answered in order), so the path is deterministic. A
     /// forced path probes nothing.
     pub(super) fn choose_path(
         &self,

@@ -77,7 +77,7 @@ impl RangeNeighbors {
     }
 }
 
-/// Queries per work unit of [`Tree::range`]: each unit collects its answers in one
+/// Queries per work unit of [`Tree::range`](crate::Tree::range): each unit collects its answers in one
 /// buffer, so nothing is allocated per query.
 pub(super) const RANGE_CHUNK: usize = 64;
 

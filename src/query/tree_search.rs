@@ -54,9 +54,10 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
     } = bufs;
     let m = &tree.metric;
     let sketches = tree.sketch.get();
-    let (err, dc) = (m.errors().approx_slack(), m.errors().distance_rel);
+    let (errors, caps) = (m.errors(), m.capabilities());
+    let (err, dc) = (errors.approx_slack(), errors.distance_rel);
+    let (two_phase, raw) = (caps.two_phase, caps.raw);
     let form = MetricForm::new(m);
-    let (two_phase, raw) = (m.capabilities().two_phase, m.capabilities().raw);
     // true ≥ canonical·down and true ≤ canonical·up; canonical ≥ true·shrink.
     let (down, up, shrink) = (1.0 / (1.0 + dc), 1.0 / (1.0 - dc), 1.0 - dc);
     heap.clear();

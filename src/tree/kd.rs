@@ -1,5 +1,5 @@
 //! A k-d index over points of a metric whose canonical distance is the Euclidean
-//! distance of their coordinates ([`Metric::euclidean_coordinates`]), in a few dimensions.
+//! distance of their coordinates ([`Capabilities::euclidean`](crate::metric::Capabilities::euclidean)), in a few dimensions.
 //!
 //! In a few dimensions the cover-tree descent prunes badly — cover radii are large next
 //! to the spacing of the points, so it measures a sizeable share of the tree for every

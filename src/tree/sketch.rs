@@ -15,7 +15,7 @@
 //! [ (√max(D − E, 0) − e)/s ,  (√(D + E) + e)/s ]
 //! ```
 //!
-//! and the canonical one within the metric's `distance_rel_error` (and `_abs_error`) of
+//! and the canonical one within the metric's `errors()` (`distance_rel`, `distance_abs`) of
 //! that. Centred on the bucket's root, bf16 rounding is ~10⁻³ of the bucket's radius,
 //! so the intervals are narrow next to a neighbour distance.
 
@@ -57,7 +57,7 @@ pub(crate) struct Sketches {
     /// `None` where there are no sketches.
     kernel: Option<SketchKernel>,
     dim: usize,
-    /// The metric's `distance_rel_error` plus `f64` headroom, and its `distance_abs_error`.
+    /// The metric's `errors().distance_rel` plus `f64` headroom, and its `distance_abs`.
     dc: f64,
     abs: f64,
     /// The index in `buckets` of the bucket rooted at each position, `NONE` if none.
@@ -228,9 +228,10 @@ impl SketchForm {
 }
 
 impl Sketches {
-    /// Sketches of `tree`'s buckets of at least [`MIN_ROWS`] rows, built on the current
-    /// rayon pool; none where the metric has no sketch level ([`Metric::sketch_isa`]) or
-    /// no coordinates, or [`kernel_for`] has no kernel for its level.
+    /// Sketches of `tree`'s buckets of at least [`MIN_ROWS`] rows, built on the current rayon
+    /// pool; none where the metric has no sketch level
+    /// ([`Capabilities::sketch_isa`](crate::metric::Capabilities::sketch_isa)) or no
+    /// coordinates, or [`kernel_for`] has no kernel for its level.
     pub(crate) fn new<M: Metric>(tree: &Tree<M>) -> Sketches {
         let m = &tree.metric;
         let dim = m.capabilities().coordinate_dim;
