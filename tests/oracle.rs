@@ -519,3 +519,30 @@ fn engine_takes_the_kd_path_where_boxes_prune() {
     assert_eq!(stats.path.name(), "kd", "{stats:?}");
     assert_eq!(got, brute_force_range(&m, &queries, r, &p).unwrap());
 }
+
+/// The tiled brute force (tiles of queries × rows through `Metric::bounds` intervals)
+/// equals the naive oracle for Euclidean data too, f32 and f64, every generator.
+#[test]
+fn tiled_brute_force_matches_the_oracle() {
+    fn check<T: Element>(case: &Case) {
+        let m = euclidean::<T>(&case.values, case.n, case.dim);
+        let qvalues = datagen::uniform(37, case.dim, 3);
+        let q = euclidean::<T>(&qvalues, 37, case.dim);
+        for k in [1, 8, case.n] {
+            let got = pcct::query::brute_force_knn_tiled(&m, &q, k, &pool(2)).unwrap();
+            assert_rows::<T>(&format!("{} tiled k={k}", case.name), &got, |i| {
+                let row: Vec<T> = qvalues[i * case.dim..(i + 1) * case.dim]
+                    .iter()
+                    .map(|&v| T::from_f64(v))
+                    .collect();
+                naive_knn(m.dataset(), &row, k, |_| true)
+            });
+        }
+    }
+    for dim in [2, 8, 32] {
+        for case in cases(300, dim, 41) {
+            check::<f64>(&case);
+            check::<f32>(&case);
+        }
+    }
+}
