@@ -7,7 +7,7 @@ use pcct::metric::euclidean_distance;
 use pcct::query::{brute_force_knn, brute_force_self_knn};
 use pcct::{Dataset, Euclidean, Metric, Tree};
 
-/// Review, session 1: f64 points closer than ~1e-154 had squared differences that
+/// Found in review: f64 points closer than ~1e-154 had squared differences that
 /// underflowed to 0, so a distinct point was stored as a duplicate and reported at
 /// its twin's distance. The canonical distance now rescales tiny sums.
 #[test]
@@ -35,7 +35,7 @@ fn underflowing_f64_differences_are_not_duplicates() {
     assert!(own.dists().iter().all(|&d| d > 0.0));
 }
 
-/// Review, session 1: for f32 data with millions of dimensions the kernels' relative
+/// Found in review: for f32 data with millions of dimensions the kernels' relative
 /// error bound reaches 1, which made the upper bounds negative and emptied every row.
 /// Such bounds are now ignored (no pruning, exact resolution of every candidate).
 #[test]
@@ -55,4 +55,35 @@ fn error_bounds_above_one_half_disable_pruning_instead_of_answers() {
     let (got, _) = tree.knn(&m, 2).run(&p).unwrap();
     assert_eq!(got, brute_force_knn(&m, &m, 2, &p).unwrap());
     assert!(got.ids().iter().all(|&i| i != pcct::tree::NONE));
+}
+
+/// Issue: a group of identical points offered every duplicate to each query's result,
+/// one at a time — quadratic in the group (10^5 identical rows took over a minute for
+/// self-kNN). Only the k smallest admitted ids of a group can be answers, and they are
+/// what every path returns.
+#[test]
+fn a_big_group_of_identical_points_answers_by_smallest_ids() {
+    let (n, k) = (40_000usize, 10usize);
+    let m = Euclidean::new(Dataset::from_rows(&vec![0.25f64; n * 2], n, 2).unwrap()).unwrap();
+    let p = pool(2);
+    let tree = Tree::build(m, &p).unwrap();
+    assert!(tree.validate().is_empty(), "{:?}", tree.validate());
+    for via in [pcct::Via::Auto, pcct::Via::Tree, pcct::Via::Scan, pcct::Via::Kd] {
+        let (own, _) = tree.self_knn(k).via(via).run(&p).unwrap();
+        let (pred, _) = tree.predecessor_knn(k).via(via).run(&p).unwrap();
+        for i in [0usize, 1, 5, 9, 10, 11, 777, n - 1] {
+            let others: Vec<u32> = (0..n as u32).filter(|&j| j as usize != i).take(k).collect();
+            assert_eq!(own.row(i).0, &others[..], "{via:?} self row {i}");
+            assert!(own.row(i).1.iter().all(|&d| d == 0.0), "{via:?} self row {i}");
+            let before: Vec<u32> = (0..i.min(k) as u32).collect();
+            assert_eq!(
+                &pred.row(i).0[..before.len()],
+                &before[..],
+                "{via:?} predecessor row {i}"
+            );
+            assert!(pred.row(i).0[before.len()..]
+                .iter()
+                .all(|&j| j == pcct::tree::NONE));
+        }
+    }
 }

@@ -19,6 +19,11 @@ pub(crate) trait Collector {
     fn loose_k(&self) -> Option<usize> {
         None
     }
+    /// How many of a node's duplicates (which tie with it) can matter: k for k-NN,
+    /// all of them for range.
+    fn dup_cap(&self) -> usize {
+        usize::MAX
+    }
 }
 
 /// The k nearest: k smallest upper bounds for the threshold, candidates for the end.
@@ -63,6 +68,11 @@ impl Collector for KnnCollector {
     #[inline]
     fn loose_k(&self) -> Option<usize> {
         (self.uppers.len() < self.k).then_some(self.k)
+    }
+
+    #[inline]
+    fn dup_cap(&self) -> usize {
+        self.k
     }
 
     #[inline]

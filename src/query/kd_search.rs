@@ -2,6 +2,7 @@
 
 use super::evals::Evals;
 use super::filter::Filter;
+use super::offer::admitted_dups;
 use super::scratch::Scratch;
 use crate::metric::Metric;
 use crate::tree::{KdIndex, Tree, NONE};
@@ -33,10 +34,8 @@ impl Scratch {
             if filter.admits(id) {
                 topk.push(d, id);
             }
-            for &dup in tree.dups_of(pos) {
-                if filter.admits(dup) {
-                    topk.push(d, dup);
-                }
+            for dup in admitted_dups(tree, pos, filter, k) {
+                topk.push(d, dup);
             }
             topk.threshold()
         });

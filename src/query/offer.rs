@@ -24,12 +24,28 @@ pub(super) fn offer_node<M: Metric>(
     }
     let offs = tree.dups.offsets();
     if offs[pos as usize] != offs[pos as usize + 1] {
-        for &dup in tree.dups_of(pos) {
-            if filter.admits(dup) {
-                c.offer(lo, hi, pos, dup);
-            }
+        for dup in admitted_dups(tree, pos, filter, c.dup_cap()) {
+            c.offer(lo, hi, pos, dup);
         }
     }
+}
+
+/// The duplicates of node `pos` that `filter` admits, at most `cap` of them, smallest ids
+/// first (duplicates are stored sorted). They all tie with the node, so a k-NN search
+/// needs only k of them: a group of identical points costs O(k) per query, not O(group).
+#[inline]
+pub(super) fn admitted_dups<M: Metric>(
+    tree: &Tree<M>,
+    pos: u32,
+    filter: Filter,
+    cap: usize,
+) -> impl Iterator<Item = u32> + '_ {
+    tree.dups_of(pos)
+        .iter()
+        .copied()
+        .take_while(move |&d| !matches!(filter, Filter::Below(x) if d >= x))
+        .filter(move |&d| filter.admits(d))
+        .take(cap)
 }
 
 /// Whether node `pos` itself or one of its duplicates is admitted.
