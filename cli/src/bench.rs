@@ -368,6 +368,16 @@ fn ratio(a: f64, b: f64) -> String {
     format!("{:.1}×", a / b)
 }
 
+/// What the columns mean, printed under the table.
+const LEGEND: &str = "\
+legend: queries: (data) = dataset points as queries, (pred.) = each point's k nearest among the points before it.
+        p/σ² = a point's residual variance over the kernel variance (median).
+        evals/query = distance evaluations per query, probes included; in parentheses the path the engine
+        took (kd = k-d index, scan = tiled scan, none = the cover tree) and the exact f64 distances per query.
+        brute = blocked brute force, seq = the sequential cover tree, total = build + queries;
+        a ratio x/pcct above 1× means pcct is faster.
+";
+
 /// The table as rows of cells, header first.
 fn table(rows: &[Row], repeat: usize) -> Vec<Vec<String>> {
     let mut t = vec![[
@@ -588,6 +598,20 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             let _ = writeln!(text, "note: {s}");
         }
     }
+    text.push('\n');
+    text.push_str(LEGEND);
+    let brute = rows.iter().any(|r| r.brute.is_some());
+    let sequential = rows.iter().any(|r| r.sequential.is_some());
+    let _ = writeln!(
+        text,
+        "{}",
+        match (brute, sequential) {
+            (true, true) => "checked: every pcct answer above equals brute force's and the sequential tree's in this run (ids and distances).",
+            (true, false) => "checked: every pcct answer above equals brute force's in this run (ids and distances).",
+            (false, true) => "checked: every pcct answer above equals the sequential tree's in this run (ids and distances).",
+            (false, false) => "not checked: --baselines none.",
+        }
+    );
     print!("{text}");
 
     let json_text = args

@@ -89,6 +89,12 @@ fn run() -> i32 {
             let _ = e.print(); // --help, --version
             return 0;
         }
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // Bare `pcct` (or a command without its arguments): the help as it is, not
+            // squashed into one error line; still exit status 2.
+            let _ = e.print();
+            return 2;
+        }
         Err(e) => {
             eprintln!("pcct: error: {} (see --help)", one_line(&e.to_string()));
             return 2;

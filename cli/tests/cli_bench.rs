@@ -80,6 +80,29 @@ fn bench_prints_the_table_and_writes_json_stats_and_plot() {
     assert!(text.contains("|---|"), "{text}");
     // Every row has both baselines, so no cell is a dash.
     assert!(rows.iter().all(|r| !r.contains('—')), "{text}");
+    // A legend under the table, and the line that says the answers were checked.
+    assert!(
+        text.contains("legend: queries:") && text.contains("evals/query = "),
+        "{text}"
+    );
+    assert!(
+        text.contains("checked: every pcct answer above equals brute force's and the sequential tree's"),
+        "{text}"
+    );
+    let unchecked = ok(&pcct(&[
+        "bench",
+        "--workload",
+        "W1",
+        "--scale",
+        "0.0625",
+        "--baselines",
+        "none",
+        "--quiet",
+    ]));
+    assert!(
+        unchecked.contains("not checked: --baselines none."),
+        "{unchecked}"
+    );
 
     let j = std::fs::read_to_string(&json).unwrap();
     assert!(j.starts_with("{\"pcct_version\""), "{j}");

@@ -259,3 +259,16 @@ fn options_a_loaded_tree_cannot_use_are_refused_and_repeats_reported() {
     ]);
     refused(&out, "would overwrite the input");
 }
+
+#[test]
+fn bare_pcct_prints_its_help_not_one_squashed_line() {
+    let out = pcct(&[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("Usage: pcct <COMMAND>"), "{err}");
+    assert!(
+        err.lines().filter(|l| l.trim_start().starts_with("knn")).count() == 1,
+        "{err}"
+    );
+    assert!(err.lines().count() > 8, "{err}");
+}
