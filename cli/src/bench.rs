@@ -157,10 +157,7 @@ impl Runner<'_> {
             }
             WorkloadMetric::Residual { .. } => {
                 let m = w.residual(&data, self.pool)?.expect("a residual workload");
-                let mut pv: Vec<f64> = m.residual_variance().to_vec();
-                pv.sort_by(f64::total_cmp);
-                let sigma2 = m.kernel().variance();
-                let median = pv[pv.len() / 2] / sigma2;
+                let median = m.median_relative_variance();
                 let q = rows.map(|r| m.queries(&r, self.pool)).transpose()?;
                 self.measure(w, m, q, Some(median))
             }

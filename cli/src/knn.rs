@@ -1,6 +1,6 @@
 //! `pcct knn`: files in, exact neighbours out.
 
-use super::input::read_input;
+use super::input::{note, read_input};
 use super::progress::Progress;
 use super::saved::{euclidean, residual_points, SavedTree};
 use clap::{ArgGroup, Args};
@@ -310,6 +310,15 @@ fn run_residual(args: &KnnArgs, opts: &BuildOptions) -> Result<()> {
     }
     let pool = Pool::new(args.threads)?;
     let m = Residual::from_inducing(&data.to_f64(), dim, &z.to_f64(), kernel, args.jitter, &pool)?;
+    let relative = m.median_relative_variance();
+    if relative <= 100.0 * args.jitter {
+        note(format!(
+            "residual model: the median p/σ² is {relative:.1e}, within 100× the jitter {:e}: the \
+             residual variance is mostly rounding and the neighbours are close to noise (fewer \
+             inducing points, or inducing points apart from the data)",
+            args.jitter
+        ));
+    }
     let q = match &queries {
         Some(q) if q.shape().1 != dim => {
             return Err(Error::invalid(

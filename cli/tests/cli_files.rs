@@ -272,3 +272,54 @@ fn bare_pcct_prints_its_help_not_one_squashed_line() {
     );
     assert!(err.lines().count() > 8, "{err}");
 }
+
+/// A residual model whose inducing points sit on the data leaves rounding for residual
+/// variance: the command says so; a model with inducing points apart from the data does not.
+#[test]
+fn a_residual_model_at_the_jitter_floor_is_reported() {
+    let grid = |n: usize, off: f64| -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "{},{}\n",
+                    (i % 15) as f64 / 15.0 + off,
+                    (i / 15) as f64 / 15.0 + off
+                )
+            })
+            .collect()
+    };
+    let (x, on, apart) = (tmp("rx.csv"), tmp("z-on.csv"), tmp("z-apart.csv"));
+    std::fs::write(&x, grid(200, 0.0)).unwrap();
+    std::fs::write(&on, grid(200, 0.0)).unwrap();
+    std::fs::write(&apart, grid(9, 0.031)).unwrap();
+    let run = |z: &Path| {
+        pcct(&[
+            "knn",
+            "--data",
+            s(&x),
+            "--metric",
+            "residual",
+            "--inducing",
+            s(z),
+            "--lengthscale",
+            "0.3",
+            "--k",
+            "3",
+            "--self",
+            "--out-ids",
+            s(&tmp("r-ids.csv")),
+            "--quiet",
+            "--no-header",
+        ])
+    };
+    let out = run(&on);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("within 100× the jitter"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&apart);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("jitter"), "{}", stderr(&out));
+}

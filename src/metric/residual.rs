@@ -272,7 +272,16 @@ impl Residual {
         self.audit.clone()
     }
 
-    /// Residual variances `p_i`.
+    /// The median of `p_i / σ²` over the points: near the jitter, the residual variance
+    /// is rounding and the neighbours are noise (inducing points on top of the data).
+    pub fn median_relative_variance(&self) -> f64 {
+        let mut pv = self.p.clone();
+        let mid = pv.len() / 2;
+        let (_, median, _) = pv.select_nth_unstable_by(mid, f64::total_cmp);
+        *median / self.kernel.variance
+    }
+
+    /// The residual variances `p_i` of the points.
     pub fn residual_variance(&self) -> &[f64] {
         &self.p
     }
