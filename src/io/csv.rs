@@ -147,4 +147,46 @@ mod tests {
             .unwrap_err()
             .contains("line 2, column 2"));
     }
+
+    /// Seeded mutations of a valid file (bytes from the characters CSV files are made of,
+    /// a byte-order mark, invalid UTF-8; truncations) never panic under any header mode,
+    /// and every matrix read is whole.
+    #[test]
+    fn mutated_files_never_panic() {
+        let good = encode(Output::F64(&[1.0, -2.5, 3e-7, 4.0, 5.0, 6.0]), 2);
+        let alphabet = b"0123456789,.-+eE \n\rNAnaif\xEF\xBB\xBF\xFF";
+        let mut rng = crate::datagen::Rng::new(7);
+        let (mut ok, mut err) = (0, 0);
+        for _ in 0..5000 {
+            let mut b = good.clone();
+            for _ in 0..1 + rng.below(4) {
+                let at = rng.below(b.len() as u64 + 1) as usize;
+                let c = alphabet[rng.below(alphabet.len() as u64) as usize];
+                match rng.below(3) {
+                    0 if at < b.len() => b[at] = c,
+                    1 if at < b.len() => {
+                        b.remove(at);
+                    }
+                    _ => b.insert(at.min(b.len()), c),
+                }
+            }
+            if rng.below(4) == 0 {
+                b.truncate(rng.below(b.len() as u64 + 1) as usize);
+            }
+            for header in [CsvHeader::Auto, CsvHeader::Yes, CsvHeader::No] {
+                match parse(&b, header) {
+                    Ok((m, _)) => {
+                        let (n, d) = m.shape();
+                        assert_eq!(n * d, m.to_f64().len(), "{:?}", String::from_utf8_lossy(&b));
+                        ok += 1;
+                    }
+                    Err(_) => err += 1,
+                }
+            }
+        }
+        assert!(
+            ok > 0 && err > 0,
+            "mutations should give both outcomes: {ok} ok, {err} errors"
+        );
+    }
 }
