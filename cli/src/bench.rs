@@ -3,7 +3,7 @@
 
 use super::progress::Progress;
 use clap::Args;
-use pcct::io::{check_text_path, write_all, Output};
+use pcct::io::{check_files, write_all, Output};
 use pcct::kernels::isa;
 use pcct::metric::{Dataset, Euclidean};
 use pcct::query::{brute_force_knn, brute_force_knn_tiled, brute_force_predecessor_knn, Via};
@@ -532,9 +532,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             }
         }
     }
-    for p in [&args.json, &args.stats, &args.plot].into_iter().flatten() {
-        check_text_path(p)?;
-    }
+    let outputs: Vec<&std::path::Path> = [&args.json, &args.stats, &args.plot]
+        .into_iter()
+        .flatten()
+        .map(|p| p.as_path())
+        .collect();
+    check_files(&args.profile.as_deref().into_iter().collect::<Vec<_>>(), &outputs)?;
     let profile = Profile::from_arg_or_env(args.profile.as_deref())?;
     let pool = Pool::new(args.threads)?;
     let mut opts = BuildOptions::default();

@@ -2,7 +2,7 @@
 //! stage shares of the build, the slowest batches, the query phases; `--plot` draws them.
 
 use clap::Args;
-use pcct::io::{check_text_path, write_all, Output};
+use pcct::io::{check_files, write_all, Output};
 use pcct::telemetry::Parsed;
 use pcct::{Error, Result};
 use std::fmt::Write as _;
@@ -135,7 +135,7 @@ pub fn summarize(records: &[Parsed], top: usize) -> (String, Vec<Vec<f64>>) {
 /// Runs `pcct stats`.
 pub fn run(args: &StatsArgs) -> Result<()> {
     if let Some(p) = &args.plot {
-        check_text_path(p)?;
+        check_files(&[args.file.as_path()], &[p.as_path()])?;
     }
     let records = read(args)?;
     let (text, per_batch) = summarize(&records, args.top);

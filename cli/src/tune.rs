@@ -6,7 +6,7 @@
 use super::bench::Timing;
 use super::progress::Progress;
 use clap::Args;
-use pcct::io::{check_text_path, write_all, Output};
+use pcct::io::{check_files, write_all, Output};
 use pcct::kernels::isa::{self, Isa};
 use pcct::kernels::Kernels;
 use pcct::metric::{Dataset, Euclidean};
@@ -75,7 +75,7 @@ fn time<R>(f: impl FnOnce() -> Result<R>) -> Result<f64> {
 
 /// Runs `pcct tune`.
 pub fn run(args: &TuneArgs) -> Result<()> {
-    check_text_path(&args.out)?;
+    check_files(&[], &[args.out.as_path()])?;
     if std::env::var(isa::ISA_ENV).is_ok_and(|v| !v.trim().is_empty()) {
         return Err(Error::invalid(
             "environment",

@@ -158,6 +158,12 @@ fn bench_prints_the_table_and_writes_json_stats_and_plot() {
 #[test]
 fn bench_refuses_bad_arguments() {
     refused(&pcct(&["bench", "--workload", "W9"]), "unknown workload \"W9\"");
+    let same = tmp("same.json");
+    let same = same.to_str().unwrap();
+    refused(
+        &pcct(&["bench", "--json", same, "--stats", same]),
+        "are the same file",
+    );
     refused(&pcct(&["bench", "--repeat", "0"]), "--repeat must be at least 1");
     refused(&pcct(&["bench", "--scale", "0"]), "not a positive factor");
     refused(
