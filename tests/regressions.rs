@@ -59,8 +59,8 @@ fn error_bounds_above_one_half_disable_pruning_instead_of_answers() {
 
 /// Issue: a group of identical points offered every duplicate to each query's result,
 /// one at a time — quadratic in the group (10^5 identical rows took over a minute for
-/// self-kNN). Only the k smallest admitted ids of a group can be answers, and they are
-/// what every path returns.
+/// self-kNN). Only the k smallest admitted ids of a group can be answers: every path
+/// returns them and offers O(k) points per query (`QueryStats::offers`).
 #[test]
 fn a_big_group_of_identical_points_answers_by_smallest_ids() {
     let (n, k) = (40_000usize, 10usize);
@@ -69,8 +69,17 @@ fn a_big_group_of_identical_points_answers_by_smallest_ids() {
     let tree = Tree::build(m, &p).unwrap();
     assert!(tree.validate().is_empty(), "{:?}", tree.validate());
     for via in [pcct::Via::Auto, pcct::Via::Tree, pcct::Via::Scan, pcct::Via::Kd] {
-        let (own, _) = tree.self_knn(k).via(via).run(&p).unwrap();
-        let (pred, _) = tree.predecessor_knn(k).via(via).run(&p).unwrap();
+        let (own, own_stats) = tree.self_knn(k).via(via).run(&p).unwrap();
+        let (pred, pred_stats) = tree.predecessor_knn(k).via(via).run(&p).unwrap();
+        // O(k) per query, not O(group): at most the node and k of its duplicates each
+        // (the engine's probe queries, at most 64, may be answered twice).
+        for (kind, stats) in [("self", own_stats), ("predecessor", pred_stats)] {
+            assert!(
+                stats.offers <= ((k + 1) * (n + 64)) as u64,
+                "{via:?} {kind}: {} offers for {n} queries",
+                stats.offers
+            );
+        }
         for i in [0usize, 1, 5, 9, 10, 11, 777, n - 1] {
             let others: Vec<u32> = (0..n as u32).filter(|&j| j as usize != i).take(k).collect();
             assert_eq!(own.row(i).0, &others[..], "{via:?} self row {i}");

@@ -82,6 +82,7 @@ impl<M: Metric> Tree<M> {
             queries: nq,
             distance_evals: first.total() + rest_evals.total(),
             exact_evals: first.exact + rest_evals.exact,
+            offers: first.offers + rest_evals.offers,
         };
         (RangePart::assemble(&parts, nq), stats)
     }
@@ -244,6 +245,7 @@ impl<M: Metric> Tree<M> {
             queries: nq,
             distance_evals: first.total() + rest.total(),
             exact_evals: first.exact + rest.exact,
+            offers: first.offers + rest.offers,
         };
         Ok((Neighbors::new(k, ids, dists), stats))
     }

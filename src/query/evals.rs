@@ -9,6 +9,9 @@ pub(crate) struct Evals {
     pub(crate) exact: u64,
     /// Rows measured in one pass over a bucket's block (scan-priced).
     pub(crate) rows: u64,
+    /// Points handed to the query's result for ranking (not evaluations: a node's
+    /// duplicates share its distance).
+    pub(crate) offers: u64,
 }
 
 impl std::ops::Add for Evals {
@@ -18,6 +21,7 @@ impl std::ops::Add for Evals {
             approx: self.approx + o.approx,
             exact: self.exact + o.exact,
             rows: self.rows + o.rows,
+            offers: self.offers + o.offers,
         }
     }
 }

@@ -28,14 +28,16 @@ impl Scratch {
             _ => NONE,
         };
         let topk = &mut self.topk;
-        let mut exact = 0;
+        let (mut exact, mut offers) = (0, 0);
         let approx = ix.search_point(qm, q, f64::INFINITY, limit, &mut self.kd, &mut exact, |pos, d| {
             let id = tree.id[pos as usize];
             if filter.admits(id) {
                 topk.push(d, id);
+                offers += 1;
             }
             for dup in admitted_dups(tree, pos, filter, k) {
                 topk.push(d, dup);
+                offers += 1;
             }
             topk.threshold()
         });
@@ -43,6 +45,7 @@ impl Scratch {
             approx,
             exact,
             rows: 0,
+            offers,
         }
     }
 }

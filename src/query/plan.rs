@@ -260,8 +260,7 @@ mod tests {
                 let per = if path == QueryPath::Tree { tree_ev } else { kd_ev };
                 Evals {
                     approx: per * len as u64,
-                    exact: 0,
-                    rows: 0,
+                    ..Evals::default()
                 }
             });
             assert_eq!(

@@ -53,6 +53,7 @@ pub(super) fn resolve<M: Metric>(
             r += 1;
         }
         debug_assert_eq!(pos[r], p);
+        ev.offers += 1;
         take(dist[r], id);
     }
 }

@@ -144,6 +144,10 @@ pub struct QueryStats {
     pub distance_evals: u64,
     /// Of which canonical (exact, f64) evaluations.
     pub exact_evals: u64,
+    /// Points handed to the queries' results for the final ranking, probes included (a
+    /// node's duplicates count one each; for k-NN at most k of a group of identical
+    /// points per query).
+    pub offers: u64,
 }
 
 impl QueryStats {

@@ -144,6 +144,7 @@ impl Scratch {
                 }
                 r
             });
+            ev.offers = hits.len() as u64;
         } else {
             self.range.r = r;
             self.range.cands.clear();
