@@ -63,7 +63,7 @@ fn error_bounds_above_one_half_disable_pruning_instead_of_answers() {
 /// returns them and offers O(k) points per query (`QueryStats::offers`).
 #[test]
 fn a_big_group_of_identical_points_answers_by_smallest_ids() {
-    let (n, k) = (40_000usize, 10usize);
+    let (n, k) = (100_000usize, 10usize);
     let m = Euclidean::new(Dataset::from_rows(&vec![0.25f64; n * 2], n, 2).unwrap()).unwrap();
     let p = pool(2);
     let tree = Tree::build(m, &p).unwrap();
