@@ -375,8 +375,18 @@ legend: queries: (data) = dataset points as queries, (pred.) = each point's k ne
         a ratio x/pcct above 1× means pcct is faster.
 ";
 
-/// The table as rows of cells, header first.
-fn table(rows: &[Row], repeat: usize) -> Vec<Vec<String>> {
+/// A row's metric, with the residual model's median p/σ².
+fn metric_cell(r: &Row) -> String {
+    let mut metric = r.workload.metric_name();
+    if let Some(p) = r.residual_median {
+        let _ = write!(metric, ", median p/σ² {p:.2}");
+    }
+    metric
+}
+
+/// The table as rows of cells, header first: every column with `wide` (markdown), else
+/// a narrower one for terminals (the metric by its kind, no queries/s).
+fn table(rows: &[Row], repeat: usize, wide: bool) -> Vec<Vec<String>> {
     let mut t = vec![[
         "id",
         "n",
@@ -405,10 +415,11 @@ fn table(rows: &[Row], repeat: usize) -> Vec<Vec<String>> {
             Queries::Dataset(q) => format!("{q} (data)"),
             Queries::New(q) => q.to_string(),
         };
-        let mut metric = w.metric_name();
-        if let Some(p) = r.residual_median {
-            let _ = write!(metric, ", median p/σ² {p:.2}");
-        }
+        let metric = if wide {
+            metric_cell(r)
+        } else {
+            w.metric_name().split(' ').next().unwrap_or_default().to_string()
+        };
         let mut cells = vec![
             w.id.to_string(),
             w.n.to_string(),
@@ -447,6 +458,15 @@ fn table(rows: &[Row], repeat: usize) -> Vec<Vec<String>> {
             None => cells.extend([dash(), dash(), dash()]),
         }
         t.push(cells);
+    }
+    if !wide {
+        let at = t[0]
+            .iter()
+            .position(|c| c == "queries/s")
+            .expect("a queries/s column");
+        t.iter_mut().for_each(|row| {
+            row.remove(at);
+        });
     }
     t
 }
@@ -592,7 +612,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         args.repeat,
         if args.repeat > 1 { ", min–max" } else { "" },
     );
-    text.push_str(&render(&table(&rows, args.repeat), args.markdown));
+    text.push_str(&render(&table(&rows, args.repeat, args.markdown), args.markdown));
+    if !args.markdown {
+        // The narrow table names the metric by its kind; the model is spelled out here.
+        for r in rows.iter().filter(|r| r.residual_median.is_some()) {
+            let _ = writeln!(text, "{}: {}", r.workload.id, metric_cell(r));
+        }
+    }
     for r in &rows {
         for s in &r.skipped {
             let _ = writeln!(text, "note: {s}");

@@ -92,7 +92,7 @@ fn bench_prints_the_table_and_writes_json_stats_and_plot() {
     let unchecked = ok(&pcct(&[
         "bench",
         "--workload",
-        "W1",
+        "W1,W4",
         "--scale",
         "0.0625",
         "--baselines",
@@ -103,6 +103,13 @@ fn bench_prints_the_table_and_writes_json_stats_and_plot() {
         unchecked.contains("not checked: --baselines none."),
         "{unchecked}"
     );
+    // The terminal table is narrow: the metric by its kind, the residual model below it.
+    let table: Vec<&str> = unchecked.lines().filter(|l| l.starts_with('W')).collect();
+    assert!(
+        table.iter().any(|l| l.starts_with("W4: residual rbf")),
+        "{unchecked}"
+    );
+    assert!(table.iter().all(|l| l.chars().count() <= 170), "{unchecked}");
 
     let j = std::fs::read_to_string(&json).unwrap();
     assert!(j.starts_with("{\"pcct_version\""), "{j}");
