@@ -96,3 +96,29 @@ fn a_big_group_of_identical_points_answers_by_smallest_ids() {
         }
     }
 }
+
+/// Issue: a range query over a big group of identical points returns the whole group for
+/// every query; `max_pairs` turns an answer past the limit into a clear error instead of
+/// a memory blow-up, on every path, and an answer within it is whole.
+#[test]
+fn range_answers_past_their_limit_are_refused() {
+    let (n, nq) = (20_000usize, 200usize);
+    let m = Euclidean::new(Dataset::from_rows(&vec![0.5f64; n * 2], n, 2).unwrap()).unwrap();
+    let q = Euclidean::new(Dataset::from_rows(&vec![0.5f64; nq * 2], nq, 2).unwrap()).unwrap();
+    let p = pool(2);
+    let tree = Tree::build(m, &p).unwrap();
+    for via in [pcct::Via::Auto, pcct::Via::Tree, pcct::Via::Scan, pcct::Via::Kd] {
+        let err = tree
+            .range(&q, 0.0)
+            .via(via)
+            .max_pairs(n * nq - 1)
+            .run(&p)
+            .unwrap_err();
+        assert!(err.to_string().contains("max_pairs"), "{via:?}: {err}");
+        let (all, _) = tree.range(&q, 0.0).via(via).max_pairs(n * nq).run(&p).unwrap();
+        for i in [0, nq / 2, nq - 1] {
+            let want: Vec<u32> = (0..n as u32).collect();
+            assert_eq!(all.row(i).0, &want[..], "{via:?} row {i}");
+        }
+    }
+}

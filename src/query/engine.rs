@@ -12,6 +12,7 @@ use crate::pool::Pool;
 use crate::tree::{Tree, NONE};
 use crate::{Error, Result};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// k-NN queries go to the threads in blocks of this many, answered in order: each
 /// query's search starts from a bound taken from the previous query of its block.
@@ -19,7 +20,8 @@ pub(super) const QUERY_BLOCK: usize = 32;
 
 impl<M: Metric> Tree<M> {
     /// [`RangeRequest::run`](super::RangeRequest::run) on a worker of `pool`, arguments
-    /// checked; `kd`: whether the k-d path is open.
+    /// checked; `kd`: whether the k-d path is open. Past `max_pairs` (query, point) pairs
+    /// the remaining queries are skipped and the answer is an error.
     pub(super) fn range_in_pool(
         &self,
         queries: &M,
@@ -27,11 +29,14 @@ impl<M: Metric> Tree<M> {
         pool: &Pool,
         via: Via,
         kd: bool,
-    ) -> (RangeNeighbors, QueryStats) {
+        max_pairs: usize,
+    ) -> Result<(RangeNeighbors, QueryStats)> {
         let nq = queries.len();
+        // Pairs answered for good so far (the probes' kept parts, then the rest).
+        let pairs = AtomicUsize::new(0);
         let caps = self.metric.capabilities();
         // The answers of queries `qs` along `path`, one part per chunk of queries.
-        let run = |qs: &[u32], path: QueryPath| -> Vec<RangePart> {
+        let run = |qs: &[u32], path: QueryPath, counted: bool| -> Vec<RangePart> {
             let use_scan = path != QueryPath::Tree;
             let ix = self.prepare(path, pool);
             // Where blocks pay, the scan runs tiles of queries (each row read once per tile).
@@ -42,17 +47,23 @@ impl<M: Metric> Tree<M> {
                         || (Scratch::default(), TileScratch::default()),
                         |(sc, tsc), chunk| {
                             let mut part = RangePart::default();
+                            if counted && pairs.load(Ordering::Relaxed) > max_pairs {
+                                return part; // refused anyway: no more work
+                            }
                             if tiled {
                                 for tile in chunk.chunks(TILE_QUERIES) {
                                     range_scan_tiled(self, queries, tile, r, tsc, |q, hits, ev| {
                                         part.push(q, hits, ev)
                                     });
                                 }
-                                return part;
+                            } else {
+                                for &q in chunk {
+                                    let ev = sc.range(self, ix, queries, q, r, use_scan);
+                                    part.push(q, &sc.hits, ev);
+                                }
                             }
-                            for &q in chunk {
-                                let ev = sc.range(self, ix, queries, q, r, use_scan);
-                                part.push(q, &sc.hits, ev);
+                            if counted {
+                                pairs.fetch_add(part.pairs(), Ordering::Relaxed);
                             }
                             part
                         },
@@ -63,7 +74,7 @@ impl<M: Metric> Tree<M> {
         let mut parts = Vec::new();
         let (path, probe, first) = self.choose_path(nq, via, kd, |from, len, path| {
             let qs: Vec<u32> = (from as u32..(from + len) as u32).collect();
-            let got = run(&qs, path);
+            let got = run(&qs, path, false);
             let ev = RangePart::evals(&got);
             if kd == matches!(path, QueryPath::Kd { .. }) {
                 parts.extend(got); // answered for good (later probes repeat them)
@@ -74,7 +85,17 @@ impl<M: Metric> Tree<M> {
             Some(order) => order.into_iter().filter(|&i| i as usize >= probe).collect(),
             None => (probe as u32..nq as u32).collect(),
         };
-        let got = run(&rest, path);
+        pairs.store(parts.iter().map(RangePart::pairs).sum(), Ordering::Relaxed);
+        let got = run(&rest, path, true);
+        if pairs.load(Ordering::Relaxed) > max_pairs {
+            return Err(Error::invalid(
+                "max_pairs",
+                format!(
+                    "the range answer holds more than {max_pairs} (query, point) pairs; \
+                     raise RangeRequest::max_pairs or use a smaller radius"
+                ),
+            ));
+        }
         let rest_evals = RangePart::evals(&got);
         parts.extend(got);
         let stats = QueryStats {
@@ -84,7 +105,7 @@ impl<M: Metric> Tree<M> {
             exact_evals: first.exact + rest_evals.exact,
             offers: first.offers + rest_evals.offers,
         };
-        (RangePart::assemble(&parts, nq), stats)
+        Ok((RangePart::assemble(&parts, nq), stats))
     }
 
     /// Runs `nq` k-NN queries; `map(i)` gives query i's row in `qm` and its filter, or

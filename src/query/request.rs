@@ -53,6 +53,7 @@ pub struct RangeRequest<'t, M> {
     queries: &'t M,
     r: f64,
     via: Via,
+    max_pairs: usize,
 }
 
 impl<'t, M: Metric> KnnRequest<'t, M> {
@@ -117,15 +118,26 @@ impl<'t, M: Metric> RangeRequest<'t, M> {
         self
     }
 
+    /// Refuses, with an error naming the limit, an answer of more than `max_pairs`
+    /// (query, point) pairs — a radius that takes in a group of a million identical points
+    /// for each of a million queries — instead of filling memory; the work stops soon
+    /// after the limit is passed. Default: no limit.
+    pub fn max_pairs(mut self, max_pairs: usize) -> Self {
+        self.max_pairs = max_pairs;
+        self
+    }
+
     /// Answers the request on `pool`: for each query, every point within `r`
     /// (canonical distance `≤ r`), sorted by (distance, id). The engine probes and
-    /// chooses a path as for k-NN (never slower than brute force).
+    /// chooses a path as for k-NN (never slower than brute force). An error if the answer
+    /// would pass [`RangeRequest::max_pairs`].
     pub fn run(self, pool: &Pool) -> Result<(RangeNeighbors, QueryStats)> {
         let RangeRequest {
             tree,
             queries,
             r,
             via,
+            max_pairs,
         } = self;
         if !(r >= 0.0 && r.is_finite()) {
             return Err(Error::invalid(
@@ -138,7 +150,7 @@ impl<'t, M: Metric> RangeRequest<'t, M> {
         let nq = queries.len();
         check_query_count(nq)?;
         // One `install` for all of it, as in `run_knn`.
-        Ok(pool.install(|| tree.range_in_pool(queries, r, pool, via, kd)))
+        pool.install(|| tree.range_in_pool(queries, r, pool, via, kd, max_pairs))
     }
 }
 
@@ -172,6 +184,7 @@ impl<M: Metric> Tree<M> {
             queries,
             r,
             via: Via::Auto,
+            max_pairs: usize::MAX,
         }
     }
 

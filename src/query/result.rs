@@ -93,6 +93,11 @@ pub(super) struct RangePart {
 }
 
 impl RangePart {
+    /// The (query, point) pairs held.
+    pub(super) fn pairs(&self) -> usize {
+        self.ids.len()
+    }
+
     pub(super) fn push(&mut self, q: u32, hits: &[(f64, u32)], ev: Evals) {
         self.queries.push(q);
         self.ids.extend(hits.iter().map(|h| h.1));
