@@ -34,15 +34,16 @@ pub(super) fn parse(bytes: &[u8], header: CsvHeader) -> Result<(Matrix, Option<b
                 continue;
             }
         }
-        let fields: Result<Vec<f64>, _> = line.split(',').map(|f| f.trim().parse::<f64>()).collect();
-        let Ok(row) = fields else {
+        let finite = |f: &str| f.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+        let fields: Option<Vec<f64>> = line.split(',').map(finite).collect();
+        let Some(row) = fields else {
             let (col, bad) = line
                 .split(',')
                 .enumerate()
-                .find(|(_, f)| f.trim().parse::<f64>().is_err())
+                .find(|(_, f)| finite(f).is_none())
                 .expect("one field failed");
             return Err(format!(
-                "line {}, column {}: {:?} is not a number",
+                "line {}, column {}: {:?} is not a finite number",
                 lineno + 1,
                 col + 1,
                 bad.trim()
@@ -106,15 +107,24 @@ mod tests {
         );
         assert!(parse(b"1,2\n3\n").unwrap_err().contains("ragged"));
         assert!(parse(b"1,2\n3,abc\n").unwrap_err().contains("line 2, column 2"));
-        let back = parse(&encode(Output::F64(&[0.1, f64::INFINITY]), 2)).unwrap();
+        let back = parse(&encode(Output::F64(&[0.1, -7.25]), 2)).unwrap();
         assert_eq!(
             back,
             Matrix::F64 {
                 n: 1,
                 d: 2,
-                values: vec![0.1, f64::INFINITY]
+                values: vec![0.1, -7.25]
             }
         );
+        // Missing and non-finite values are one error, wherever they stand.
+        for bad in ["nan", "NaN", "inf", "-inf", "NA", ""] {
+            let text = format!("1,2\n3,{bad}\n");
+            let err = parse(text.as_bytes()).unwrap_err();
+            assert!(
+                err.contains("line 2, column 2") && err.contains("not a finite number"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     /// Line 1 is a header only when asked or when it holds no number; a byte-order
