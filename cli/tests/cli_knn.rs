@@ -279,7 +279,10 @@ fn bad_input_is_exit_2_one_line_and_no_output() {
             vec!["--data", "/nonexistent/x.csv", "--k", "1", "--self"],
             "No such file",
         ),
-        (vec!["--data", nan.to_str().unwrap(), "--k", "1", "--self"], "NaN"),
+        (
+            vec!["--data", nan.to_str().unwrap(), "--k", "1", "--self"],
+            "line 2, column 2: \"NaN\" is not a finite number",
+        ),
         (
             vec!["--data", ragged.to_str().unwrap(), "--k", "1", "--self"],
             "ragged",
@@ -290,7 +293,7 @@ fn bad_input_is_exit_2_one_line_and_no_output() {
         ),
         (
             vec!["--data", text.to_str().unwrap(), "--k", "1", "--self"],
-            "not a number",
+            "line 2, column 2: \"abc\" is not a finite number",
         ),
         (vec!["--data", g, "--k", "0", "--self"], "k must be at least 1"),
         (vec!["--data", g, "--k", "21", "--self"], "exceeds"),
