@@ -1,6 +1,7 @@
 //! Reading input matrices, and the notes a command leaves on stderr once it has
 //! succeeded (a failed command prints its one error line only).
 
+use clap::Args;
 use pcct::io::{read_matrix, CsvHeader, Matrix};
 use pcct::Result;
 use std::path::Path;
@@ -18,6 +19,29 @@ pub(crate) fn note(text: String) {
 pub(crate) fn flush_notes() {
     for n in NOTES.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
         eprintln!("pcct: note: {n}");
+    }
+}
+
+/// What line 1 of CSV inputs is: `--header`, `--no-header`, or neither (guessed).
+#[derive(Args, Debug, Clone, Copy)]
+pub struct HeaderArgs {
+    /// Line 1 of CSV inputs is a header (skipped). Without --header or --no-header a line 1
+    /// that holds no number is taken for a header, and stderr says what it was taken for.
+    #[arg(long, conflicts_with = "no_header")]
+    header: bool,
+    /// Line 1 of CSV inputs is data.
+    #[arg(long)]
+    no_header: bool,
+}
+
+impl HeaderArgs {
+    /// The reader's setting.
+    pub fn mode(self) -> CsvHeader {
+        match (self.header, self.no_header) {
+            (true, _) => CsvHeader::Yes,
+            (_, true) => CsvHeader::No,
+            _ => CsvHeader::Auto,
+        }
     }
 }
 

@@ -1,11 +1,11 @@
 //! `pcct knn`: files in, exact neighbours out.
 
-use super::input::{note, read_input};
+use super::input::{note, read_input, HeaderArgs};
 use super::progress::Progress;
 use super::saved::{euclidean, residual_points, SavedTree};
 use clap::{ArgGroup, Args};
 use pcct::build::Order;
-use pcct::io::{check_files, check_output_path, write_all, CsvHeader, Matrix, Output};
+use pcct::io::{check_files, check_output_path, write_all, Matrix, Output};
 use pcct::kernels::{isa, Element};
 use pcct::metric::{Kernel, KernelKind, Residual};
 use pcct::persist::Persist;
@@ -97,13 +97,9 @@ pub struct KnnArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
-    /// Line 1 of every CSV input is a header (skipped). Without --header or --no-header a
-    /// line 1 that holds no number is taken for a header, and stderr says what it was taken for.
-    #[arg(long, conflicts_with = "no_header")]
-    pub header: bool,
-    /// Line 1 of every CSV input is data.
-    #[arg(long)]
-    pub no_header: bool,
+    /// What line 1 of CSV inputs is.
+    #[command(flatten)]
+    pub header: HeaderArgs,
     /// Also save the built tree (with its points) to this file; `--load-tree` reads it back.
     #[arg(long, value_name = "TREE")]
     pub save_tree: Option<PathBuf>,
@@ -192,11 +188,11 @@ pub fn run(args: &KnnArgs) -> Result<()> {
             "--inducing needs --metric residual".into(),
         ));
     }
-    let data = read_input(data_path(args), header(args))?;
+    let data = read_input(data_path(args), args.header.mode())?;
     let queries = args
         .queries
         .as_deref()
-        .map(|q| read_input(q, header(args)))
+        .map(|q| read_input(q, args.header.mode()))
         .transpose()?;
     let all_f32 = matches!(data, Matrix::F32 { .. })
         && queries.as_ref().is_none_or(|q| matches!(q, Matrix::F32 { .. }));
@@ -212,15 +208,6 @@ fn data_path(args: &KnnArgs) -> &std::path::Path {
     args.data
         .as_deref()
         .expect("clap requires --data without --load-tree")
-}
-
-/// What `--header` / `--no-header` say of CSV inputs.
-fn header(args: &KnnArgs) -> CsvHeader {
-    match (args.header, args.no_header) {
-        (true, _) => CsvHeader::Yes,
-        (_, true) => CsvHeader::No,
-        _ => CsvHeader::Auto,
-    }
 }
 
 /// `--load-tree`: the file's metric tag picks the type; queries are converted to it.
@@ -258,7 +245,7 @@ fn run_loaded(args: &KnnArgs, path: &std::path::Path) -> Result<()> {
     let queries = args
         .queries
         .as_deref()
-        .map(|q| read_input(q, header(args)))
+        .map(|q| read_input(q, args.header.mode()))
         .transpose()?;
     let pool = Pool::new(args.threads)?;
     match saved {
@@ -291,12 +278,12 @@ fn run_residual(args: &KnnArgs, opts: &BuildOptions) -> Result<()> {
         args.variance,
         &args.lengthscale,
     )?;
-    let data = read_input(data_path(args), header(args))?;
-    let z = read_input(zpath, header(args))?;
+    let data = read_input(data_path(args), args.header.mode())?;
+    let z = read_input(zpath, args.header.mode())?;
     let queries = args
         .queries
         .as_deref()
-        .map(|q| read_input(q, header(args)))
+        .map(|q| read_input(q, args.header.mode()))
         .transpose()?;
     let (_, dim) = data.shape();
     if z.shape().1 != dim {

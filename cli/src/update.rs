@@ -1,11 +1,11 @@
 //! `pcct update`: deletes and inserts points in a saved tree and saves the new version
 //! (the input file is left as it was).
 
-use super::input::{note, read_input};
+use super::input::{note, read_input, HeaderArgs};
 use super::progress::Progress;
 use super::saved::{euclidean, residual_points, SavedTree};
 use clap::{ArgGroup, Args};
-use pcct::io::{check_files, read_ids, write_all, CsvHeader, Output};
+use pcct::io::{check_files, read_ids, write_all, Output};
 use pcct::persist::Persist;
 use pcct::telemetry::{Record, Value};
 use pcct::{BuildOptions, Metric, Pool, Result, Tree};
@@ -40,13 +40,9 @@ pub struct UpdateArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
-    /// Line 1 of a CSV --insert file is a header (skipped); without --header or
-    /// --no-header it is taken for one only when it holds no number, and stderr says so.
-    #[arg(long, conflicts_with = "no_header")]
-    pub header: bool,
-    /// Line 1 of a CSV --insert file is data.
-    #[arg(long)]
-    pub no_header: bool,
+    /// What line 1 of CSV inputs is.
+    #[command(flatten)]
+    pub header: HeaderArgs,
 }
 
 /// Runs `pcct update`.
@@ -61,15 +57,10 @@ pub fn run(args: &UpdateArgs) -> Result<()> {
     if let (Some(ids), Some(path)) = (&ids, &args.delete) {
         report_repeats(ids, path);
     }
-    let header = match (args.header, args.no_header) {
-        (true, _) => CsvHeader::Yes,
-        (_, true) => CsvHeader::No,
-        _ => CsvHeader::Auto,
-    };
     let new = args
         .insert
         .as_deref()
-        .map(|p| read_input(p, header))
+        .map(|p| read_input(p, args.header.mode()))
         .transpose()?;
     let pool = Pool::new(args.threads)?;
     let opts = BuildOptions {
