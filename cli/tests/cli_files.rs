@@ -22,6 +22,13 @@ fn pcct(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `pcct knn --data DATA --k 1 --self` followed by `rest`.
+fn knn_self(data: &Path, rest: &[&str]) -> Output {
+    let mut args = vec!["knn", "--data", s(data), "--k", "1", "--self"];
+    args.extend(rest);
+    pcct(&args)
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -48,17 +55,7 @@ fn three_points(name: &str) -> PathBuf {
 #[test]
 fn a_byte_order_mark_keeps_every_row() {
     let (data, ids) = (three_points("bom.csv"), tmp("bom-ids.csv"));
-    let out = pcct(&[
-        "knn",
-        "--data",
-        s(&data),
-        "--k",
-        "1",
-        "--self",
-        "--out-ids",
-        s(&ids),
-        "--quiet",
-    ]);
+    let out = knn_self(&data, &["--out-ids", s(&ids), "--quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(rows(&ids), 3);
     assert!(stderr(&out).contains("line 1 read as data"), "{}", stderr(&out));
@@ -93,17 +90,7 @@ fn line_one_is_what_the_user_says_and_a_gap_in_it_is_an_error() {
     // A text header is skipped and said to be.
     let named = tmp("named.csv");
     std::fs::write(&named, "x,y\n1,2\n3,4\n").unwrap();
-    let out = pcct(&[
-        "knn",
-        "--data",
-        s(&named),
-        "--k",
-        "1",
-        "--self",
-        "--out-ids",
-        s(&ids),
-        "--quiet",
-    ]);
+    let out = knn_self(&named, &["--out-ids", s(&ids), "--quiet"]);
     assert_eq!(rows(&ids), 2);
     assert!(
         stderr(&out).contains("line 1 read as a header"),
@@ -114,16 +101,7 @@ fn line_one_is_what_the_user_says_and_a_gap_in_it_is_an_error() {
     let gap = tmp("gap.csv");
     std::fs::write(&gap, "1,NA,3\n4,5,6\n7,8,9\n").unwrap();
     let never = tmp("gap-ids.csv");
-    let out = pcct(&[
-        "knn",
-        "--data",
-        s(&gap),
-        "--k",
-        "1",
-        "--self",
-        "--out-ids",
-        s(&never),
-    ]);
+    let out = knn_self(&gap, &["--out-ids", s(&never)]);
     refused(&out, "line 1, column 2");
     assert!(!never.exists());
 }
@@ -134,66 +112,26 @@ fn outputs_are_checked_before_any_work() {
     let before = std::fs::read(&data).unwrap();
     // The input by another spelling.
     let respelled = data.parent().unwrap().join(".").join("in.csv");
-    let out = pcct(&[
-        "knn",
-        "--data",
-        s(&data),
-        "--k",
-        "1",
-        "--self",
-        "--out-ids",
-        s(&respelled),
-    ]);
+    let out = knn_self(&data, &["--out-ids", s(&respelled)]);
     refused(&out, "would overwrite the input");
     assert_eq!(std::fs::read(&data).unwrap(), before, "the input was changed");
     // Two outputs in one file.
     let both = tmp("both.npy");
-    let out = pcct(&[
-        "knn",
-        "--data",
-        s(&data),
-        "--k",
-        "1",
-        "--self",
-        "--out-ids",
-        s(&both),
-        "--out-dists",
-        s(&both),
-    ]);
+    let out = knn_self(&data, &["--out-ids", s(&both), "--out-dists", s(&both)]);
     refused(&out, "same file");
     assert!(!both.exists(), "an output was left behind");
     // An output that is a folder: no ids file left behind.
     let folder = tmp("folder.npy");
     std::fs::create_dir_all(&folder).unwrap();
     let ids = tmp("ids-beside-folder.npy");
-    let out = pcct(&[
-        "knn",
-        "--data",
-        s(&data),
-        "--k",
-        "1",
-        "--self",
-        "--out-ids",
-        s(&ids),
-        "--out-dists",
-        s(&folder),
-    ]);
+    let out = knn_self(&data, &["--out-ids", s(&ids), "--out-dists", s(&folder)]);
     refused(&out, "is a folder");
     assert!(!ids.exists(), "the ids file was left behind");
     // A missing output folder is found before the input is even read (this input is bad).
     let bad = tmp("bad.csv");
     std::fs::write(&bad, "1,2\n3,x\n").unwrap();
     let nowhere = tmp("no-such-folder").join("ids.npy");
-    let out = pcct(&[
-        "knn",
-        "--data",
-        s(&bad),
-        "--k",
-        "1",
-        "--self",
-        "--out-ids",
-        s(&nowhere),
-    ]);
+    let out = knn_self(&bad, &["--out-ids", s(&nowhere)]);
     refused(&out, "folder does not exist");
 }
 
@@ -201,19 +139,7 @@ fn outputs_are_checked_before_any_work() {
 fn options_a_loaded_tree_cannot_use_are_refused_and_repeats_reported() {
     let data = three_points("tree-data.csv");
     let (tree, ids) = (tmp("t.pcct"), tmp("t-ids.csv"));
-    let out = pcct(&[
-        "knn",
-        "--data",
-        s(&data),
-        "--k",
-        "1",
-        "--self",
-        "--out-ids",
-        s(&ids),
-        "--save-tree",
-        s(&tree),
-        "--quiet",
-    ]);
+    let out = knn_self(&data, &["--out-ids", s(&ids), "--save-tree", s(&tree), "--quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let z = three_points("z.csv");
     let out = pcct(&[

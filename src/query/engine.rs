@@ -98,13 +98,7 @@ impl<M: Metric> Tree<M> {
         }
         let rest_evals = RangePart::evals(&got);
         parts.extend(got);
-        let stats = QueryStats {
-            path,
-            queries: nq,
-            distance_evals: first.total() + rest_evals.total(),
-            exact_evals: first.exact + rest_evals.exact,
-            offers: first.offers + rest_evals.offers,
-        };
+        let stats = QueryStats::of(path, nq, first + rest_evals);
         Ok((RangePart::assemble(&parts, nq), stats))
     }
 
@@ -261,13 +255,7 @@ impl<M: Metric> Tree<M> {
                 rest
             }
         };
-        let stats = QueryStats {
-            path,
-            queries: nq,
-            distance_evals: first.total() + rest.total(),
-            exact_evals: first.exact + rest.exact,
-            offers: first.offers + rest.offers,
-        };
+        let stats = QueryStats::of(path, nq, first + rest);
         Ok((Neighbors::new(k, ids, dists), stats))
     }
 }

@@ -156,6 +156,17 @@ pub struct QueryStats {
 }
 
 impl QueryStats {
+    /// The counters of `queries` queries along `path` that cost `ev` in all.
+    pub(super) fn of(path: QueryPath, queries: usize, ev: Evals) -> Self {
+        QueryStats {
+            path,
+            queries,
+            distance_evals: ev.total(),
+            exact_evals: ev.exact,
+            offers: ev.offers,
+        }
+    }
+
     /// Mean distance evaluations per query.
     pub fn evals_per_query(&self) -> f64 {
         self.distance_evals as f64 / self.queries.max(1) as f64
