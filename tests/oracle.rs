@@ -520,23 +520,37 @@ fn engine_takes_the_kd_path_where_boxes_prune() {
     assert_eq!(got, brute_force_range(&m, &queries, r, &p).unwrap());
 }
 
-/// The tiled brute force (tiles of queries × rows through `Metric::bounds` intervals)
-/// equals the naive oracle for Euclidean data too, f32 and f64, every generator.
+/// The dense engine (tiles of queries × rows through `Metric::bounds` intervals) equals
+/// the naive oracle for Euclidean data too, f32 and f64, every generator, every query
+/// kind, on 1 and 2 threads.
 #[test]
-fn tiled_brute_force_matches_the_oracle() {
+fn dense_engine_matches_the_oracle() {
     fn check<T: Element>(case: &Case) {
         let m = euclidean::<T>(&case.values, case.n, case.dim);
         let qvalues = datagen::uniform(37, case.dim, 3);
         let q = euclidean::<T>(&qvalues, 37, case.dim);
         for k in [1, 8, case.n] {
-            let got = pcct::query::brute_force_knn_tiled(&m, &q, k, &pool(2)).unwrap();
-            assert_rows::<T>(&format!("{} tiled k={k}", case.name), &got, |i| {
-                let row: Vec<T> = qvalues[i * case.dim..(i + 1) * case.dim]
-                    .iter()
-                    .map(|&v| T::from_f64(v))
-                    .collect();
-                naive_knn(m.dataset(), &row, k, |_| true)
-            });
+            for threads in [1, 2] {
+                let p = pool(threads);
+                let what = format!("{} dense k={k} threads={threads}", case.name);
+                let got = pcct::query::dense_knn(&m, &q, k, &p).unwrap();
+                assert_rows::<T>(&what, &got, |i| {
+                    let row: Vec<T> = qvalues[i * case.dim..(i + 1) * case.dim]
+                        .iter()
+                        .map(|&v| T::from_f64(v))
+                        .collect();
+                    naive_knn(m.dataset(), &row, k, |_| true)
+                });
+                let row = |i: usize| m.dataset().row(i).to_vec();
+                let got = pcct::query::dense_self_knn(&m, k, &p).unwrap();
+                assert_rows::<T>(&format!("self {what}"), &got, |i| {
+                    naive_knn(m.dataset(), &row(i), k, |j| j as usize != i)
+                });
+                let got = pcct::query::dense_predecessor_knn(&m, k, &p).unwrap();
+                assert_rows::<T>(&format!("pred {what}"), &got, |i| {
+                    naive_knn(m.dataset(), &row(i), k, |j| (j as usize) < i)
+                });
+            }
         }
     }
     for dim in [2, 8, 32] {

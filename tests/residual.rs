@@ -7,7 +7,8 @@ mod common;
 use common::pool;
 use pcct::metric::{Kernel, KernelKind, Residual};
 use pcct::query::{
-    brute_force_knn, brute_force_knn_tiled, brute_force_predecessor_knn, brute_force_self_knn,
+    brute_force_knn, brute_force_predecessor_knn, brute_force_self_knn, dense_knn, dense_predecessor_knn,
+    dense_self_knn,
 };
 use pcct::{datagen, BuildOptions, Metric, Neighbors, Tree, Via};
 
@@ -160,11 +161,18 @@ fn check(name: &str, x: &[f64], d: usize, kind: KernelKind, lengthscale: &[f64],
                 naive(&data, &q, i, k, |_| true)
             });
             assert_eq!(got, brute_force_knn(&data, &q, k, &p).unwrap(), "{what}");
-            assert_eq!(
-                got,
-                brute_force_knn_tiled(&data, &q, k, &p).unwrap(),
-                "tiled {what}"
-            );
+            for threads in [1, 2] {
+                let dp = pool(threads);
+                assert_eq!(got, dense_knn(&data, &q, k, &dp).unwrap(), "dense {what}");
+                let (s, _) = tree.self_knn(k).run(&p).unwrap();
+                assert_eq!(s, dense_self_knn(&data, k, &dp).unwrap(), "dense self {what}");
+                let (s, _) = tree.predecessor_knn(k).run(&p).unwrap();
+                assert_eq!(
+                    s,
+                    dense_predecessor_knn(&data, k, &dp).unwrap(),
+                    "dense pred {what}"
+                );
+            }
             let (got, _) = tree.self_knn(k).run(&p).unwrap();
             assert_rows(&format!("self {what} k={k}"), &got, |i| {
                 naive(&data, &data, i, k, |j| j != i)

@@ -6,7 +6,7 @@ use clap::Args;
 use pcct::io::{check_files, write_all, Output};
 use pcct::kernels::isa;
 use pcct::metric::{Dataset, Euclidean};
-use pcct::query::{brute_force_knn, brute_force_knn_tiled, brute_force_predecessor_knn, Via};
+use pcct::query::{brute_force_knn, brute_force_predecessor_knn, dense_knn, Via};
 use pcct::telemetry::{Record, Value};
 use pcct::tuning::Profile;
 use pcct::workload::{Queries, Workload, WorkloadMetric, WORKLOADS};
@@ -240,7 +240,7 @@ impl Runner<'_> {
                 let t = Instant::now();
                 // Residual k-NN: the tiled brute force (one f64 matrix product per tile).
                 let bf = match &q {
-                    Some(q) if m.capabilities().two_phase => brute_force_knn_tiled(&m, q, w.k, self.pool)?,
+                    Some(q) if m.capabilities().two_phase => dense_knn(&m, q, w.k, self.pool)?,
                     Some(q) => brute_force_knn(&m, q, w.k, self.pool)?,
                     None => brute_force_predecessor_knn(&m, w.k, self.pool)?,
                 };

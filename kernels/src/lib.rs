@@ -38,7 +38,7 @@
 //!
 //! ## Safety
 //!
-//! `unsafe` appears in four places only:
+//! `unsafe` appears in five places only:
 //! - `x86.rs`: intrinsic calls. Each [`simd`](crate) method takes a token
 //!   ([`isa::Avx2Fma`], [`isa::Avx512`]) that exists only if the CPU has the
 //!   features; loads are from slices whose length is asserted, or masked so that
@@ -48,6 +48,7 @@
 //! - `simd.rs`: the multi-row step loads through pointers after `check_block` proved
 //!   the whole block in bounds.
 //! - `portable.rs`: unaligned array reads behind the pointer loads of the same step.
+//! - [`clear_upper_state`]: one `vzeroupper`, behind the AVX token.
 //!
 //! ## Adding an ISA
 //!
@@ -154,4 +155,26 @@ pub fn prefetch<T>(s: &[T]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = s;
+}
+
+/// Clears the upper halves of the vector registers (`vzeroupper`) where the CPU has AVX.
+/// Call it after code that can return with wide registers dirty — faer's AVX-512 matrix
+/// products do — and before scalar or SSE code such as libm's `exp`: with dirty upper
+/// state those run about 30× slower on recent Intel cores (BENCHMARKS.md, section Dense
+/// engine). No effect on results; nothing on other targets.
+#[inline]
+pub fn clear_upper_state() {
+    #[cfg(target_arch = "x86_64")]
+    if isa::Avx2Fma::try_new().is_some() {
+        // SAFETY: `vzeroupper` needs AVX, which the token proves the CPU has; it touches no
+        // memory, and `clobber_abi("C")` tells the compiler that every vector register
+        // (all caller-saved) may change, so no live value is kept in one across it.
+        unsafe {
+            std::arch::asm!(
+                "vzeroupper",
+                clobber_abi("C"),
+                options(nomem, nostack, preserves_flags)
+            )
+        };
+    }
 }

@@ -19,26 +19,34 @@ pub(crate) struct Model {
     pub(crate) chol: Vec<f64>,
 }
 
-/// Cholesky factor of a symmetric positive definite row-major `m × m` matrix.
+/// Points per block of [`Residual::project`]: fixed, so that `V` is the same for any
+/// number of threads (each block is one triangular solve).
+const BLOCK: usize = 256;
+
+/// Cholesky factor (row-major, lower) of the symmetric positive definite row-major
+/// `m × m` matrix `a`, through faer.
 fn cholesky(a: &[f64], m: usize) -> Result<Vec<f64>> {
-    let mut l = vec![0.0; m * m];
+    let mat = faer::MatRef::from_row_major_slice(a, m, m);
+    let llt = mat.llt(faer::Side::Lower).map_err(|e| {
+        Error::invalid(
+            "inducing",
+            format!("K_ZZ + jitter·I is not positive definite ({e:?}); raise --jitter or remove repeated inducing points"),
+        )
+    })?;
+    let l = llt.L();
+    let mut out = vec![0.0; m * m];
     for i in 0..m {
         for j in 0..=i {
-            let s = a[i * m + j] - dot(&l[i * m..i * m + j], &l[j * m..j * m + j]);
-            if i == j {
-                if s.is_nan() || s <= 0.0 {
-                    return Err(Error::invalid(
-                        "inducing",
-                        format!("K_ZZ + jitter·I is not positive definite (pivot {i}: {s:e}); raise --jitter or remove repeated inducing points"),
-                    ));
-                }
-                l[i * m + i] = s.sqrt();
-            } else {
-                l[i * m + j] = s / l[j * m + j];
-            }
+            out[i * m + j] = l[(i, j)];
         }
     }
-    Ok(l)
+    if out.iter().any(|v| !v.is_finite()) {
+        return Err(Error::invalid(
+            "inducing",
+            "K_ZZ + jitter·I is not positive definite (non-finite factor); raise --jitter".into(),
+        ));
+    }
+    Ok(out)
 }
 
 impl Residual {
@@ -98,17 +106,22 @@ impl Residual {
     ) -> Result<Self> {
         let m = model.m;
         let mut v = vec![0.0; n * m];
+        let chol = faer::MatRef::from_row_major_slice(&model.chol, m, m);
         pool.install(|| {
-            v.par_chunks_mut(m).enumerate().for_each(|(i, row)| {
-                let xi = &x[i * dim..(i + 1) * dim];
-                for (j, r) in row.iter_mut().enumerate() {
-                    *r = kernel.eval(&model.z[j * dim..(j + 1) * dim], xi);
+            v.par_chunks_mut(BLOCK * m).enumerate().for_each(|(b, block)| {
+                let rows = block.len() / m;
+                // Row i of the block is k_Z(x_i); the block read column-major is the
+                // m × rows right-hand side of L·V_blockᵀ = K_Z,block.
+                for (r, row) in block.chunks_exact_mut(m).enumerate() {
+                    let i = b * BLOCK + r;
+                    let xi = &x[i * dim..(i + 1) * dim];
+                    for (j, out) in row.iter_mut().enumerate() {
+                        *out = kernel.eval(&model.z[j * dim..(j + 1) * dim], xi);
+                    }
                 }
-                // Forward substitution: L v = k_Z(x_i).
-                for j in 0..m {
-                    let lj = &model.chol[j * m..j * m + j];
-                    row[j] = (row[j] - dot(lj, &row[..j])) / model.chol[j * m + j];
-                }
+                let rhs = faer::MatMut::from_column_major_slice_mut(block, m, rows);
+                faer::linalg::triangular_solve::solve_lower_triangular_in_place(chol, rhs, faer::Par::Seq);
+                crate::kernels::clear_upper_state(); // before the next block's `exp`
             })
         });
         let p: Vec<f64> = v.chunks_exact(m).map(|r| kernel.variance - dot(r, r)).collect();

@@ -11,8 +11,9 @@
 //! Canonical distance: the formula above in f64, dot products summed in eight
 //! interleaved partial sums combined pairwise (a fixed order: identical on every
 //! thread). A point whose residual variance is at most `floor = 1e-12·σ²` has no
-//! residual to correlate: its distance is 0 to a point with the same coordinates and
-//! residual vector and 1 to any other (still a metric: 1 is the largest distance).
+//! residual to correlate: its distance is 1 to any point but one with the same
+//! coordinates and residual vector (still a metric: 1 is the largest distance). Points
+//! with the same coordinates and residual vector are at 0, whatever the rounding.
 //!
 //! Rounding: `|Δρ| ≤ c·(m + d + 16)·ε·σ² / p_min`, so a canonical distance is within
 //! `√|Δρ|` of the exact one; [`Metric::errors`] reports that (`distance_abs`), and the tree
@@ -23,7 +24,6 @@ pub use super::covariance::{Kernel, KernelKind};
 use super::model::Model;
 use super::{canonical_bounds, Bounds, Capabilities, Errors, Metric, Points};
 use crate::kernels::residual::{interval, Bf16Dot, Phase1, Row};
-use crate::kernels::{Kernels, Rows};
 use crate::{Error, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -76,8 +76,6 @@ struct Coarse {
     v16: Vec<u16>,
     rows: Vec<Row>,
     dot: Bf16Dot,
-    /// The f64 kernels of the tiled brute force.
-    k64: Kernels<f64>,
 }
 
 impl Coarse {
@@ -88,7 +86,6 @@ impl Coarse {
             v16: Vec::new(),
             rows: Vec::new(),
             dot: self.dot,
-            k64: self.k64,
         }
     }
 
@@ -113,7 +110,6 @@ impl Coarse {
             v16,
             rows,
             dot: Bf16Dot::active()?,
-            k64: Kernels::<f64>::active()?,
         })
     }
 }
@@ -379,11 +375,14 @@ impl Residual {
     ) {
         let m = self.m;
         let (q0, first) = (q0 as usize, first as usize);
-        let a = Rows::new(&queries.v[q0 * m..(q0 + nq) * m], m, m, nq).expect("query rows in range");
-        let b = Rows::new(&self.v[first * m..(first + nr) * m], m, m, nr).expect("data rows in range");
-        // lo holds the dot products first: the tile V_Q·V_Rᵀ.
-        self.coarse.k64.dot_tile(a, b, &mut lo[..nq * nr]);
-        // Any f64 summation order of m products: |Δ| ≤ 1.03·m·ε·‖v_q‖‖v_j‖.
+        let a = faer::MatRef::from_row_major_slice(&queries.v[q0 * m..(q0 + nq) * m], nq, m);
+        let b = faer::MatRef::from_row_major_slice(&self.v[first * m..(first + nr) * m], nr, m);
+        // lo holds the dot products first: the tile V_Q·V_Rᵀ, one faer product (each
+        // caller's thread runs its own tiles: sequential inside).
+        let tile = faer::MatMut::from_row_major_slice_mut(&mut lo[..nq * nr], nq, nr);
+        faer::linalg::matmul::matmul(tile, faer::Accum::Replace, a, b.transpose(), 1.0, faer::Par::Seq);
+        crate::kernels::clear_upper_state(); // before the kernel's `exp`
+                                             // Any f64 summation order of m products: |Δ| ≤ 1.03·m·ε·‖v_q‖‖v_j‖.
         let c = 1.03 * (m + 2) as f64 * f64::EPSILON;
         let slack = self.pair_bound(queries).slack();
         for qa in 0..nq {
@@ -476,8 +475,13 @@ impl Metric for Residual {
         let (si, sj) = (queries.sqrt_p[i as usize], self.sqrt_p[j as usize]);
         let (xi, xj) = (queries.row_x(i), self.row_x(j));
         let (vi, vj) = (queries.row_v(i), self.row_v(j));
+        // Identical points are at 0 exactly (the formula can leave a rounding's square
+        // root, ~1e-8, where √p·√p ≠ p); at the residual floor every other pair is at 1.
+        if xi == xj && vi == vj {
+            return 0.0;
+        }
         if si == 0.0 || sj == 0.0 {
-            return if xi == xj && vi == vj { 0.0 } else { 1.0 };
+            return 1.0;
         }
         let rho = (self.kernel.eval(xi, xj) - dot(vi, vj)) / (si * sj);
         (1.0 - rho.abs().min(1.0)).sqrt()
@@ -578,7 +582,6 @@ impl Metric for Residual {
             v16: [&self.coarse.v16[..], &other.coarse.v16[..]].concat(),
             rows: [&self.coarse.rows[..], &other.coarse.rows[..]].concat(),
             dot: self.coarse.dot,
-            k64: self.coarse.k64,
         };
         Ok(Residual {
             coarse,

@@ -5,10 +5,10 @@
 //! answer. Parallel over queries on the given pool; ties by id.
 
 use super::bounds::{MetricForm, RawForm};
-use super::collect::{Collector, KnnCollector};
+use super::collect::Collector;
 use super::topk::TopK;
 use super::{check_k, Neighbors, RangeNeighbors};
-use crate::metric::{raw_block, Bounds, Metric, Points};
+use crate::metric::{raw_block, Metric};
 use crate::pool::Pool;
 use crate::tree::NONE;
 use crate::{Error, Result};
@@ -155,73 +155,4 @@ pub fn brute_force_range<M: Metric>(data: &M, queries: &M, r: f64, pool: &Pool) 
         offsets.push(ids.len());
     }
     Ok(RangeNeighbors { offsets, ids, dists })
-}
-
-/// The exact `k` nearest points of `data` to each point of `queries`, by tiles: for a
-/// block of queries and a block of rows at a time, [`Metric::bounds`] on runs of both bounds every
-/// pair (for the residual metric: one `f64` matrix product `V_Q·V_Rᵀ` per tile, the
-/// GEMM-shaped brute force), each query keeps the pairs whose lower bound is within its
-/// k-th smallest upper bound, and only those get canonical distances. Same answers as
-/// [`brute_force_knn`]; parallel over query blocks on `pool`.
-pub fn brute_force_knn_tiled<M: Metric>(data: &M, queries: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
-    const QB: usize = 16;
-    const RB: usize = 128;
-    check_k(k, data.len(), "k-NN")?;
-    data.check_queries(queries)?;
-    let (n, nq) = (data.len(), queries.len());
-    let mut ids = vec![NONE; nq * k];
-    let mut dists = vec![f64::INFINITY; nq * k];
-    pool.install(|| {
-        ids.par_chunks_mut(QB * k)
-            .zip(dists.par_chunks_mut(QB * k))
-            .enumerate()
-            .for_each_init(
-                || {
-                    let cols: Vec<KnnCollector> = (0..QB).map(|_| KnnCollector::default()).collect();
-                    (cols, vec![0.0; QB * RB], vec![0.0; QB * RB], TopK::default())
-                },
-                |(cols, lo, hi, top), (b, (ri, rd))| {
-                    let q0 = b * QB;
-                    let bq = ri.len() / k;
-                    for c in cols.iter_mut().take(bq) {
-                        c.reset(k, f64::INFINITY);
-                    }
-                    let mut first = 0;
-                    while first < n {
-                        let nr = (n - first).min(RB);
-                        let (l, h) = (&mut lo[..bq * nr], &mut hi[..bq * nr]);
-                        let qs = Points::Run {
-                            first: q0 as u32,
-                            len: bq,
-                        };
-                        let rows = Points::Run {
-                            first: first as u32,
-                            len: nr,
-                        };
-                        data.bounds(queries, qs, rows, Bounds::Interval { lo: l, hi: h });
-                        for (a, col) in cols.iter_mut().take(bq).enumerate() {
-                            for r in 0..nr {
-                                let (lb, ub) = (l[a * nr + r], h[a * nr + r]);
-                                if lb <= col.threshold() {
-                                    let j = (first + r) as u32;
-                                    col.offer(lb, ub, j, j);
-                                }
-                            }
-                        }
-                        first += nr;
-                    }
-                    for (a, col) in cols.iter().take(bq).enumerate() {
-                        let t = col.threshold();
-                        top.reset(k);
-                        for &(lb, _, j) in col.candidates() {
-                            if lb <= t {
-                                top.push(data.distance(queries, (q0 + a) as u32, j), j);
-                            }
-                        }
-                        top.write(&mut ri[a * k..(a + 1) * k], &mut rd[a * k..(a + 1) * k]);
-                    }
-                },
-            )
-    });
-    Ok(Neighbors::new(k, ids, dists))
 }

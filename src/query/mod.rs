@@ -19,6 +19,7 @@
 mod bounds;
 mod brute;
 mod collect;
+mod dense;
 mod engine;
 mod evals;
 mod filter;
@@ -33,10 +34,8 @@ mod scratch;
 mod topk;
 mod tree_search;
 
-pub use brute::{
-    brute_force_knn, brute_force_knn_tiled, brute_force_predecessor_knn, brute_force_range,
-    brute_force_self_knn,
-};
+pub use brute::{brute_force_knn, brute_force_predecessor_knn, brute_force_range, brute_force_self_knn};
+pub use dense::{dense_knn, dense_predecessor_knn, dense_self_knn};
 
 pub use plan::{kd_eval_cost, QueryPath, Via, LOCALITY_BYTES, PROBE_QUERIES, SCAN_FRACTION};
 pub use request::{KnnRequest, RangeRequest};

@@ -1,0 +1,175 @@
+//! The dense engine: exact k-NN without an index, as tiles of a block of queries × a
+//! block of rows, for data a tree cannot prune (the planner's other engine,
+//! [`crate::plan`]).
+//!
+//! ```text
+//! per block of ≤ 128 queries (parallel on the pool):
+//!   per tile of 1,024 rows:  Metric::bounds(Run × Run) → intervals     (residual: one faer
+//!                            keep pairs whose lower bound is within       product V_Q·V_Rᵀ)
+//!                            the query's k-th smallest upper bound
+//!   per query:               canonical distances of the survivors → top k, ties by id
+//! ```
+//!
+//! Answers are the canonical ones (the same as every other path, any thread count):
+//! the tile products only decide which pairs are measured. Memory: two tiles of
+//! `f64` per worker (2 MiB each) and the survivors.
+
+use super::collect::{Collector, KnnCollector};
+use super::topk::TopK;
+use super::{check_k, Neighbors};
+use crate::metric::{Bounds, Metric, Points};
+use crate::pool::Pool;
+use crate::tree::NONE;
+use crate::Result;
+use rayon::prelude::*;
+
+/// Most queries per block.
+const QUERY_BLOCK: usize = 128;
+/// Rows per tile.
+const ROW_TILE: usize = 1024;
+
+/// Which rows a query may see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rows {
+    /// Every row (queries are other points).
+    All,
+    /// Every row but the query's own id (self-kNN).
+    Others,
+    /// Rows with smaller ids (predecessor-constrained k-NN).
+    Before,
+}
+
+impl Rows {
+    /// The rows `0..end` that query `i` may see, and the one to skip (`NONE`: none).
+    #[inline]
+    fn of(self, i: usize, n: usize) -> (usize, u32) {
+        match self {
+            Rows::All => (n, NONE),
+            Rows::Others => (n, i as u32),
+            Rows::Before => (i, NONE),
+        }
+    }
+}
+
+/// The exact `k` nearest points of `data` to each point of `queries` through the dense
+/// engine (`1 ≤ k ≤ n`). Same answers as [`super::brute_force_knn`] and every tree path.
+///
+/// ```
+/// use pcct::{datagen, Dataset, Euclidean, Pool};
+/// let pool = Pool::new(2)?;
+/// let data = Euclidean::new(Dataset::from_rows(&datagen::uniform(500, 4, 1), 500, 4)?)?;
+/// let queries = Euclidean::new(Dataset::from_rows(&datagen::uniform(10, 4, 2), 10, 4)?)?;
+/// let nb = pcct::query::dense_knn(&data, &queries, 3, &pool)?;
+/// assert_eq!(nb, pcct::query::brute_force_knn(&data, &queries, 3, &pool)?);
+/// # Ok::<(), pcct::Error>(())
+/// ```
+pub fn dense_knn<M: Metric>(data: &M, queries: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
+    check_k(k, data.len(), "k-NN")?;
+    data.check_queries(queries)?;
+    Ok(run(data, queries, k, Rows::All, pool))
+}
+
+/// For each point, its exact `k` nearest other points, through the dense engine (padded
+/// where fewer exist).
+pub fn dense_self_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
+    check_k(k, data.len(), "self-kNN")?;
+    Ok(run(data, data, k, Rows::Others, pool))
+}
+
+/// For each point `i`, its exact `k` nearest points among ids `< i`, through the dense
+/// engine: only the lower triangle of tiles is computed (padded rows as everywhere).
+pub fn dense_predecessor_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
+    check_k(k, data.len(), "predecessor")?;
+    Ok(run(data, data, k, Rows::Before, pool))
+}
+
+/// Per-worker scratch: one collector per query of a block, the two bound tiles and
+/// the final top k.
+struct Scratch {
+    cols: Vec<KnnCollector>,
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+    top: TopK,
+}
+
+fn run<M: Metric>(data: &M, queries: &M, k: usize, rows: Rows, pool: &Pool) -> Neighbors {
+    let (n, nq) = (data.len(), queries.len());
+    // Enough blocks for every thread to have several (load balance), none above the cap.
+    let qb = nq.div_ceil(4 * pool.threads()).clamp(1, QUERY_BLOCK);
+    let mut ids = vec![NONE; nq * k];
+    let mut dists = vec![f64::INFINITY; nq * k];
+    pool.install(|| {
+        ids.par_chunks_mut(qb * k)
+            .zip(dists.par_chunks_mut(qb * k))
+            .enumerate()
+            .for_each_init(
+                || Scratch {
+                    cols: (0..qb).map(|_| KnnCollector::default()).collect(),
+                    lo: vec![0.0; qb * ROW_TILE],
+                    hi: vec![0.0; qb * ROW_TILE],
+                    top: TopK::default(),
+                },
+                |sc, (b, (ri, rd))| block(data, queries, k, rows, b * qb, sc, ri, rd),
+            )
+    });
+    debug_assert!(n > 0);
+    Neighbors::new(k, ids, dists)
+}
+
+/// One block of queries `q0..q0 + ri.len() / k`: tiles, survivors, canonical answers.
+#[allow(clippy::too_many_arguments)]
+fn block<M: Metric>(
+    data: &M,
+    queries: &M,
+    k: usize,
+    rows: Rows,
+    q0: usize,
+    sc: &mut Scratch,
+    ri: &mut [u32],
+    rd: &mut [f64],
+) {
+    let n = data.len();
+    let bq = ri.len() / k;
+    let Scratch { cols, lo, hi, top } = sc;
+    for c in cols.iter_mut().take(bq) {
+        c.reset(k, f64::INFINITY);
+    }
+    // Rows any query of the block may see.
+    let end = (0..bq).map(|a| rows.of(q0 + a, n).0).max().unwrap_or(0);
+    let mut first = 0;
+    while first < end {
+        let nr = (end - first).min(ROW_TILE);
+        let (l, h) = (&mut lo[..bq * nr], &mut hi[..bq * nr]);
+        let qs = Points::Run {
+            first: q0 as u32,
+            len: bq,
+        };
+        let tile = Points::Run {
+            first: first as u32,
+            len: nr,
+        };
+        data.bounds(queries, qs, tile, Bounds::Interval { lo: l, hi: h });
+        for (a, col) in cols.iter_mut().take(bq).enumerate() {
+            let (stop, skip) = rows.of(q0 + a, n);
+            let visible = stop.saturating_sub(first).min(nr);
+            for r in 0..visible {
+                let (lb, ub) = (l[a * nr + r], h[a * nr + r]);
+                let j = (first + r) as u32;
+                if lb <= col.threshold() && j != skip {
+                    col.offer(lb, ub, j, j);
+                }
+            }
+        }
+        first += nr;
+    }
+    for (a, col) in cols.iter().take(bq).enumerate() {
+        let t = col.threshold();
+        top.reset(k);
+        for &(lb, _, j) in col.candidates() {
+            if lb <= t {
+                top.push(data.distance(queries, (q0 + a) as u32, j), j);
+            }
+        }
+        top.write(&mut ri[a * k..(a + 1) * k], &mut rd[a * k..(a + 1) * k]);
+    }
+}
