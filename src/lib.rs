@@ -19,7 +19,9 @@
 //! metric                           metrics (Euclidean, residual + its GP model), user metrics
 //! tree                             the tree: growing, layout, k-d index, sketches, validate
 //! build                            the parallel build, insert and delete
-//! query                            queries: requests, planning, engine, searches, brute force
+//! query                            queries: requests, planning, engine, searches, brute force,
+//!                                  the dense engine
+//! job                              one-shot jobs: the plan (tree or dense) and the run
 //! io                               .npy and CSV in and out
 //! persist                          tree files (format, metric tags, points)
 //! tuning, workload                 tuning profiles, the workload table
@@ -31,6 +33,7 @@ pub mod build;
 pub mod datagen;
 pub mod error;
 pub mod io;
+pub mod job;
 pub mod metric;
 pub mod persist;
 pub mod pool;
@@ -42,6 +45,7 @@ pub mod workload;
 
 pub use build::{BuildOptions, BuildStats};
 pub use error::{Error, Result};
+pub use job::{Engine, Job};
 pub use metric::{Dataset, Euclidean, Metric};
 pub use persist::Persist;
 pub use pool::Pool;

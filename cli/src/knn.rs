@@ -6,9 +6,11 @@ use super::saved::{euclidean, residual_points, SavedTree};
 use clap::{ArgGroup, Args};
 use pcct::build::Order;
 use pcct::io::{check_files, check_output_path, write_all, Matrix, Output};
+use pcct::job::{plan, Engine, Kind, Plan};
 use pcct::kernels::{isa, Element};
 use pcct::metric::{Kernel, KernelKind, Residual};
 use pcct::persist::Persist;
+use pcct::query::{dense_knn, dense_predecessor_knn, dense_self_knn};
 use pcct::telemetry::{Record, Value};
 use pcct::tree::NONE;
 use pcct::tuning::Profile;
@@ -66,6 +68,12 @@ pub struct KnnArgs {
     /// data in at most 16 dimensions). Every path gives the same answers.
     #[arg(long, default_value = "auto")]
     pub via: String,
+    /// Engine: auto (plan from a sample: a tree where it will prune enough to repay its
+    /// build, else the dense engine over every pair), tree or dense. Same answers.
+    /// The options that shape a tree or its search (--save-tree, --builder, --via,
+    /// --grid, --order, --seed) choose the tree.
+    #[arg(long, default_value = "auto")]
+    pub engine: String,
     /// Metric: euclidean, or residual (the residual correlation of a Vecchia-inducing-points GP; needs --inducing).
     #[arg(long, default_value = "euclidean", value_parser = ["euclidean", "residual"])]
     pub metric: String,
@@ -160,6 +168,7 @@ pub fn run(args: &KnnArgs) -> Result<()> {
         return Err(Error::invalid("k", "k must be at least 1".into()));
     }
     args.via.parse::<Via>()?;
+    args.engine.parse::<Engine>()?;
     // The profile before any metric exists: it may select the kernels' ISA level.
     let mut opts = BuildOptions {
         seed: args.seed,
@@ -226,6 +235,7 @@ fn run_loaded(args: &KnnArgs, path: &std::path::Path) -> Result<()> {
         ("--grid", args.grid),
         ("--seed", args.seed != defaults.seed),
         ("--save-tree", args.save_tree.is_some()),
+        ("--engine", args.engine != defaults.engine),
     ];
     if let Some((name, _)) = ignored.iter().find(|(_, set)| *set) {
         return Err(Error::invalid(
@@ -241,6 +251,7 @@ fn run_loaded(args: &KnnArgs, path: &std::path::Path) -> Result<()> {
         stats: None,
         seconds: t0.elapsed().as_secs_f64(),
         builder: "loaded",
+        plan: None,
     };
     let queries = args
         .queries
@@ -370,7 +381,35 @@ fn run_metric<M: Metric + Persist>(
     }
     // Checked before the build, which the query would otherwise follow to fail.
     args.via.parse::<Via>()?.kd_open(&m)?;
+    let defaults = KnnArgs::defaults();
+    let tree_options = [
+        ("--save-tree", args.save_tree.is_some()),
+        ("--builder sequential", args.builder == "sequential"),
+        ("--via", args.via != defaults.via),
+        ("--grid", args.grid),
+        ("--order", args.order != defaults.order),
+        ("--seed", args.seed != defaults.seed),
+    ];
+    let mut engine: Engine = args.engine.parse()?;
+    if let Some((name, _)) = tree_options.iter().find(|(_, set)| *set) {
+        if engine == Engine::Dense {
+            return Err(Error::invalid(
+                "engine",
+                format!("{name} needs a tree, and --engine dense answers without one"),
+            ));
+        }
+        engine = Engine::Tree;
+    }
+    let kind = match &q {
+        Some(q) => Kind::Knn(q.len()),
+        None if args.self_ => Kind::SelfKnn,
+        None => Kind::Predecessor,
+    };
+    let plan = plan(&m, args.k, kind, engine);
     let progress = Progress::new(n as u64, "pcct knn", args.quiet);
+    if plan.engine == Engine::Dense {
+        return answer_dense(args, m, q, pool, dtype, plan, progress);
+    }
     let t0 = Instant::now();
     let (tree, stats, builder) = if args.builder == "sequential" {
         progress.step("sequential build");
@@ -384,9 +423,109 @@ fn run_metric<M: Metric + Persist>(
         stats,
         seconds: t0.elapsed().as_secs_f64(),
         builder,
+        plan: Some(plan),
     };
     progress.set(n as u64);
     answer(args, tree, built, q, pool, dtype, progress)
+}
+
+/// The dense engine's answer: no tree; the plan and the scan go to the telemetry.
+fn answer_dense<M: Metric>(
+    args: &KnnArgs,
+    m: M,
+    q: Option<M>,
+    pool: Pool,
+    dtype: &str,
+    plan: Plan,
+    progress: Progress,
+) -> Result<()> {
+    let k = args.k;
+    progress.step("dense scan");
+    let t1 = Instant::now();
+    let (mode, nb) = match &q {
+        Some(q) => ("knn", dense_knn(&m, q, k, &pool)?),
+        None if args.self_ => ("self", dense_self_knn(&m, k, &pool)?),
+        None => ("predecessor", dense_predecessor_knn(&m, k, &pool)?),
+    };
+    let query_s = t1.elapsed().as_secs_f64();
+    progress.finish();
+    // Pairs the tiles bounded: every (query, row) pair the job may see.
+    let n = m.len() as u64;
+    let pairs = match &q {
+        Some(q) => q.len() as u64 * n,
+        None if args.self_ => n * n.saturating_sub(1),
+        None => n * n.saturating_sub(1) / 2,
+    };
+    let records = vec![
+        plan_record(&plan),
+        Record::new("query")
+            .with("mode", Value::Str(mode.into()))
+            .with("path", Value::Str("dense".into()))
+            .with("queries", Value::Int(nb.len() as u64))
+            .with("k", Value::Int(k as u64))
+            .with("query_s", Value::Num(query_s)),
+        summary(&m, &pool, dtype, k, nb.len())
+            .with("build_s", Value::Num(0.0))
+            .with("query_s", Value::Num(query_s))
+            .with("distance_evals", Value::Int(pairs))
+            .with("path", Value::Str("dense".into())),
+    ];
+    write_answers(args, &nb, &records, None)
+}
+
+/// The plan as a telemetry record (`kind = "plan"`).
+fn plan_record(plan: &Plan) -> Record {
+    Record::new("plan")
+        .with("engine", Value::Str(plan.engine.name().into()))
+        .with("forced", Value::Str(plan.forced.to_string()))
+        .with("sample", Value::Int(plan.sample as u64))
+        .with("kth", Value::Num(plan.kth))
+        .with("reach", Value::Num(plan.reach))
+        .with("tree_cost", Value::Num(plan.tree_cost))
+        .with("dense_cost", Value::Num(plan.dense_cost))
+        .with("plan_s", Value::Num(plan.time.as_secs_f64()))
+        .with("reason", Value::Str(plan.reason()))
+}
+
+/// The summary record's shape fields (`kind = "summary"`); times and path are added by the caller.
+fn summary<M: Metric>(m: &M, pool: &Pool, dtype: &str, k: usize, queries: usize) -> Record {
+    let isa_name = isa::active().map(|c| c.isa().name()).unwrap_or("unknown");
+    Record::new("summary")
+        .with("n", Value::Int(m.len() as u64))
+        .with("dim", Value::Int(m.capabilities().coordinate_dim as u64))
+        .with("queries", Value::Int(queries as u64))
+        .with("k", Value::Int(k as u64))
+        .with("threads", Value::Int(pool.threads() as u64))
+        .with("isa", Value::Str(isa_name.into()))
+        .with("dtype", Value::Str(dtype.into()))
+}
+
+/// Writes ids, distances, the telemetry records and the tree file (each where asked).
+fn write_answers(
+    args: &KnnArgs,
+    nb: &Neighbors,
+    records: &[Record],
+    tree_bytes: Option<Vec<u8>>,
+) -> Result<()> {
+    let k = args.k;
+    let ids: Vec<i64> = nb
+        .ids()
+        .iter()
+        .map(|&i| if i == NONE { -1 } else { i as i64 })
+        .collect();
+    let rows = nb.len();
+    let mut outputs = vec![(args.out_ids.as_path(), Output::I64(&ids), rows, k)];
+    if let Some(p) = &args.out_dists {
+        outputs.push((p.as_path(), Output::F64(nb.dists()), rows, k));
+    }
+    let stats_text = records.iter().map(|r| r.to_json() + "\n").collect::<String>();
+    if let Some(p) = &args.stats {
+        outputs.push((p.as_path(), Output::Text(&stats_text), 0, 0));
+    }
+    if let (Some(p), Some(b)) = (&args.save_tree, &tree_bytes) {
+        outputs.push((p.as_path(), Output::Bytes(b), 0, 0));
+    }
+    write_all(&outputs)
 }
 
 /// How the tree came to be: the build's stats (if the parallel build ran), seconds
@@ -395,6 +534,8 @@ struct Built {
     stats: Option<pcct::BuildStats>,
     seconds: f64,
     builder: &'static str,
+    /// The plan that chose the tree (none for a loaded tree).
+    plan: Option<Plan>,
 }
 
 /// Runs the queries on `tree` and writes ids, distances, telemetry and the tree file.
@@ -407,7 +548,7 @@ fn answer<M: Metric + Persist>(
     dtype: &str,
     progress: Progress,
 ) -> Result<()> {
-    let (n, k, dim) = (tree.len(), args.k, tree.metric().capabilities().coordinate_dim);
+    let (n, k) = (tree.len(), args.k);
     if k > n {
         return Err(Error::invalid(
             "k",
@@ -429,23 +570,13 @@ fn answer<M: Metric + Persist>(
     let query_s = t1.elapsed().as_secs_f64();
     progress.finish();
 
-    let ids: Vec<i64> = nb
-        .ids()
-        .iter()
-        .map(|&i| if i == NONE { -1 } else { i as i64 })
-        .collect();
-    let rows = nb.len();
-    let mut outputs = vec![(args.out_ids.as_path(), Output::I64(&ids), rows, k)];
-    if let Some(p) = &args.out_dists {
-        outputs.push((p.as_path(), Output::F64(nb.dists()), rows, k));
-    }
-    let stats_text;
-    if let Some(p) = &args.stats {
-        let isa_name = isa::active().map(|c| c.isa().name()).unwrap_or("unknown");
-        let mut records: Vec<Record> = build_stats
-            .iter()
-            .flat_map(|s| s.batches.iter().enumerate().map(|(i, b)| b.record(i)))
-            .collect();
+    let mut records: Vec<Record> = built.plan.iter().map(plan_record).collect();
+    if args.stats.is_some() {
+        records.extend(
+            build_stats
+                .iter()
+                .flat_map(|s| s.batches.iter().enumerate().map(|(i, b)| b.record(i))),
+        );
         let build = build_stats.as_ref().map_or_else(
             || Record::new("build").with("builder", Value::Str(built.builder.into())),
             |s| s.record(),
@@ -465,26 +596,13 @@ fn answer<M: Metric + Persist>(
                 .with("distance_evals", Value::Int(qs.distance_evals))
                 .with("exact_evals", Value::Int(qs.exact_evals))
                 .with("evals_per_query", Value::Num(qs.evals_per_query())),
-            Record::new("summary")
+            summary(tree.metric(), &pool, dtype, k, qs.queries)
                 .with("build_s", Value::Num(build_s))
                 .with("query_s", Value::Num(query_s))
                 .with("distance_evals", Value::Int(qs.distance_evals))
-                .with("path", Value::Str(qs.path.name().into()))
-                .with("n", Value::Int(n as u64))
-                .with("dim", Value::Int(dim as u64))
-                .with("queries", Value::Int(qs.queries as u64))
-                .with("k", Value::Int(k as u64))
-                .with("threads", Value::Int(pool.threads() as u64))
-                .with("isa", Value::Str(isa_name.into()))
-                .with("dtype", Value::Str(dtype.into())),
+                .with("path", Value::Str(qs.path.name().into())),
         ]);
-        stats_text = records.iter().map(|r| r.to_json() + "\n").collect::<String>();
-        outputs.push((p.as_path(), Output::Text(&stats_text), 0, 0));
     }
-    let tree_bytes;
-    if let Some(p) = &args.save_tree {
-        tree_bytes = tree.to_bytes();
-        outputs.push((p.as_path(), Output::Bytes(&tree_bytes), 0, 0));
-    }
-    write_all(&outputs)
+    let tree_bytes = args.save_tree.as_ref().map(|_| tree.to_bytes());
+    write_answers(args, &nb, &records, tree_bytes)
 }

@@ -118,12 +118,37 @@ fn knn_self_and_predecessor_match_brute_force() {
     for key in ["\"build_s\":", "\"query_s\":", "\"distance_evals\":", "\"path\":"] {
         assert!(summary.contains(key), "{key} missing in {summary}");
     }
+    // 50 queries do not repay a tree over 400 points: the plan says so and scans.
+    assert!(text.contains("\"record\":\"plan\""), "{text}");
+    assert!(text.contains("\"engine\":\"dense\""), "{text}");
+    assert!(summary.contains("\"path\":\"dense\""), "{summary}");
+
+    // The tree, forced: same answers, one record per build batch.
+    let out = pcct(&[
+        "knn",
+        "--data",
+        &s(&data),
+        "--k",
+        "7",
+        "--queries",
+        &s(&queries),
+        "--out-ids",
+        &s(&ids),
+        "--engine",
+        "tree",
+        "--stats",
+        &s(&stats),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    check_ids_csv(&ids, &expect);
+    let text = std::fs::read_to_string(&stats).unwrap();
     let batches = text
         .lines()
         .filter(|l| l.contains("\"record\":\"batch\""))
         .count();
     assert!(batches >= 5, "one record per build batch: {text}");
     assert!(text.contains("\"builder\":\"pcct\""), "{text}");
+    assert!(text.contains("\"forced\":\"true\""), "{text}");
 
     // Every forced query path gives the same answers, and says so in the stats.
     for via in ["tree", "scan", "kd"] {

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Answers are the canonical ones (the same as every other path, any thread count):
-//! the tile products only decide which pairs are measured. Memory: two tiles of
+//! the tile products only decide which pairs are measured; every pair they rule out
+//! goes to [`Metric::rejected`] (the residual metric's audit). Memory: two tiles of
 //! `f64` per worker (2 MiB each) and the survivors.
 
 use super::collect::{Collector, KnnCollector};
@@ -155,8 +156,13 @@ fn block<M: Metric>(
             for r in 0..visible {
                 let (lb, ub) = (l[a * nr + r], h[a * nr + r]);
                 let j = (first + r) as u32;
-                if lb <= col.threshold() && j != skip {
+                if j == skip {
+                    continue;
+                }
+                if lb <= col.threshold() {
                     col.offer(lb, ub, j, j);
+                } else {
+                    data.rejected(queries, (q0 + a) as u32, j, col.threshold());
                 }
             }
         }
@@ -165,9 +171,12 @@ fn block<M: Metric>(
     for (a, col) in cols.iter().take(bq).enumerate() {
         let t = col.threshold();
         top.reset(k);
+        let q = (q0 + a) as u32;
         for &(lb, _, j) in col.candidates() {
             if lb <= t {
-                top.push(data.distance(queries, (q0 + a) as u32, j), j);
+                top.push(data.distance(queries, q, j), j);
+            } else {
+                data.rejected(queries, q, j, t);
             }
         }
         top.write(&mut ri[a * k..(a + 1) * k], &mut rd[a * k..(a + 1) * k]);

@@ -1,0 +1,323 @@
+//! One-shot jobs — data in, neighbours out — planned before anything is built: a tree
+//! is worth building only if it will prune enough to repay its build; otherwise the
+//! dense engine ([`crate::query::dense_knn`]) scans every pair in tiles.
+//!
+//! ```
+//! use pcct::job::{Engine, Job};
+//! use pcct::{datagen, Dataset, Euclidean, Pool};
+//! let pool = Pool::new(2)?;
+//! let points = |n, seed| Euclidean::new(Dataset::from_rows(&datagen::uniform(n, 3, seed), n, 3)?);
+//! let (data, queries) = (points(2_000, 1)?, points(50, 2)?);
+//! let done = Job::knn(data.clone(), &queries, 5).run(&pool)?;
+//! println!("{}", done.plan.reason()); // which engine, and why
+//! let forced = Job::knn(data, &queries, 5).engine(Engine::Tree).run(&pool)?;
+//! assert_eq!(done.neighbors, forced.neighbors); // every engine gives the same answers
+//! # Ok::<(), pcct::Error>(())
+//! ```
+//!
+//! **The plan.** A sample of up to [`SAMPLE`] points, evenly spaced by id, is measured
+//! pair by pair. The `k/n` quantile of those distances estimates a query's k-th
+//! neighbour distance `r_k` at full size; the share of sample pairs within `2·r_k` is
+//! the *reach*: the share of the points a search has to measure because the k-NN ball,
+//! widened by the cover radii around it, touches them (1 where all distances are alike,
+//! as with the residual metric of a smooth, long-lengthscale model). Costs, in canonical
+//! distance evaluations:
+//!
+//! ```text
+//! tree  = n·(build + reach·n/2)  +  queries·(descent·log2 n + reach·n)
+//! dense = pairs · pair           pairs: queries·n (k-NN), n² (self), n²/2 (predecessors)
+//! ```
+//!
+//! with `build`, `descent` and `pair` the constants below (measured; BENCHMARKS.md,
+//! section Plans). The cheaper engine runs; both give the same answers, so a plan can
+//! only cost time, never exactness.
+
+use crate::metric::Metric;
+use crate::pool::Pool;
+use crate::query::{dense_knn, dense_predecessor_knn, dense_self_knn, Neighbors, QueryStats};
+use crate::tree::Tree;
+use crate::{Error, Result};
+use std::time::{Duration, Instant};
+
+/// Most points the plan measures pairwise.
+pub const SAMPLE: usize = 256;
+
+/// Canonical evaluations a build spends per point on data it can split (two-phase
+/// metrics: their phase-1 bounds and exact distances, per point, on W8).
+const BUILD_EVALS: f64 = 600.0;
+const BUILD_EVALS_TWO_PHASE: f64 = 3_000.0;
+/// Evaluations per level of a query's descent.
+const DESCENT_EVALS: f64 = 20.0;
+/// A dense pair in canonical evaluations: a blocked kernel row for plain metrics, one
+/// entry of a matrix product (plus its kernel value) for two-phase ones.
+const DENSE_PAIR: f64 = 1.0 / 3.0;
+const DENSE_PAIR_TWO_PHASE: f64 = 1.0 / 8.0;
+
+/// Which engine answers a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// The plan decides (the default).
+    #[default]
+    Auto,
+    /// Build a tree and search it.
+    Tree,
+    /// The dense engine: every pair, in tiles.
+    Dense,
+}
+
+impl Engine {
+    /// `auto`, `tree` or `dense`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Auto => "auto",
+            Engine::Tree => "tree",
+            Engine::Dense => "dense",
+        }
+    }
+}
+
+impl std::str::FromStr for Engine {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Engine::Auto),
+            "tree" => Ok(Engine::Tree),
+            "dense" => Ok(Engine::Dense),
+            _ => Err(Error::invalid(
+                "engine",
+                format!("unknown engine {s:?} (expected auto, tree or dense)"),
+            )),
+        }
+    }
+}
+
+/// What a job asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The k nearest data points of each of this many queries.
+    Knn(usize),
+    /// Each point's k nearest other points.
+    SelfKnn,
+    /// Each point's k nearest among the points before it.
+    Predecessor,
+}
+
+/// The plan of a job: the engine chosen and the estimates behind the choice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The engine that runs ([`Engine::Tree`] or [`Engine::Dense`]).
+    pub engine: Engine,
+    /// Whether the engine was forced rather than chosen.
+    pub forced: bool,
+    /// Points sampled.
+    pub sample: usize,
+    /// Estimated k-th neighbour distance at full size.
+    pub kth: f64,
+    /// Estimated share of the points a search measures (0–1).
+    pub reach: f64,
+    /// Estimated cost of the tree (build and queries), in canonical evaluations.
+    pub tree_cost: f64,
+    /// Estimated cost of the dense engine, in canonical evaluations.
+    pub dense_cost: f64,
+    /// Time spent planning.
+    pub time: Duration,
+}
+
+impl Plan {
+    /// One line: the engine and why (for `--stats`, the bench table, logs).
+    pub fn reason(&self) -> String {
+        let why = if self.forced {
+            "forced".to_string()
+        } else if self.engine == Engine::Dense && self.reach >= 0.5 {
+            "the tree cannot prune".to_string()
+        } else if self.engine == Engine::Dense {
+            "a tree would not repay its build".to_string()
+        } else {
+            "the tree prunes".to_string()
+        };
+        format!(
+            "{} ({why}: reach {:.1} % of the points, est. cost tree {:.2e} vs dense {:.2e} evaluations)",
+            self.engine.name(),
+            100.0 * self.reach,
+            self.tree_cost,
+            self.dense_cost
+        )
+    }
+}
+
+/// The plan for `kind` on `data` with `k` neighbours (`engine` forces one).
+pub fn plan<M: Metric>(data: &M, k: usize, kind: Kind, engine: Engine) -> Plan {
+    let t = Instant::now();
+    let n = data.len();
+    let s = n.min(SAMPLE);
+    let ids: Vec<u32> = (0..s).map(|i| (i * n / s) as u32).collect();
+    let mut d = Vec::with_capacity(s * (s - 1) / 2);
+    for (a, &i) in ids.iter().enumerate() {
+        for &j in &ids[..a] {
+            d.push(data.distance(data, i, j));
+        }
+    }
+    d.sort_unstable_by(f64::total_cmp);
+    let (kth, reach) = if d.is_empty() {
+        (0.0, 1.0)
+    } else {
+        let q = (k as f64 / n as f64).min(1.0);
+        let kth = d[((q * d.len() as f64) as usize).min(d.len() - 1)];
+        let within = d.partition_point(|&x| x <= 2.0 * kth);
+        (kth, within as f64 / d.len() as f64)
+    };
+    let two_phase = data.capabilities().two_phase;
+    let (build, pair) = if two_phase {
+        (BUILD_EVALS_TWO_PHASE, DENSE_PAIR_TWO_PHASE)
+    } else {
+        (BUILD_EVALS, DENSE_PAIR)
+    };
+    let nf = n as f64;
+    let (queries, pairs) = match kind {
+        Kind::Knn(q) => (q as f64, q as f64 * nf),
+        Kind::SelfKnn => (nf, nf * nf),
+        Kind::Predecessor => (nf, nf * nf / 2.0),
+    };
+    let tree_cost =
+        nf * (build + reach * nf / 2.0) + queries * (DESCENT_EVALS * nf.log2().max(1.0) + reach * nf);
+    let dense_cost = pairs * pair;
+    let chosen = if tree_cost < dense_cost {
+        Engine::Tree
+    } else {
+        Engine::Dense
+    };
+    Plan {
+        engine: if engine == Engine::Auto { chosen } else { engine },
+        forced: engine != Engine::Auto,
+        sample: s,
+        kth,
+        reach,
+        tree_cost,
+        dense_cost,
+        time: t.elapsed(),
+    }
+}
+
+/// A finished job: the answers, the plan, and what each stage took.
+#[derive(Clone, Debug)]
+pub struct Done<M> {
+    /// `k` neighbours per row, as every query path gives them.
+    pub neighbors: Neighbors,
+    /// The plan that ran.
+    pub plan: Plan,
+    /// The tree, when the plan built one (reuse it for more queries).
+    pub tree: Option<Tree<M>>,
+    /// The tree's query statistics, when it ran.
+    pub stats: Option<QueryStats>,
+    /// Building the tree (zero for the dense engine).
+    pub build: Duration,
+    /// Answering.
+    pub answer: Duration,
+}
+
+/// A one-shot k-NN job: made by [`Job::knn`], [`Job::self_knn`] or
+/// [`Job::predecessor_knn`], planned and answered by [`Job::run`].
+#[must_use = "a job does nothing until it is run"]
+pub struct Job<'q, M> {
+    data: M,
+    queries: Option<&'q M>,
+    kind: Kind,
+    k: usize,
+    engine: Engine,
+}
+
+impl<'q, M: Metric> Job<'q, M> {
+    /// The `k` nearest points of `data` to each point of `queries`.
+    pub fn knn(data: M, queries: &'q M, k: usize) -> Self {
+        Job {
+            data,
+            queries: Some(queries),
+            kind: Kind::Knn(queries.len()),
+            k,
+            engine: Engine::Auto,
+        }
+    }
+
+    /// Each point's `k` nearest other points.
+    pub fn self_knn(data: M, k: usize) -> Self {
+        Job {
+            data,
+            queries: None,
+            kind: Kind::SelfKnn,
+            k,
+            engine: Engine::Auto,
+        }
+    }
+
+    /// Each point `i`'s `k` nearest among the points with ids below `i` (Vecchia
+    /// conditioning sets in the data's order).
+    pub fn predecessor_knn(data: M, k: usize) -> Self {
+        Job {
+            data,
+            queries: None,
+            kind: Kind::Predecessor,
+            k,
+            engine: Engine::Auto,
+        }
+    }
+
+    /// Forces an engine ([`Engine::Auto`], the default, lets the plan choose).
+    pub fn engine(mut self, engine: Engine) -> Self {
+        self.engine = engine;
+        self
+    }
+
+    /// The plan this job would run, without running it.
+    pub fn plan(&self) -> Plan {
+        plan(&self.data, self.k.max(1), self.kind, self.engine)
+    }
+
+    /// Plans and answers the job on `pool`. Errors as the tree's requests and the
+    /// dense engine's: `k` outside `1..=n`, queries that do not match the data.
+    pub fn run(self, pool: &Pool) -> Result<Done<M>> {
+        if self.data.len() == 0 {
+            return Err(Error::invalid("data", "no points to search".into()));
+        }
+        let plan = self.plan();
+        let Job {
+            data,
+            queries,
+            k,
+            kind,
+            ..
+        } = self;
+        if plan.engine == Engine::Dense {
+            let t = Instant::now();
+            let neighbors = match (queries, kind) {
+                (Some(q), _) => dense_knn(&data, q, k, pool)?,
+                (None, Kind::SelfKnn) => dense_self_knn(&data, k, pool)?,
+                (None, _) => dense_predecessor_knn(&data, k, pool)?,
+            };
+            return Ok(Done {
+                neighbors,
+                plan,
+                tree: None,
+                stats: None,
+                build: Duration::ZERO,
+                answer: t.elapsed(),
+            });
+        }
+        let t = Instant::now();
+        let tree = Tree::build(data, pool)?;
+        let build = t.elapsed();
+        let t = Instant::now();
+        let (neighbors, stats) = match (queries, kind) {
+            (Some(q), _) => tree.knn(q, k).run(pool)?,
+            (None, Kind::SelfKnn) => tree.self_knn(k).run(pool)?,
+            (None, _) => tree.predecessor_knn(k).run(pool)?,
+        };
+        Ok(Done {
+            neighbors,
+            plan,
+            tree: Some(tree),
+            stats: Some(stats),
+            build,
+            answer: t.elapsed(),
+        })
+    }
+}
