@@ -1,4 +1,4 @@
-//! The workload table of DESIGN.md §8 (W1–W8): shapes, seeds and generated data.
+//! The workload table of DESIGN.md §8 (W1–W9): shapes, seeds and generated data.
 //!
 //! `pcct bench` runs these; the benches in `benches/` use the same definitions, so a
 //! number in BENCHMARKS.md always names one fixed, reproducible input.
@@ -60,7 +60,7 @@ pub enum WorkloadMetric {
 /// One row of the workload table.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Workload {
-    /// `W1` … `W8`.
+    /// `W1` … `W9`.
     pub id: &'static str,
     /// Tree points.
     pub n: usize,
@@ -89,7 +89,7 @@ const fn euclid(id: &'static str, n: usize, dim: usize, k: usize, queries: Queri
 }
 
 /// The table of DESIGN.md §8.
-pub const WORKLOADS: [Workload; 8] = [
+pub const WORKLOADS: [Workload; 9] = [
     euclid("W1", 2_048, 8, 8, Queries::New(512)),
     euclid("W2", 8_192, 8, 16, Queries::New(1_024)),
     euclid("W3", 32_768, 8, 8, Queries::New(1_024)),
@@ -133,6 +133,8 @@ pub const WORKLOADS: [Workload; 8] = [
             inducing: 200,
         },
     },
+    // Structureless: all distances alike in 32 dimensions (a one-shot job, DESIGN.md §8).
+    euclid("W9", 32_768, 32, 8, Queries::New(1_024)),
 ];
 
 /// Seeds: data, queries and inducing points are independent draws.
@@ -141,13 +143,13 @@ const QUERY_SEED: u64 = 2;
 const INDUCING_SEED: u64 = 3;
 
 impl Workload {
-    /// The workload named `id` (`W1` … `W8`, case-insensitive).
+    /// The workload named `id` (`W1` … `W9`, case-insensitive).
     pub fn find(id: &str) -> Result<Workload> {
         WORKLOADS
             .iter()
             .find(|w| w.id.eq_ignore_ascii_case(id.trim()))
             .copied()
-            .ok_or_else(|| Error::invalid("workload", format!("unknown workload {id:?} (known: W1 … W8)")))
+            .ok_or_else(|| Error::invalid("workload", format!("unknown workload {id:?} (known: W1 … W9)")))
     }
 
     /// The same workload with `n` and the query count multiplied by `factor` (at
@@ -249,7 +251,7 @@ mod tests {
     #[test]
     fn table_matches_the_design() {
         let ids: Vec<_> = WORKLOADS.iter().map(|w| w.id).collect();
-        assert_eq!(ids, ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"]);
+        assert_eq!(ids, ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9"]);
         assert_eq!(Workload::find("w7").unwrap().query_count(), 262_144);
         assert!(Workload::find("W9").is_err());
         for w in WORKLOADS {

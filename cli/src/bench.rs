@@ -4,9 +4,10 @@
 use super::progress::Progress;
 use clap::Args;
 use pcct::io::{check_files, write_all, Output};
+use pcct::job::{plan, Engine, Kind, Plan};
 use pcct::kernels::isa;
 use pcct::metric::{Dataset, Euclidean};
-use pcct::query::{brute_force_knn, brute_force_predecessor_knn, dense_knn, Via};
+use pcct::query::{brute_force_knn, brute_force_predecessor_knn, dense_knn, dense_predecessor_knn, Via};
 use pcct::telemetry::{Record, Value};
 use pcct::tuning::Profile;
 use pcct::workload::{Queries, Workload, WorkloadMetric, WORKLOADS};
@@ -18,7 +19,7 @@ use std::time::Instant;
 /// Arguments of `pcct bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Workloads to run, comma-separated (W1 … W8); all of them by default.
+    /// Workloads to run, comma-separated (W1 … W9); all of them by default.
     #[arg(long, value_delimiter = ',', value_name = "W")]
     pub workload: Vec<String>,
     /// Worker threads (0: one per core).
@@ -30,9 +31,11 @@ pub struct BenchArgs {
     /// Multiplies every workload's points and queries (0.125 for a quick look).
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
-    /// Baselines, comma-separated: brute (blocked brute force), sequential (the
-    /// one-point-at-a-time cover tree), or none.
-    #[arg(long, value_delimiter = ',', default_value = "brute,sequential")]
+    /// Baselines, comma-separated: brute (the per-query blocked brute force), other (the
+    /// engine the plan did not choose: a tree where it chose dense, and the reverse),
+    /// sequential (the one-point-at-a-time cover tree), or none. Every answer is spot-checked
+    /// against a naive ranking of 64 queries whatever the baselines.
+    #[arg(long, value_delimiter = ',', default_value = "none")]
     pub baselines: Vec<String>,
     /// The sequential-tree baseline runs only on workloads with at most this many points
     /// (it builds one point at a time: at 2^20 points it alone takes many minutes).
@@ -53,9 +56,12 @@ pub struct BenchArgs {
     /// A tuning profile from `pcct tune` (default: $PCCT_PROFILE if set).
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<PathBuf>,
-    /// Query path: auto (the engine decides), tree, scan or kd (forced; same answers).
+    /// Query path on a tree: auto (the engine decides), tree, scan or kd (forced; same answers).
     #[arg(long, default_value = "auto")]
     pub via: String,
+    /// Engine: auto (the plan chooses per workload), tree or dense (forced; same answers).
+    #[arg(long, default_value = "auto")]
+    pub engine: String,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -105,10 +111,16 @@ pub struct Row {
     /// Of those, canonical (exact) evaluations per query: for the residual metric the
     /// phase-2 distances, the rest being phase-1 bounds.
     pub exact_per_query: f64,
-    /// `tree` or `scan`.
+    /// `dense`, or the tree's query path (`tree`, `scan`, `kd`).
     pub path: &'static str,
+    /// The plan that chose the engine.
+    pub plan: Plan,
+    /// Residual workloads: seconds to build the GP model (`V`, `p`) of the data and queries.
+    pub model: Option<f64>,
     /// Brute-force query seconds, if run.
     pub brute: Option<Timing>,
+    /// The engine the plan did not choose, if run: (build, query) seconds.
+    pub other: Option<(Timing, Timing)>,
     /// Sequential tree build and query seconds, if run.
     pub sequential: Option<(Timing, Timing)>,
     /// Why a baseline did not run.
@@ -118,8 +130,9 @@ pub struct Row {
 }
 
 impl Row {
+    /// Model (residual), build and queries: the job end to end.
     fn total(&self) -> f64 {
-        self.build.median + self.query.median
+        self.model.unwrap_or(0.0) + self.build.median + self.query.median
     }
 }
 
@@ -128,8 +141,10 @@ struct Runner<'a> {
     pool: &'a Pool,
     opts: BuildOptions,
     via: Via,
+    engine: Engine,
     repeat: usize,
     brute: bool,
+    other: bool,
     sequential_max_n: usize,
     sequential: bool,
     progress: &'a Progress,
@@ -153,27 +168,82 @@ impl Runner<'_> {
                     Some(r) => Some(Euclidean::new(Dataset::from_rows(&r, w.query_count(), w.dim)?)?),
                     None => None,
                 };
-                self.measure(w, m, q, None)
+                let row = self.measure(w, m, q, None)?;
+                self.telemetry.push(summary(&row, self.pool.threads()));
+                Ok(row)
             }
             WorkloadMetric::Residual { .. } => {
+                p.step(format!("{}: GP model", w.id));
+                let t = Instant::now();
                 let m = w.residual(&data, self.pool)?.expect("a residual workload");
-                let median = m.median_relative_variance();
                 let q = rows.map(|r| m.queries(&r, self.pool)).transpose()?;
-                self.measure(w, m, q, Some(median))
+                let model = seconds(t);
+                let median = m.median_relative_variance();
+                let mut row = self.measure(w, m, q, Some(median))?;
+                row.model = Some(model);
+                self.telemetry.push(summary(&row, self.pool.threads()));
+                Ok(row)
             }
         }
     }
 
-    fn queries<M: Metric>(
-        &self,
-        tree: &Tree<M>,
+    /// Builds (where the engine is a tree) and answers `repeat` times.
+    fn engine_run<M: Metric + Clone>(
+        &mut self,
         w: &Workload,
+        m: &M,
         q: Option<&M>,
-    ) -> Result<(Neighbors, QueryStats)> {
-        match (w.queries, q) {
-            (Queries::Predecessor, _) | (_, None) => tree.predecessor_knn(w.k).via(self.via).run(self.pool),
-            (_, Some(q)) => tree.knn(q, w.k).via(self.via).run(self.pool),
+        engine: Engine,
+        what: &str,
+    ) -> Result<Measured> {
+        let p = self.progress;
+        let (mut build, mut query) = (Vec::new(), Vec::new());
+        let (mut answer, mut stats) = (None, None);
+        for r in 0..self.repeat {
+            p.step(format!(
+                "{}: {what} {} ({}/{})",
+                w.id,
+                engine.name(),
+                r + 1,
+                self.repeat
+            ));
+            if engine == Engine::Dense {
+                build.push(0.0);
+                let t = Instant::now();
+                answer = Some(match q {
+                    Some(q) => dense_knn(m, q, w.k, self.pool)?,
+                    None => dense_predecessor_knn(m, w.k, self.pool)?,
+                });
+                query.push(seconds(t));
+            } else {
+                let t = Instant::now();
+                let (tree, bs) = Tree::build_observed(m.clone(), self.pool, &self.opts, &mut |_, placed| {
+                    p.step(format!(
+                        "{}: {what} tree ({}/{}), {placed}/{} points",
+                        w.id,
+                        r + 1,
+                        self.repeat,
+                        w.n
+                    ));
+                })?;
+                build.push(seconds(t));
+                let t = Instant::now();
+                let (nb, qs) = match q {
+                    Some(q) => tree.knn(q, w.k).via(self.via).run(self.pool)?,
+                    None => tree.predecessor_knn(w.k).via(self.via).run(self.pool)?,
+                };
+                query.push(seconds(t));
+                answer = Some(nb);
+                stats = Some((bs, qs));
+            }
+            p.inc(1);
         }
+        Ok(Measured {
+            build: Timing::of(&build),
+            query: Timing::of(&query),
+            answer: answer.expect("at least one repeat"),
+            stats,
+        })
     }
 
     fn measure<M: Metric + Clone>(
@@ -184,53 +254,59 @@ impl Runner<'_> {
         residual_median: Option<f64>,
     ) -> Result<Row> {
         let p = self.progress;
-        let (mut build, mut query) = (Vec::new(), Vec::new());
-        let mut answer = None;
-        let mut last = None;
-        for r in 0..self.repeat {
-            p.step(format!("{}: pcct build ({}/{})", w.id, r + 1, self.repeat));
-            let t = Instant::now();
-            let (tree, stats) = Tree::build_observed(m.clone(), self.pool, &self.opts, &mut |_, placed| {
-                p.step(format!(
-                    "{}: pcct build ({}/{}), {placed}/{} points",
-                    w.id,
-                    r + 1,
-                    self.repeat,
-                    w.n
-                ));
-            })?;
-            build.push(seconds(t));
-            p.step(format!("{}: pcct queries ({}/{})", w.id, r + 1, self.repeat));
-            let t = Instant::now();
-            let (nb, qs) = self.queries(&tree, w, q.as_ref())?;
-            query.push(seconds(t));
-            answer = Some(nb);
-            last = Some((stats, qs));
-            p.inc(1);
-        }
-        let answer = answer.expect("at least one repeat");
-        let (stats, qs) = last.expect("at least one repeat");
-        let (build, query) = (Timing::of(&build), Timing::of(&query));
         let id = Value::Str(w.id.into());
-        self.telemetry.extend(
-            stats
-                .batches
-                .iter()
-                .enumerate()
-                .map(|(i, b)| b.record(i).with("workload", id.clone())),
-        );
-        self.telemetry.push(stats.record().with("workload", id.clone()));
-        self.telemetry.push(
-            Record::new("query")
-                .with("workload", id.clone())
-                .with("path", Value::Str(qs.path.name().into()))
-                .with("queries", Value::Int(qs.queries as u64))
-                .with("k", Value::Int(w.k as u64))
-                .with("query_s", Value::Num(query.median))
-                .with("distance_evals", Value::Int(qs.distance_evals))
-                .with("exact_evals", Value::Int(qs.exact_evals))
-                .with("evals_per_query", Value::Num(qs.evals_per_query())),
-        );
+        let kind = match &q {
+            Some(q) => Kind::Knn(q.len()),
+            None => Kind::Predecessor,
+        };
+        let plan = plan(&m, w.k, kind, self.engine);
+        self.telemetry
+            .push(plan_record(&plan).with("workload", id.clone()));
+        let ran = self.engine_run(w, &m, q.as_ref(), plan.engine, "pcct")?;
+        p.step(format!("{}: spot check", w.id));
+        spot_check(w, &m, q.as_ref(), &ran.answer)?;
+        let (path, evals_per_query, exact_per_query) = match &ran.stats {
+            Some((bs, qs)) => {
+                self.telemetry.extend(
+                    bs.batches
+                        .iter()
+                        .enumerate()
+                        .map(|(i, b)| b.record(i).with("workload", id.clone())),
+                );
+                self.telemetry.push(bs.record().with("workload", id.clone()));
+                self.telemetry.push(
+                    Record::new("query")
+                        .with("workload", id.clone())
+                        .with("path", Value::Str(qs.path.name().into()))
+                        .with("queries", Value::Int(qs.queries as u64))
+                        .with("k", Value::Int(w.k as u64))
+                        .with("query_s", Value::Num(ran.query.median))
+                        .with("distance_evals", Value::Int(qs.distance_evals))
+                        .with("exact_evals", Value::Int(qs.exact_evals))
+                        .with("evals_per_query", Value::Num(qs.evals_per_query())),
+                );
+                (
+                    qs.path.name(),
+                    qs.evals_per_query(),
+                    qs.exact_evals as f64 / qs.queries.max(1) as f64,
+                )
+            }
+            // Every pair the job may see is bounded; the canonical distances are not counted.
+            None => (
+                "dense",
+                match kind {
+                    Kind::Knn(_) => w.n as f64,
+                    _ => (w.n as f64 - 1.0) / 2.0,
+                },
+                f64::NAN,
+            ),
+        };
+        let disagree = |what: &str| {
+            Error::invalid(
+                "bench",
+                format!("{}: pcct and {what} disagree — please report this", w.id),
+            )
+        };
 
         let mut skipped = Vec::new();
         let brute = if self.brute {
@@ -238,22 +314,31 @@ impl Runner<'_> {
             for r in 0..self.repeat {
                 p.step(format!("{}: brute force ({}/{})", w.id, r + 1, self.repeat));
                 let t = Instant::now();
-                // Residual k-NN: the tiled brute force (one f64 matrix product per tile).
                 let bf = match &q {
-                    Some(q) if m.capabilities().two_phase => dense_knn(&m, q, w.k, self.pool)?,
                     Some(q) => brute_force_knn(&m, q, w.k, self.pool)?,
                     None => brute_force_predecessor_knn(&m, w.k, self.pool)?,
                 };
                 runs.push(seconds(t));
-                if bf != answer {
-                    return Err(Error::invalid(
-                        "bench",
-                        format!("{}: pcct and brute force disagree — please report this", w.id),
-                    ));
+                if bf != ran.answer {
+                    return Err(disagree("brute force"));
                 }
                 p.inc(1);
             }
             Some(Timing::of(&runs))
+        } else {
+            None
+        };
+        let other = if self.other {
+            let engine = if plan.engine == Engine::Dense {
+                Engine::Tree
+            } else {
+                Engine::Dense
+            };
+            let o = self.engine_run(w, &m, q.as_ref(), engine, "other engine:")?;
+            if o.answer != ran.answer {
+                return Err(disagree(&format!("the {} engine", engine.name())));
+            }
+            Some((o.build, o.query))
         } else {
             None
         };
@@ -274,36 +359,91 @@ impl Runner<'_> {
                 let tree = Tree::build_sequential(m.clone())?;
                 b.push(seconds(t));
                 let t = Instant::now();
-                let (nb, _) = self.queries(&tree, w, q.as_ref())?;
+                let (nb, _) = match &q {
+                    Some(q) => tree.knn(q, w.k).via(self.via).run(self.pool)?,
+                    None => tree.predecessor_knn(w.k).via(self.via).run(self.pool)?,
+                };
                 qt.push(seconds(t));
-                if nb != answer {
-                    return Err(Error::invalid(
-                        "bench",
-                        format!(
-                            "{}: pcct and the sequential tree disagree — please report this",
-                            w.id
-                        ),
-                    ));
+                if nb != ran.answer {
+                    return Err(disagree("the sequential tree"));
                 }
                 p.inc(1);
             }
             Some((Timing::of(&b), Timing::of(&qt)))
         };
-        let row = Row {
+        Ok(Row {
             workload: *w,
-            build,
-            query,
-            evals_per_query: qs.evals_per_query(),
-            exact_per_query: qs.exact_evals as f64 / qs.queries.max(1) as f64,
-            path: qs.path.name(),
+            build: ran.build,
+            query: ran.query,
+            evals_per_query,
+            exact_per_query,
+            path,
+            plan,
+            model: None,
             brute,
+            other,
             sequential,
             skipped,
             residual_median,
-        };
-        self.telemetry.push(summary(&row, self.pool.threads()));
-        Ok(row)
+        })
     }
+}
+
+/// What one engine's runs gave.
+struct Measured {
+    build: Timing,
+    query: Timing,
+    answer: Neighbors,
+    /// The tree's build and query statistics (none for the dense engine).
+    stats: Option<(pcct::BuildStats, QueryStats)>,
+}
+
+/// Queries spot-checked against a naive ranking on every row.
+const SPOT_CHECKS: usize = 64;
+
+/// Compares [`SPOT_CHECKS`] evenly spaced rows of `answer` with a naive ranking of the
+/// canonical distances (ties by id): independent of every engine's pruning and tiles.
+fn spot_check<M: Metric>(w: &Workload, m: &M, q: Option<&M>, answer: &Neighbors) -> Result<()> {
+    let (qm, nq) = match q {
+        Some(q) => (q, q.len()),
+        None => (m, m.len()),
+    };
+    let step = nq.div_ceil(SPOT_CHECKS).max(1);
+    for i in (0..nq).step_by(step) {
+        let end = if q.is_some() { m.len() } else { i };
+        let mut all: Vec<(f64, u32)> = (0..end as u32)
+            .map(|j| (m.distance(qm, i as u32, j), j))
+            .collect();
+        all.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        all.truncate(w.k);
+        let (ids, dists) = answer.row(i);
+        let same = all.len() <= ids.len()
+            && all
+                .iter()
+                .zip(ids.iter().zip(dists))
+                .all(|(a, (&id, &d))| a.1 == id && a.0 == d)
+            && ids[all.len()..].iter().all(|&id| id == pcct::tree::NONE);
+        if !same {
+            return Err(Error::invalid(
+                "bench",
+                format!(
+                    "{}: row {i} differs from a naive ranking — please report this",
+                    w.id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The plan as a telemetry record (`kind = "plan"`).
+fn plan_record(plan: &Plan) -> Record {
+    Record::new("plan")
+        .with("engine", Value::Str(plan.engine.name().into()))
+        .with("reach", Value::Num(plan.reach))
+        .with("tree_cost", Value::Num(plan.tree_cost))
+        .with("dense_cost", Value::Num(plan.dense_cost))
+        .with("reason", Value::Str(plan.reason()))
 }
 
 fn summary(row: &Row, threads: usize) -> Record {
@@ -316,6 +456,10 @@ fn summary(row: &Row, threads: usize) -> Record {
         .with("queries", Value::Int(w.query_count() as u64))
         .with("k", Value::Int(w.k as u64))
         .with("threads", Value::Int(threads as u64))
+        .with("engine", Value::Str(row.plan.engine.name().into()))
+        .with("plan", Value::Str(row.plan.reason()))
+        .with("model_s", Value::Num(row.model.unwrap_or(0.0)))
+        .with("total_s", Value::Num(row.total()))
         .with("build_s", Value::Num(row.build.median))
         .with("build_min_s", Value::Num(row.build.min))
         .with("build_max_s", Value::Num(row.build.max))
@@ -368,11 +512,14 @@ fn ratio(a: f64, b: f64) -> String {
 /// What the columns mean, printed under the table.
 const LEGEND: &str = "\
 legend: queries: (data) = dataset points as queries, (pred.) = each point's k nearest among the points before it.
+        engine = what the plan chose (dense = every pair in tiles, tree = build and search a cover tree), with the
+        plan's reach: the share of the points a search would measure. model = the residual GP model (V, p).
         p/σ² = a point's residual variance over the kernel variance (median).
-        evals/query = distance evaluations per query, probes included; in parentheses the path the engine
-        took (kd = k-d index, scan = tiled scan, none = the cover tree) and the exact f64 distances per query.
-        brute = blocked brute force, seq = the sequential cover tree, total = build + queries;
-        a ratio x/pcct above 1× means pcct is faster.
+        evals/query = distance evaluations per query, probes included; in parentheses the tree's path
+        (kd = k-d index, scan = tiled scan, none = the cover tree) and the exact f64 distances per query;
+        for the dense engine the pairs bounded per query.
+        total = model + build + queries. brute = per-query blocked brute force, other = the engine the plan
+        did not choose, seq = the sequential cover tree; a ratio x/pcct above 1× means pcct's plan is faster.
 ";
 
 /// A row's metric, with the residual model's median p/σ².
@@ -394,13 +541,18 @@ fn table(rows: &[Row], repeat: usize, wide: bool) -> Vec<Vec<String>> {
         "k",
         "d",
         "metric",
+        "engine",
+        "model s",
         "build s",
         "query s",
+        "total s",
         "queries/s",
         "evals/query",
         "brute s",
-        "brute/pcct query",
         "brute/pcct total",
+        "other build s",
+        "other query s",
+        "other/pcct total",
         "seq build s",
         "seq query s",
         "seq/pcct total",
@@ -427,25 +579,38 @@ fn table(rows: &[Row], repeat: usize, wide: bool) -> Vec<Vec<String>> {
             w.k.to_string(),
             w.dim.to_string(),
             metric,
+            format!("{} ({:.1} %)", r.plan.engine.name(), 100.0 * r.plan.reach),
+            r.model.map_or_else(dash, secs),
             cell(&r.build, repeat),
             cell(&r.query, repeat),
+            secs(r.total()),
             format!("{:.0}", w.query_count() as f64 / r.query.median),
-            format!(
-                "{:.0} ({}{:.0} exact)",
-                r.evals_per_query,
-                if r.path == "tree" {
-                    String::new()
-                } else {
-                    format!("{}, ", r.path)
-                },
-                r.exact_per_query
-            ),
+            match r.path {
+                "dense" => format!("{:.0} (dense)", r.evals_per_query),
+                path => format!(
+                    "{:.0} ({}{:.0} exact)",
+                    r.evals_per_query,
+                    if path == "tree" {
+                        String::new()
+                    } else {
+                        format!("{path}, ")
+                    },
+                    r.exact_per_query
+                ),
+            },
         ];
         match r.brute {
             Some(b) => cells.extend([
                 cell(&b, repeat),
-                ratio(b.median, r.query.median),
-                ratio(b.median, r.total()),
+                ratio(b.median + r.model.unwrap_or(0.0), r.total()),
+            ]),
+            None => cells.extend([dash(), dash()]),
+        }
+        match r.other {
+            Some((b, q)) => cells.extend([
+                cell(&b, repeat),
+                cell(&q, repeat),
+                ratio(b.median + q.median + r.model.unwrap_or(0.0), r.total()),
             ]),
             None => cells.extend([dash(), dash(), dash()]),
         }
@@ -453,19 +618,21 @@ fn table(rows: &[Row], repeat: usize, wide: bool) -> Vec<Vec<String>> {
             Some((b, q)) => cells.extend([
                 cell(&b, repeat),
                 cell(&q, repeat),
-                ratio(b.median + q.median, r.total()),
+                ratio(b.median + q.median + r.model.unwrap_or(0.0), r.total()),
             ]),
             None => cells.extend([dash(), dash(), dash()]),
         }
         t.push(cells);
     }
-    if !wide {
-        let at = t[0]
-            .iter()
-            .position(|c| c == "queries/s")
-            .expect("a queries/s column");
-        t.iter_mut().for_each(|row| {
-            row.remove(at);
+    // Columns of baselines that did not run (all dashes) go; so does queries/s in a terminal.
+    let keep: Vec<bool> = (0..t[0].len())
+        .map(|c| (wide || t[0][c] != "queries/s") && (t.len() == 1 || t[1..].iter().any(|r| r[c] != "—")))
+        .collect();
+    for row in &mut t {
+        let mut c = 0;
+        row.retain(|_| {
+            c += 1;
+            keep[c - 1]
         });
     }
     t
@@ -538,20 +705,22 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if args.repeat == 0 {
         return Err(Error::invalid("repeat", "--repeat must be at least 1".into()));
     }
-    let (mut brute, mut sequential) = (false, false);
+    let (mut brute, mut sequential, mut other) = (false, false, false);
     for b in &args.baselines {
         match b.as_str() {
             "brute" => brute = true,
             "sequential" => sequential = true,
+            "other" => other = true,
             "none" => {}
-            other => {
+            name => {
                 return Err(Error::invalid(
                     "baselines",
-                    format!("unknown baseline {other:?} (expected brute, sequential or none)"),
+                    format!("unknown baseline {name:?} (expected brute, other, sequential or none)"),
                 ))
             }
         }
     }
+    let engine: Engine = args.engine.parse()?;
     let outputs: Vec<&std::path::Path> = [&args.json, &args.stats, &args.plot]
         .into_iter()
         .flatten()
@@ -570,7 +739,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     } else {
         &[1.0]
     };
-    let runs_per_workload = args.repeat as u64 * (1 + brute as u64 + sequential as u64);
+    let runs_per_workload = args.repeat as u64 * (1 + brute as u64 + other as u64 + sequential as u64);
     let progress = Progress::new(
         runs_per_workload * (workloads.len() * sweep.len()) as u64,
         "pcct bench",
@@ -580,8 +749,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         pool: &pool,
         opts,
         via: args.via.parse()?,
+        engine,
         repeat: args.repeat,
         brute,
+        other,
         sequential,
         sequential_max_n: args.sequential_max_n,
         progress: &progress,
@@ -626,17 +797,20 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     text.push('\n');
     text.push_str(LEGEND);
-    let brute = rows.iter().any(|r| r.brute.is_some());
-    let sequential = rows.iter().any(|r| r.sequential.is_some());
+    let mut checked = vec![format!("a naive ranking of {SPOT_CHECKS} queries per row")];
+    for (name, ran) in [
+        ("brute force", rows.iter().any(|r| r.brute.is_some())),
+        ("the other engine", rows.iter().any(|r| r.other.is_some())),
+        ("the sequential tree", rows.iter().any(|r| r.sequential.is_some())),
+    ] {
+        if ran {
+            checked.push(format!("{name}'s answers"));
+        }
+    }
     let _ = writeln!(
         text,
-        "{}",
-        match (brute, sequential) {
-            (true, true) => "checked: every pcct answer above equals brute force's and the sequential tree's in this run (ids and distances).",
-            (true, false) => "checked: every pcct answer above equals brute force's in this run (ids and distances).",
-            (false, true) => "checked: every pcct answer above equals the sequential tree's in this run (ids and distances).",
-            (false, false) => "not checked: --baselines none.",
-        }
+        "checked: every pcct answer above equals {} in this run (ids and distances).",
+        checked.join(", ")
     );
     print!("{text}");
 

@@ -34,10 +34,12 @@ pub struct Cli {
 /// The subcommands of `pcct`.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// The main job: the workload table W1–W8 on generated data, pcct against brute force
-    /// and the sequential cover tree, same run, same threads.
+    /// The main job: the workload table W1–W9 on generated data, each job planned (tree or
+    /// dense engine) and spot-checked; brute force, the other engine and the sequential
+    /// tree on request (--baselines), same run, same threads.
     ///
     /// Examples: pcct bench · pcct bench --workload W3,W6 --repeat 5 --markdown ·
+    /// pcct bench --baselines brute,other --markdown ·
     /// pcct bench --scale 0.125 --plot bench.svg --json bench.json
     Bench(Box<BenchArgs>),
     /// Print the CPU's ISA levels, the level pcct uses and why, the tuning profile, cores and version.

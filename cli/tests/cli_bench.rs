@@ -58,6 +58,10 @@ fn bench_prints_the_table_and_writes_json_stats_and_plot() {
         "0.0625",
         "--threads",
         "2",
+        "--engine",
+        "tree",
+        "--baselines",
+        "brute,other,sequential",
         "--markdown",
         "--quiet",
         "--json",
@@ -78,15 +82,26 @@ fn bench_prints_the_table_and_writes_json_stats_and_plot() {
         "{text}"
     );
     assert!(text.contains("|---|"), "{text}");
-    // Every row has both baselines, so no cell is a dash.
-    assert!(rows.iter().all(|r| !r.contains('—')), "{text}");
+    // Every row has every baseline: only W1's model cell (no GP model) is a dash.
+    for col in ["engine", "model s", "brute s", "other build s", "seq build s"] {
+        assert!(text.contains(&format!("| {col} |")), "{col}: {text}");
+    }
+    assert_eq!(rows[0].matches('—').count(), 1, "{text}");
+    assert!(!rows[1].contains('—'), "{text}");
+    assert!(
+        rows.iter().all(|r| r.contains("| tree (")),
+        "forced engine: {text}"
+    );
     // A legend under the table, and the line that says the answers were checked.
     assert!(
         text.contains("legend: queries:") && text.contains("evals/query = "),
         "{text}"
     );
     assert!(
-        text.contains("checked: every pcct answer above equals brute force's and the sequential tree's"),
+        text.contains(
+            "checked: every pcct answer above equals a naive ranking of 64 queries per row, brute force's answers, \
+             the other engine's answers, the sequential tree's answers"
+        ),
         "{text}"
     );
     let unchecked = ok(&pcct(&[
@@ -100,8 +115,20 @@ fn bench_prints_the_table_and_writes_json_stats_and_plot() {
         "--quiet",
     ]));
     assert!(
-        unchecked.contains("not checked: --baselines none."),
+        unchecked.contains(
+            "checked: every pcct answer above equals a naive ranking of 64 queries per row in this run"
+        ),
         "{unchecked}"
+    );
+    // The plan's choice: a few queries do not repay a build; W4's residual model cannot be split.
+    let w4 = unchecked
+        .lines()
+        .find(|l| l.starts_with("W4 "))
+        .expect("a W4 row");
+    assert!(w4.contains("dense (100.0 %)"), "{unchecked}");
+    assert!(
+        !w4.contains("brute"),
+        "no baseline columns without baselines: {unchecked}"
     );
     // The terminal table is narrow: the metric by its kind, the residual model below it.
     let table: Vec<&str> = unchecked.lines().filter(|l| l.starts_with('W')).collect();
@@ -124,10 +151,13 @@ fn bench_prints_the_table_and_writes_json_stats_and_plot() {
     for r in &rows {
         assert!(r.num("build_s").unwrap() > 0.0 && r.num("brute_s").unwrap() > 0.0);
         assert!(r.num("sequential_build_s").is_some());
+        assert_eq!(r.str("engine"), Some("tree"));
+        assert!(r.str("plan").unwrap().contains("forced"));
     }
+    assert!(rows[1].num("model_s").unwrap() > 0.0);
 
     let recs = records(&stats);
-    for kind in ["batch", "build", "query", "summary"] {
+    for kind in ["plan", "batch", "build", "query", "summary"] {
         for w in ["W1", "W8"] {
             assert!(
                 recs.iter()
@@ -164,7 +194,7 @@ fn bench_prints_the_table_and_writes_json_stats_and_plot() {
 
 #[test]
 fn bench_refuses_bad_arguments() {
-    refused(&pcct(&["bench", "--workload", "W9"]), "unknown workload \"W9\"");
+    refused(&pcct(&["bench", "--workload", "W10"]), "unknown workload \"W10\"");
     let same = tmp("same.json");
     let same = same.to_str().unwrap();
     refused(

@@ -70,7 +70,9 @@ fn scan_ids<M: Metric, C: Collector>(
     }
 }
 
-fn run<M: Metric>(
+/// `k` nearest for each of `nq` queries of `qm` among the rows of `m`, one query at a
+/// time: `map(i)` gives query `i`'s row limit and the row to skip (`NONE`: none).
+pub(super) fn run<M: Metric>(
     m: &M,
     qm: &M,
     nq: usize,

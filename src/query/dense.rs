@@ -1,6 +1,7 @@
-//! The dense engine: exact k-NN without an index, as tiles of a block of queries × a
-//! block of rows, for data a tree cannot prune (the planner's other engine,
-//! [`crate::plan`]).
+//! The dense engine: exact k-NN without an index, for data a tree cannot prune or jobs
+//! too small to repay a build (the plan's other engine, [`crate::job`]). Metrics with
+//! two phases (the residual metric) go as tiles of a block of queries × a block of rows;
+//! the others one query at a time through the blocked kernels (the brute force).
 //!
 //! ```text
 //! per block of ≤ 128 queries (parallel on the pool):
@@ -95,6 +96,14 @@ struct Scratch {
 
 fn run<M: Metric>(data: &M, queries: &M, k: usize, rows: Rows, pool: &Pool) -> Neighbors {
     let (n, nq) = (data.len(), queries.len());
+    if !data.capabilities().two_phase {
+        // One query at a time through the blocked kernels: for cheap distances a tile's
+        // intervals cost more than they save.
+        return super::brute::run(data, queries, nq, k, pool, |i| {
+            let (end, skip) = rows.of(i, n);
+            (end as u32, skip)
+        });
+    }
     // Enough blocks for every thread to have several (load balance), none above the cap.
     let qb = nq.div_ceil(4 * pool.threads()).clamp(1, QUERY_BLOCK);
     let mut ids = vec![NONE; nq * k];
