@@ -38,7 +38,7 @@
 //!
 //! ## Safety
 //!
-//! `unsafe` appears in five places only:
+//! `unsafe` appears in six places only:
 //! - `x86.rs`: intrinsic calls. Each [`simd`](crate) method takes a token
 //!   ([`isa::Avx2Fma`], [`isa::Avx512`]) that exists only if the CPU has the
 //!   features; loads are from slices whose length is asserted, or masked so that
@@ -49,6 +49,7 @@
 //!   the whole block in bounds.
 //! - `portable.rs`: unaligned array reads behind the pointer loads of the same step.
 //! - [`clear_upper_state`]: one `vzeroupper`, behind the AVX token.
+//! - `math.rs`: calls into the `#[target_feature]` copies of [`math::exp_block`], behind the tokens.
 //!
 //! ## Adding an ISA
 //!
@@ -63,6 +64,7 @@
 pub mod canonical;
 mod dispatch;
 pub mod isa;
+pub mod math;
 mod portable;
 pub mod reference;
 pub mod residual;

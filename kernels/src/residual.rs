@@ -222,6 +222,68 @@ pub fn interval(num: f64, b: f64, sp: f64, slack: f64) -> (f64, f64) {
     (if known { lo } else { 0.0 }, if known { hi } else { 1.0 })
 }
 
+/// The query side of [`tile_intervals`]: its `‖v‖`, `√p`, and the constants of the tile.
+#[derive(Clone, Copy, Debug)]
+pub struct TileQuery {
+    /// The query's row.
+    pub row: Row,
+    /// `c` in `b = c·‖v_q‖‖v_j‖ + e·k`: the dot products' rounding.
+    pub dot_error: f64,
+    /// `e` in `b`: the relative error of the kernel values.
+    pub kernel_error: f64,
+    /// The canonical distance's largest error in `ρ`.
+    pub slack: f64,
+}
+
+/// One query's row of a tile: `dots[j] = v_q·v_j` (any summation order) and
+/// `kernel[j] = k(x_q, x_j)` (within `kernel_error` relative) become the bounds
+/// [`interval`] gives, `lo` in `dots` and `hi` in `kernel`; through the widest vectors
+/// this CPU has (same values on every path: the same IEEE operations, no contraction).
+pub fn tile_intervals(q: &TileQuery, rows: &[Row], dots: &mut [f64], kernel: &mut [f64]) {
+    type F = fn(&TileQuery, &[Row], &mut [f64], &mut [f64]);
+    static PATH: std::sync::OnceLock<F> = std::sync::OnceLock::new();
+    (PATH.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if isa::Avx512::try_new().is_some() {
+                return |q, r, d, k| {
+                    // SAFETY: chosen only after the token proved AVX-512F, AVX2 and FMA.
+                    unsafe { tile_intervals_avx512(q, r, d, k) }
+                };
+            }
+            if isa::Avx2Fma::try_new().is_some() {
+                return |q, r, d, k| {
+                    // SAFETY: chosen only after the token proved AVX2 and FMA.
+                    unsafe { tile_intervals_avx2(q, r, d, k) }
+                };
+            }
+        }
+        tile_intervals_lanes
+    }))(q, rows, dots, kernel)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn tile_intervals_avx512(q: &TileQuery, rows: &[Row], dots: &mut [f64], kernel: &mut [f64]) {
+    tile_intervals_lanes(q, rows, dots, kernel)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_intervals_avx2(q: &TileQuery, rows: &[Row], dots: &mut [f64], kernel: &mut [f64]) {
+    tile_intervals_lanes(q, rows, dots, kernel)
+}
+
+#[inline(always)]
+fn tile_intervals_lanes(q: &TileQuery, rows: &[Row], dots: &mut [f64], kernel: &mut [f64]) {
+    let n = rows.len().min(dots.len()).min(kernel.len());
+    let (rows, dots, kernel) = (&rows[..n], &mut dots[..n], &mut kernel[..n]);
+    for ((r, g), k) in rows.iter().zip(dots.iter_mut()).zip(kernel.iter_mut()) {
+        let b = q.dot_error * q.row.norm * r.norm + q.kernel_error * *k;
+        (*g, *k) = interval((*k - *g).abs(), b, q.row.sqrt_p * r.sqrt_p, q.slack);
+    }
+}
+
 /// What phase 1 needs of one point besides its bf16 row.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Row {

@@ -23,7 +23,7 @@ use super::covariance::Bracket;
 pub use super::covariance::{Kernel, KernelKind};
 use super::model::Model;
 use super::{canonical_bounds, Bounds, Capabilities, Errors, Metric, Points};
-use crate::kernels::residual::{interval, Bf16Dot, Phase1, Row};
+use crate::kernels::residual::{tile_intervals, Bf16Dot, Phase1, Row, TileQuery};
 use crate::{Error, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -385,20 +385,21 @@ impl Residual {
                                              // Any f64 summation order of m products: |Δ| ≤ 1.03·m·ε·‖v_q‖‖v_j‖.
         let c = 1.03 * (m + 2) as f64 * f64::EPSILON;
         let slack = self.pair_bound(queries).slack();
+        let ke = Kernel::ROWS_REL_ERROR;
+        let xs = &self.x[first * self.dim..(first + nr) * self.dim];
+        let rows = &self.coarse.rows[first..first + nr];
         for qa in 0..nq {
             let (xq, rq) = (queries.row_x((q0 + qa) as u32), queries.coarse.rows[q0 + qa]);
-            for r in 0..nr {
-                let j = first + r;
-                let rj = self.coarse.rows[j];
-                let k = self.kernel.eval(xq, self.row_x(j as u32));
-                let at = qa * nr + r;
-                (lo[at], hi[at]) = interval(
-                    (k - lo[at]).abs(),
-                    c * rq.norm * rj.norm,
-                    rq.sqrt_p * rj.sqrt_p,
-                    slack,
-                );
-            }
+            // The kernel values go to `hi` first (vectorized exp), then both become bounds.
+            let (lo, hi) = (&mut lo[qa * nr..(qa + 1) * nr], &mut hi[qa * nr..(qa + 1) * nr]);
+            self.kernel.eval_rows(xq, xs, hi);
+            let tq = TileQuery {
+                row: rq,
+                dot_error: c,
+                kernel_error: ke,
+                slack,
+            };
+            tile_intervals(&tq, rows, lo, hi);
         }
     }
 
