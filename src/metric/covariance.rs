@@ -116,47 +116,18 @@ impl Kernel {
     }
 
     /// `k(a, x_j)` for every row `x_j` of `xs` (row-major, `a.len()` columns) into `out`,
-    /// through the vectorized `exp` ([`crate::kernels::math::exp_block`]): for bounds only,
+    /// vectorized ([`crate::kernels::math::kernel_rows`]): for bounds only,
     /// each value within [`Kernel::ROWS_REL_ERROR`] of the exact kernel (canonical
     /// distances use [`Kernel::eval`]).
     pub(crate) fn eval_rows(&self, a: &[f64], xs: &[f64], out: &mut [f64]) {
-        const CHUNK: usize = 256;
-        let dim = a.len();
-        let (mut s, mut e) = ([0f64; CHUNK], [0f64; CHUNK]);
-        for (rows, out) in xs.chunks(CHUNK * dim).zip(out.chunks_mut(CHUNK)) {
-            let len = out.len();
-            for (j, r) in rows.chunks_exact(dim).enumerate() {
-                s[j] = self.r2(a, r);
-            }
-            // The exponent's argument; s becomes r (or √3·r, √5·r) where the family needs it.
-            for j in 0..len {
-                let r2 = s[j];
-                (s[j], e[j]) = match self.kind {
-                    KernelKind::Rbf => (0.0, -0.5 * r2.min(2e8)),
-                    KernelKind::Matern12 => (0.0, -r2.sqrt().min(1e4)),
-                    KernelKind::Matern32 => {
-                        let v = (3f64.sqrt() * r2.sqrt()).min(1e4);
-                        (v, -v)
-                    }
-                    KernelKind::Matern52 => {
-                        let v = (5f64.sqrt() * r2.sqrt()).min(1e4);
-                        (v, -v)
-                    }
-                };
-            }
-            crate::kernels::math::exp_block(&mut e[..len]);
-            let var = self.variance;
-            for j in 0..len {
-                let v = s[j];
-                out[j] = var
-                    * e[j]
-                    * match self.kind {
-                        KernelKind::Rbf | KernelKind::Matern12 => 1.0,
-                        KernelKind::Matern32 => 1.0 + v,
-                        KernelKind::Matern52 => 1.0 + v + v * v / 3.0,
-                    };
-            }
-        }
+        use crate::kernels::math::{kernel_rows, Family};
+        let family = match self.kind {
+            KernelKind::Rbf => Family::Rbf,
+            KernelKind::Matern12 => Family::Matern12,
+            KernelKind::Matern32 => Family::Matern32,
+            KernelKind::Matern52 => Family::Matern52,
+        };
+        kernel_rows(family, self.variance, &self.inv_lengthscales, a, xs, out);
     }
 
     /// Relative error bound of [`Kernel::eval_rows`] against the exact kernel: the
