@@ -49,7 +49,8 @@
 //!   the whole block in bounds.
 //! - `portable.rs`: unaligned array reads behind the pointer loads of the same step.
 //! - [`clear_upper_state`]: one `vzeroupper`, behind the AVX token.
-//! - `math.rs`: calls into the `#[target_feature]` copies of [`math::exp_block`], behind the tokens.
+//! - the `widest!` macro (in `lib.rs`): calls into the `#[target_feature]` copies of
+//!   lane loops ([`math`], [`gram`], [`residual::tile_intervals`]), behind the tokens.
 //!
 //! ## Adding an ISA
 //!
@@ -61,8 +62,45 @@
 //!
 //! Adding an operation means one more [`Op`](crate) step (`SqL2`, `Dot`, `SqNorm` are ~3 lines each).
 
+/// Defines `pub fn $name(args)` that runs `$lanes(args)` compiled for the widest vectors
+/// the CPU has — AVX-512 (F, with AVX2 and FMA), AVX2 with FMA, or the baseline — chosen
+/// once, at the first call. For loops of plain lane arithmetic that the compiler
+/// vectorizes by itself: one body, three instruction sets.
+macro_rules! widest {
+    ($(#[$doc:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $lanes:ident) => {
+        $(#[$doc])*
+        pub fn $name($($arg: $ty),*) {
+            type Path = fn($($ty),*);
+            static PATH: std::sync::OnceLock<Path> = std::sync::OnceLock::new();
+            (PATH.get_or_init(|| {
+                #[cfg(target_arch = "x86_64")]
+                {
+                    #[target_feature(enable = "avx512f,avx2,fma")]
+                    unsafe fn avx512($($arg: $ty),*) {
+                        $lanes($($arg),*)
+                    }
+                    #[target_feature(enable = "avx2,fma")]
+                    unsafe fn avx2($($arg: $ty),*) {
+                        $lanes($($arg),*)
+                    }
+                    if $crate::isa::Avx512::try_new().is_some() {
+                        // SAFETY: the token proved the CPU has AVX-512F, AVX2 and FMA.
+                        return |$($arg),*| unsafe { avx512($($arg),*) };
+                    }
+                    if $crate::isa::Avx2Fma::try_new().is_some() {
+                        // SAFETY: the token proved the CPU has AVX2 and FMA.
+                        return |$($arg),*| unsafe { avx2($($arg),*) };
+                    }
+                }
+                $lanes
+            }))($($arg),*)
+        }
+    };
+}
+
 pub mod canonical;
 mod dispatch;
+pub mod gram;
 pub mod isa;
 pub mod math;
 mod portable;

@@ -13,13 +13,9 @@
 //! [`EXP_REL_ERROR`] for `x ∈ [−708, 0]`; arguments below −708 give 0 (the true value is
 //! below 3.3e−308), above 0 are refused (`debug_assert`) and clamped to 0.
 
-use std::sync::OnceLock;
-
 /// A bound of `|exp_block(x) − e^x| / e^x` for `x ∈ [−708, 0]` (measured: under 4e−16;
 /// the bound leaves room for any FMA contraction or ordering the compiler chooses).
 pub const EXP_REL_ERROR: f64 = 1e-14;
-
-type ExpFn = fn(&mut [f64]);
 
 /// The covariance families of [`kernel_rows`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,43 +30,12 @@ pub enum Family {
     Matern52,
 }
 
-/// `σ²·shape(r_j)` for every row `x_j` of `xs` (row-major, `a.len()` columns), with
-/// `r_j = ‖(a − x_j)·inv_ls‖` (`inv_ls`: one value, or one per column), into `out`:
-/// through [`exp_block`]'s arithmetic at the widest vectors this CPU has. Each value is
-/// within `2·EXP_REL_ERROR + 64ε` relative of the exact kernel.
-pub fn kernel_rows(family: Family, variance: f64, inv_ls: &[f64], a: &[f64], xs: &[f64], out: &mut [f64]) {
-    type F = fn(Family, f64, &[f64], &[f64], &[f64], &mut [f64]);
-    static PATH: OnceLock<F> = OnceLock::new();
-    (PATH.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if crate::isa::Avx512::try_new().is_some() {
-                return |f, v, l, a, x, o| {
-                    // SAFETY: chosen only after the token proved AVX-512F, AVX2 and FMA.
-                    unsafe { kernel_rows_avx512(f, v, l, a, x, o) }
-                };
-            }
-            if crate::isa::Avx2Fma::try_new().is_some() {
-                return |f, v, l, a, x, o| {
-                    // SAFETY: chosen only after the token proved AVX2 and FMA.
-                    unsafe { kernel_rows_avx2(f, v, l, a, x, o) }
-                };
-            }
-        }
-        kernel_rows_lanes
-    }))(family, variance, inv_ls, a, xs, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn kernel_rows_avx512(f: Family, v: f64, l: &[f64], a: &[f64], x: &[f64], o: &mut [f64]) {
-    kernel_rows_lanes(f, v, l, a, x, o)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn kernel_rows_avx2(f: Family, v: f64, l: &[f64], a: &[f64], x: &[f64], o: &mut [f64]) {
-    kernel_rows_lanes(f, v, l, a, x, o)
+widest! {
+    /// `σ²·shape(r_j)` for every row `x_j` of `xs` (row-major, `a.len()` columns), with
+    /// `r_j = ‖(a − x_j)·inv_ls‖` (`inv_ls`: one value, or one per column), into `out`:
+    /// through [`exp_block`]'s arithmetic at the widest vectors this CPU has. Each value is
+    /// within `2·EXP_REL_ERROR + 64ε` relative of the exact kernel.
+    pub fn kernel_rows(family: Family, variance: f64, inv_ls: &[f64], a: &[f64], xs: &[f64], out: &mut [f64]) => kernel_rows_lanes
 }
 
 /// `‖(a − x)·inv_ls‖²` of each row of `xs` into `out` (fixed column counts unrolled).
@@ -133,50 +98,14 @@ fn kernel_rows_lanes(family: Family, variance: f64, inv_ls: &[f64], a: &[f64], x
     }
 }
 
-/// Replaces every `x` of `xs` (each ≤ 0) by `e^x` to within [`EXP_REL_ERROR`], through
-/// the widest vectors this CPU has.
-pub fn exp_block(xs: &mut [f64]) {
-    static PATH: OnceLock<ExpFn> = OnceLock::new();
-    (PATH.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if crate::isa::Avx512::try_new().is_some() {
-                return exp_avx512;
-            }
-            if crate::isa::Avx2Fma::try_new().is_some() {
-                return exp_avx2;
-            }
-        }
-        exp_portable
-    }))(xs)
+widest! {
+    /// Replaces every `x` of `xs` (each ≤ 0) by `e^x` to within [`EXP_REL_ERROR`], through
+    /// the widest vectors this CPU has.
+    pub fn exp_block(xs: &mut [f64]) => exp_lanes
 }
 
 /// The same arithmetic without wide vectors (the reference of the tests).
 pub fn exp_portable(xs: &mut [f64]) {
-    exp_lanes(xs)
-}
-
-#[cfg(target_arch = "x86_64")]
-fn exp_avx512(xs: &mut [f64]) {
-    // SAFETY: chosen only after `Avx512::try_new` proved the CPU has AVX-512F (and AVX2, FMA).
-    unsafe { exp_avx512_inner(xs) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn exp_avx512_inner(xs: &mut [f64]) {
-    exp_lanes(xs)
-}
-
-#[cfg(target_arch = "x86_64")]
-fn exp_avx2(xs: &mut [f64]) {
-    // SAFETY: chosen only after `Avx2Fma::try_new` proved the CPU has AVX2 and FMA.
-    unsafe { exp_avx2_inner(xs) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn exp_avx2_inner(xs: &mut [f64]) {
     exp_lanes(xs)
 }
 

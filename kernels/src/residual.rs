@@ -235,43 +235,12 @@ pub struct TileQuery {
     pub slack: f64,
 }
 
-/// One query's row of a tile: `dots[j] = v_q·v_j` (any summation order) and
-/// `kernel[j] = k(x_q, x_j)` (within `kernel_error` relative) become the bounds
-/// [`interval`] gives, `lo` in `dots` and `hi` in `kernel`; through the widest vectors
-/// this CPU has (same values on every path: the same IEEE operations, no contraction).
-pub fn tile_intervals(q: &TileQuery, rows: &[Row], dots: &mut [f64], kernel: &mut [f64]) {
-    type F = fn(&TileQuery, &[Row], &mut [f64], &mut [f64]);
-    static PATH: std::sync::OnceLock<F> = std::sync::OnceLock::new();
-    (PATH.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if isa::Avx512::try_new().is_some() {
-                return |q, r, d, k| {
-                    // SAFETY: chosen only after the token proved AVX-512F, AVX2 and FMA.
-                    unsafe { tile_intervals_avx512(q, r, d, k) }
-                };
-            }
-            if isa::Avx2Fma::try_new().is_some() {
-                return |q, r, d, k| {
-                    // SAFETY: chosen only after the token proved AVX2 and FMA.
-                    unsafe { tile_intervals_avx2(q, r, d, k) }
-                };
-            }
-        }
-        tile_intervals_lanes
-    }))(q, rows, dots, kernel)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn tile_intervals_avx512(q: &TileQuery, rows: &[Row], dots: &mut [f64], kernel: &mut [f64]) {
-    tile_intervals_lanes(q, rows, dots, kernel)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn tile_intervals_avx2(q: &TileQuery, rows: &[Row], dots: &mut [f64], kernel: &mut [f64]) {
-    tile_intervals_lanes(q, rows, dots, kernel)
+widest! {
+    /// One query's row of a tile: `dots[j] = v_q·v_j` (any summation order) and
+    /// `kernel[j] = k(x_q, x_j)` (within `kernel_error` relative) become the bounds
+    /// [`interval`] gives, `lo` in `dots` and `hi` in `kernel`; through the widest vectors
+    /// this CPU has.
+    pub fn tile_intervals(q: &TileQuery, rows: &[Row], dots: &mut [f64], kernel: &mut [f64]) => tile_intervals_lanes
 }
 
 #[inline(always)]

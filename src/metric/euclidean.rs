@@ -79,6 +79,70 @@ impl<T: Element> Euclidean<T> {
         }
     }
 
+    /// Intervals of the canonical distances for queries `q0..q0 + nq` × rows
+    /// `first..first + nr`: coordinates widened to `f64` and centred on the tile's first
+    /// row, the dot products as one faer product, bounds from [`pcct_kernels::gram`].
+    #[allow(clippy::too_many_arguments)]
+    fn tile_gram(
+        &self,
+        queries: &Self,
+        q0: usize,
+        nq: usize,
+        first: usize,
+        nr: usize,
+        lo: &mut [f64],
+        hi: &mut [f64],
+    ) {
+        use pcct_kernels::gram::{gamma, intervals, GramQuery, GramRows};
+        assert!(
+            lo.len() == nq * nr && hi.len() == lo.len(),
+            "pcct: one bound per pair"
+        );
+        let dim = self.data.dim();
+        let centre: Vec<f64> = self.data.row(first).iter().map(|v| v.to_f64()).collect();
+        let centred = |data: &Dataset<T>, from: usize, n: usize| -> Vec<f64> {
+            let mut out = vec![0.0; n * dim];
+            for (o, i) in out.chunks_exact_mut(dim).zip(from..) {
+                for ((o, v), c) in o.iter_mut().zip(data.row(i)).zip(&centre) {
+                    *o = v.to_f64() - c;
+                }
+            }
+            out
+        };
+        let (xs, qv) = (centred(&self.data, first, nr), centred(&queries.data, q0, nq));
+        let sq = |v: &[f64]| -> Vec<f64> {
+            v.chunks_exact(dim)
+                .map(|r| r.iter().map(|x| x * x).sum())
+                .collect()
+        };
+        let (xn, qn) = (sq(&xs), sq(&qv));
+        let x_norms: Vec<f64> = xn.iter().map(|v| v.sqrt()).collect();
+        let rows = GramRows {
+            sq_norms: &xn,
+            norms: &x_norms,
+        };
+        let a = faer::MatRef::from_row_major_slice(&qv, nq, dim);
+        let b = faer::MatRef::from_row_major_slice(&xs, nr, dim);
+        let tile = faer::MatMut::from_row_major_slice_mut(lo, nq, nr);
+        faer::linalg::matmul::matmul(tile, faer::Accum::Replace, a, b.transpose(), 1.0, faer::Par::Seq);
+        crate::kernels::clear_upper_state();
+        let e = self.errors(); // the queries' too: same dimension and storage
+        for (qa, &n) in qn.iter().enumerate() {
+            let q = GramQuery {
+                sq_norm: n,
+                gamma: gamma(dim),
+                rel: e.distance_rel,
+                abs: e.distance_abs,
+            };
+            intervals(
+                &q,
+                rows,
+                &mut lo[qa * nr..(qa + 1) * nr],
+                &mut hi[qa * nr..(qa + 1) * nr],
+            );
+        }
+    }
+
     /// Squared distances from the query rows `qs` of `queries` to rows `first..first + n`,
     /// `out[a·n + r]`: the several-query kernel, four queries per call.
     fn raw_multi(&self, queries: &Self, qs: Points<'_>, first: u32, out: &mut [f64]) {
@@ -196,6 +260,8 @@ impl<T: Element> Metric for Euclidean<T> {
             euclidean: true,
             blocks_pay: true,
             two_phase: false,
+            // Below 16 coordinates the per-query kernels beat a product's tiles.
+            tiles_pay: self.data.dim() >= 16,
             raw: Raw::Squared,
             sketch_isa: Some(self.kernels.isa()),
         }
@@ -224,10 +290,16 @@ impl<T: Element> Metric for Euclidean<T> {
     /// several-query kernel; listed rows one at a time. Intervals, where asked for, are
     /// the canonical distances.
     fn bounds(&self, queries: &Self, qs: Points<'_>, rows: Points<'_>, out: Bounds<'_>) {
-        let raw = match out {
-            Bounds::Raw(raw) => raw,
-            // Intervals (the tiled brute force): the canonical distances themselves.
-            interval => return canonical_bounds(self, queries, qs, rows, interval),
+        let raw = match (out, qs, rows) {
+            (Bounds::Raw(raw), ..) => raw,
+            // A run of queries × a run of rows (the dense engine's tiles): one matrix product.
+            (
+                Bounds::Interval { lo, hi },
+                Points::Run { first: q0, len: nq },
+                Points::Run { first, len: nr },
+            ) => return self.tile_gram(queries, q0 as usize, nq, first as usize, nr, lo, hi),
+            // Other intervals: the canonical distances themselves.
+            (interval, ..) => return canonical_bounds(self, queries, qs, rows, interval),
         };
         let nr = rows.len();
         assert_eq!(raw.len(), qs.len() * nr, "pcct: one bound per pair");

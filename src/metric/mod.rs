@@ -148,6 +148,10 @@ pub struct Capabilities {
     /// and searches compute canonical distances only where phase 1 cannot rule a row
     /// out; otherwise it gives raw approximations ([`Bounds::Raw`]).
     pub two_phase: bool,
+    /// Whether [`Metric::bounds`] of a run of queries × a run of rows as intervals is a
+    /// matrix product, so that the dense engine's tiles pay (residual; Euclidean in 16
+    /// or more dimensions); otherwise the dense engine scans one query at a time.
+    pub tiles_pay: bool,
     /// The form of raw values.
     pub raw: Raw,
     /// The kernel level for bf16 sketches of the rows, through which tree searches scan

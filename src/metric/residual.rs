@@ -492,6 +492,7 @@ impl Metric for Residual {
         Capabilities {
             coordinate_dim: self.dim,
             two_phase: true,
+            tiles_pay: true,
             ..Capabilities::default()
         }
     }

@@ -1,12 +1,13 @@
 //! The dense engine: exact k-NN without an index, for data a tree cannot prune or jobs
-//! too small to repay a build (the plan's other engine, [`crate::job`]). Metrics with
-//! two phases (the residual metric) go as tiles of a block of queries × a block of rows;
-//! the others one query at a time through the blocked kernels (the brute force).
+//! too small to repay a build (the plan's other engine, [`crate::job`]). Metrics whose
+//! tiles are matrix products ([`crate::metric::Capabilities::tiles_pay`]: residual,
+//! Euclidean in 16 or more dimensions) go as tiles of a block of queries × a block of
+//! rows; the others one query at a time through the blocked kernels (the brute force).
 //!
 //! ```text
 //! per block of ≤ 128 queries (parallel on the pool):
-//!   per tile of 1,024 rows:  Metric::bounds(Run × Run) → intervals     (residual: one faer
-//!                            keep pairs whose lower bound is within       product V_Q·V_Rᵀ)
+//!   per tile of 1,024 rows:  Metric::bounds(Run × Run) → intervals     (one faer product:
+//!                            keep pairs whose lower bound is within       V_Q·V_Rᵀ, or Q·Xᵀ)
 //!                            the query's k-th smallest upper bound
 //!   per query:               canonical distances of the survivors → top k, ties by id
 //! ```
@@ -96,7 +97,7 @@ struct Scratch {
 
 fn run<M: Metric>(data: &M, queries: &M, k: usize, rows: Rows, pool: &Pool) -> Neighbors {
     let (n, nq) = (data.len(), queries.len());
-    if !data.capabilities().two_phase {
+    if !data.capabilities().tiles_pay {
         // One query at a time through the blocked kernels: for cheap distances a tile's
         // intervals cost more than they save.
         return super::brute::run(data, queries, nq, k, pool, |i| {
