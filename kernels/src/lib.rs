@@ -50,7 +50,7 @@
 //! - `portable.rs`: unaligned array reads behind the pointer loads of the same step.
 //! - [`clear_upper_state`]: one `vzeroupper`, behind the AVX token.
 //! - the `widest!` macro (in `lib.rs`): calls into the `#[target_feature]` copies of
-//!   lane loops ([`math`], [`gram`], [`residual::tile_intervals`]), behind the tokens.
+//!   lane loops ([`math`], [`gram`], [`peak`], [`residual::tile_intervals`]), behind the tokens.
 //!
 //! ## Adding an ISA
 //!
@@ -103,6 +103,7 @@ mod dispatch;
 pub mod gram;
 pub mod isa;
 pub mod math;
+pub mod peak;
 mod portable;
 pub mod reference;
 pub mod residual;

@@ -1,6 +1,11 @@
 //! The GP model behind the residual metric: inducing points `Z`, the Cholesky factor
 //! `L` of `K_ZZ + jitter·σ²·I`, and from them each point's `v_i = L⁻¹ k_Z(x_i)` and
 //! residual variance `p_i` (for the data at construction, for new points as queries).
+//!
+//! `k_Z(x_i)` comes from the vectorized kernel rows (within `Kernel::ROWS_REL_ERROR` of
+//! the exact kernel): `V` is the model's representation, made the same way for data and
+//! queries, and distances are canonical in it. The triangular solves run in fixed blocks
+//! of rows, so `V` is the same for any number of threads.
 
 use super::residual::{check_matrix, dot, rows, Residual};
 use super::Kernel;
@@ -114,18 +119,24 @@ impl Residual {
                 // m × rows right-hand side of L·V_blockᵀ = K_Z,block.
                 for (r, row) in block.chunks_exact_mut(m).enumerate() {
                     let i = b * BLOCK + r;
-                    let xi = &x[i * dim..(i + 1) * dim];
-                    for (j, out) in row.iter_mut().enumerate() {
-                        *out = kernel.eval(&model.z[j * dim..(j + 1) * dim], xi);
-                    }
+                    kernel.eval_rows(&x[i * dim..(i + 1) * dim], &model.z, row);
                 }
                 let rhs = faer::MatMut::from_column_major_slice_mut(block, m, rows);
                 faer::linalg::triangular_solve::solve_lower_triangular_in_place(chol, rhs, faer::Par::Seq);
                 crate::kernels::clear_upper_state(); // before the next block's `exp`
             })
         });
-        let p: Vec<f64> = v.chunks_exact(m).map(|r| kernel.variance - dot(r, r)).collect();
-        Self::assemble(x.to_vec(), dim, v, m, p, kernel, Some(model))
+        let mut p = vec![0.0; n];
+        pool.install(|| {
+            p.par_chunks_mut(BLOCK)
+                .zip(v.par_chunks(BLOCK * m))
+                .for_each(|(p, v)| {
+                    for (p, r) in p.iter_mut().zip(v.chunks_exact(m)) {
+                        *p = kernel.variance - dot(r, r);
+                    }
+                })
+        });
+        Self::assemble(x.to_vec(), dim, v, m, p, kernel, Some(model), Some(pool))
     }
 
     /// New points `x` (row-major, the data's dimension) under the same model: their

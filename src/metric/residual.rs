@@ -24,7 +24,9 @@ pub use super::covariance::{Kernel, KernelKind};
 use super::model::Model;
 use super::{canonical_bounds, Bounds, Capabilities, Errors, Metric, Points};
 use crate::kernels::residual::{tile_intervals, Bf16Dot, Phase1, Row, TileQuery};
+use crate::pool::Pool;
 use crate::{Error, Result};
+use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -90,21 +92,33 @@ impl Coarse {
     }
 
     /// The coarse rows of `v` (`n × m`) with residual variances `p`.
-    fn new(v: &[f64], m: usize, p: &[f64], variance: f64, slack: f64) -> Result<Self> {
+    /// On `pool` where given (blocks of rows in parallel; the same values either way).
+    fn new(v: &[f64], m: usize, p: &[f64], variance: f64, slack: f64, pool: Option<&Pool>) -> Result<Self> {
+        const BLOCK: usize = 256;
         let bound = Phase1::new(m, variance, slack);
-        let mut v16 = vec![0u16; v.len()];
-        for (out, row) in v16.chunks_exact_mut(m).zip(v.chunks_exact(m)) {
-            bound.encode(row, out);
-        }
         let floor = 1e-12 * variance;
-        let rows = v
-            .chunks_exact(m)
-            .zip(p)
-            .map(|(row, &q)| Row {
-                norm: dot(row, row).sqrt(),
-                sqrt_p: if q > floor { q.sqrt() } else { 0.0 },
-            })
-            .collect();
+        let mut v16 = vec![0u16; v.len()];
+        let mut rows = vec![Row::default(); p.len()];
+        // One block: (bf16 rows out, f64 rows), (row summaries out, residual variances).
+        type Block<'a> = ((&'a mut [u16], &'a [f64]), (&'a mut [Row], &'a [f64]));
+        let fill = |((out, row), (info, p)): Block<'_>| {
+            for (((out, row), info), &q) in out.chunks_exact_mut(m).zip(row.chunks_exact(m)).zip(info).zip(p)
+            {
+                bound.encode(row, out);
+                *info = Row {
+                    norm: dot(row, row).sqrt(),
+                    sqrt_p: if q > floor { q.sqrt() } else { 0.0 },
+                };
+            }
+        };
+        let blocks = v16
+            .chunks_mut(BLOCK * m)
+            .zip(v.chunks(BLOCK * m))
+            .zip(rows.chunks_mut(BLOCK).zip(p.chunks(BLOCK)));
+        match pool {
+            Some(pool) => pool.install(|| blocks.par_bridge().for_each(fill)),
+            None => blocks.for_each(fill),
+        }
         Ok(Coarse {
             bound,
             v16,
@@ -196,9 +210,12 @@ impl Residual {
                 ),
             ));
         }
-        Self::assemble(x.to_vec(), dim, v.to_vec(), m, own, Arc::new(kernel), None)
+        Self::assemble(x.to_vec(), dim, v.to_vec(), m, own, Arc::new(kernel), None, None)
     }
 
+    /// The metric from its parts (`p` already canonical), the coarse rows built on `pool`
+    /// where given.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn assemble(
         x: Vec<f64>,
         dim: usize,
@@ -207,6 +224,7 @@ impl Residual {
         p: Vec<f64>,
         kernel: Arc<Kernel>,
         model: Option<Arc<Model>>,
+        pool: Option<&Pool>,
     ) -> Result<Self> {
         if p.len() > super::MAX_POINTS {
             return Err(Error::invalid(
@@ -227,7 +245,7 @@ impl Residual {
             .fold(f64::INFINITY, f64::min)
             .min(kernel.variance);
         let abs_error = (8.0 * (m + dim + 16) as f64 * f64::EPSILON * kernel.variance / p_min).sqrt();
-        let coarse = Coarse::new(&v, m, &p, kernel.variance, abs_error * abs_error)?;
+        let coarse = Coarse::new(&v, m, &p, kernel.variance, abs_error * abs_error, pool)?;
         Ok(Residual {
             coarse,
             bracket: Arc::new(Bracket::new(&kernel)),

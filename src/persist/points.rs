@@ -125,7 +125,7 @@ impl Persist for Residual {
                 Some(Arc::new(Model { z, m: mm, chol }))
             }
         };
-        let metric = Residual::assemble(x, dim, v, m, p, Arc::new(kernel), model)?;
+        let metric = Residual::assemble(x, dim, v, m, p, Arc::new(kernel), model, None)?;
         // The bound the tree was built with (it may cover points deleted since).
         Ok(metric.with_abs_error(abs_error))
     }

@@ -139,6 +139,7 @@ fn block<M: Metric>(
     ri: &mut [u32],
     rd: &mut [f64],
 ) {
+    const CHUNK: usize = 32;
     let n = data.len();
     let bq = ri.len() / k;
     let Scratch { cols, lo, hi, top } = sc;
@@ -163,16 +164,29 @@ fn block<M: Metric>(
         for (a, col) in cols.iter_mut().take(bq).enumerate() {
             let (stop, skip) = rows.of(q0 + a, n);
             let visible = stop.saturating_sub(first).min(nr);
-            for r in 0..visible {
-                let (lb, ub) = (l[a * nr + r], h[a * nr + r]);
-                let j = (first + r) as u32;
-                if j == skip {
+            let (la, ha) = (&l[a * nr..a * nr + visible], &h[a * nr..a * nr + visible]);
+            // Most pairs are out: test a chunk at once (vectorized), offer within hits.
+            for (c, chunk) in la.chunks(CHUNK).enumerate() {
+                let t = col.threshold();
+                if !chunk.iter().fold(false, |hit, &lb| hit | (lb <= t)) {
+                    // (Free unless the metric audits: the default hook is empty.)
+                    for r in 0..chunk.len() {
+                        let j = (first + c * CHUNK + r) as u32;
+                        data.rejected(queries, (q0 + a) as u32, j, t);
+                    }
                     continue;
                 }
-                if lb <= col.threshold() {
-                    col.offer(lb, ub, j, j);
-                } else {
-                    data.rejected(queries, (q0 + a) as u32, j, col.threshold());
+                for (r, &lb) in chunk.iter().enumerate() {
+                    let at = c * CHUNK + r;
+                    let j = (first + at) as u32;
+                    if j == skip {
+                        continue;
+                    }
+                    if lb <= col.threshold() {
+                        col.offer(lb, ha[at], j, j);
+                    } else {
+                        data.rejected(queries, (q0 + a) as u32, j, col.threshold());
+                    }
                 }
             }
         }

@@ -1,0 +1,129 @@
+//! The dense engine against the machine: its matrix products as a share of the
+//! measured f64 FMA peak, and its jobs end to end (GP model + neighbours).
+//!
+//! `cargo bench --bench dense [-- THREADS]` (default 2) prints two markdown tables:
+//! 1. The f64 FMA peak (64 independent chains of fused multiply-adds at the widest
+//!    vectors, `pcct_kernels::peak`), per thread and on all threads at once, and faer's
+//!    product at the dense engine's tile shapes (128 queries × 1,024 rows × m), run as the
+//!    engine runs it (sequential products, one per thread), as GFLOP/s and share of the peak.
+//! 2. W4, W8 and W9 through `pcct::Job` (the plan's choice): model and answer seconds, and
+//!    the product's flops over the answer time (an effective rate, all other work included).
+
+#![allow(missing_docs)]
+
+#[path = "common.rs"]
+#[allow(dead_code)] // shared with the other benches; this one needs two helpers
+mod common;
+
+use common::{positional_args, time};
+use pcct::job::Job;
+use pcct::kernels::peak::f64_fma_rate;
+use pcct::workload::{Queries, Workload, WorkloadMetric};
+use pcct::{Dataset, Euclidean, Pool};
+
+/// `threads` copies of `f` at once; their summed rate.
+fn on_threads(threads: usize, f: impl Fn() -> f64 + Sync) -> f64 {
+    std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads).map(|_| s.spawn(&f)).collect();
+        hs.into_iter().map(|h| h.join().expect("a bench thread")).sum()
+    })
+}
+
+/// GFLOP/s of one thread multiplying `qb` × m by (1,024 × m)ᵀ tiles with faer, sequential,
+/// both sides row-major as the engine stores them (`V`, coordinates).
+fn product_rate(qb: usize, m: usize) -> f64 {
+    use faer::{linalg::matmul::matmul, Accum, MatMut, MatRef, Par};
+    let rb = 1024;
+    let a: Vec<f64> = (0..qb * m).map(|i| (i % 11) as f64 * 0.1).collect();
+    let b: Vec<f64> = (0..8 * rb * m).map(|i| (i % 17) as f64 * 0.1).collect();
+    let mut c = vec![0.0; qb * rb];
+    let reps = 32;
+    let (s, _) = time(|| {
+        for r in 0..reps {
+            // Eight different row tiles in turn, as a scan over the data reads them.
+            let t = r % 8;
+            let (a, b) = (
+                MatRef::from_row_major_slice(&a, qb, m),
+                MatRef::from_row_major_slice(&b[t * rb * m..(t + 1) * rb * m], rb, m),
+            );
+            let c = MatMut::from_row_major_slice_mut(&mut c, qb, rb);
+            matmul(c, Accum::Replace, a, b.transpose(), 1.0, Par::Seq);
+        }
+    });
+    2.0 * (qb * rb * m * reps) as f64 / s
+}
+
+fn main() -> pcct::Result<()> {
+    let threads: usize = positional_args()
+        .first()
+        .map_or(2, |t| t.parse().expect("THREADS"));
+    let peak1 = f64_fma_rate(0.5);
+    let peak = on_threads(threads, || f64_fma_rate(0.5));
+    println!(
+        "f64 FMA peak: {:.1} GFLOP/s per thread, {:.1} on {threads} threads\n",
+        peak1 / 1e9,
+        peak / 1e9
+    );
+    println!("| product (queries × 1,024 rows × m) | GFLOP/s, 1 thread | share of peak | GFLOP/s, {threads} threads | share of peak |");
+    println!("|---|---|---|---|---|");
+    for (qb, m) in [(128, 32), (128, 200), (128, 512), (256, 512)] {
+        let one = product_rate(qb, m);
+        let all = on_threads(threads, || product_rate(qb, m));
+        println!(
+            "| {qb} × 1,024 × {m} | {:.1} | {:.0} % | {:.1} | {:.0} % |",
+            one / 1e9,
+            100.0 * one / peak1,
+            all / 1e9,
+            100.0 * all / peak
+        );
+    }
+    println!();
+    let pool = Pool::new(threads)?;
+    println!(
+        "| workload | engine | model s | answer s | product GFLOP | effective GFLOP/s | share of peak |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for id in ["W4", "W8", "W9"] {
+        let w = Workload::find(id)?;
+        let data = w.data();
+        let rows = w.query_rows(&data);
+        let pairs = match w.queries {
+            Queries::Predecessor => (w.n * (w.n - 1) / 2) as f64,
+            _ => (w.query_count() * w.n) as f64,
+        };
+        // (model seconds, engine, answer seconds, product width)
+        let (model, engine, answer, width) = match w.metric {
+            WorkloadMetric::Residual { inducing, .. } => {
+                let (tm, m) = time(|| w.residual(&data, &pool));
+                let m = m?.expect("a residual workload");
+                let done = match rows {
+                    Some(r) => {
+                        let (tq, q) = time(|| m.queries(&r, &pool));
+                        let q = q?;
+                        (tm + tq, Job::knn(m, &q, w.k).run(&pool)?)
+                    }
+                    None => (tm, Job::predecessor_knn(m, w.k).run(&pool)?),
+                };
+                (done.0, done.1.plan.engine, done.1.answer, inducing)
+            }
+            WorkloadMetric::Euclidean => {
+                let m = Euclidean::new(Dataset::from_rows(&data, w.n, w.dim)?)?;
+                let r = rows.expect("W9 has queries");
+                let q = Euclidean::new(Dataset::from_rows(&r, w.query_count(), w.dim)?)?;
+                let done = Job::knn(m, &q, w.k).run(&pool)?;
+                (0.0, done.plan.engine, done.answer, w.dim)
+            }
+        };
+        let flops = 2.0 * pairs * width as f64;
+        let rate = flops / answer.as_secs_f64();
+        println!(
+            "| {id} | {} | {model:.3} | {:.3} | {:.1} | {:.1} | {:.0} % |",
+            engine.name(),
+            answer.as_secs_f64(),
+            flops / 1e9,
+            rate / 1e9,
+            100.0 * rate / peak
+        );
+    }
+    Ok(())
+}
