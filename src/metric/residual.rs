@@ -523,7 +523,7 @@ impl Metric for Residual {
     }
 
     /// Intervals: a run of queries against a run of rows as one `f64` matrix product
-    /// (the tiled brute force, scans of consecutive queries), otherwise phase 1 (bf16
+    /// (the dense engine, scans of consecutive queries), otherwise phase 1 (bf16
     /// dot products, kernel brackets). Raw values, where asked for, are the canonical
     /// distances.
     #[inline]

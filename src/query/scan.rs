@@ -145,7 +145,7 @@ pub(crate) fn scan_tiled<M: Metric>(
             hi.resize(nq * nr, 0.0);
             // Every row of the tile admitted and the queries consecutive (k-NN of
             // separate queries; seldom self or predecessor queries, whose rows rarely
-            // line up): the tile bounds the tiled brute force runs on (the residual
+            // line up): the tile bounds the dense engine runs on (the residual
             // metric's f64 matrix product: tighter than phase 1, so far fewer canonical
             // distances); else phase 1 per pair.
             let contiguous = nr == (end - rows[0]) as usize;
