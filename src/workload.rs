@@ -253,7 +253,9 @@ mod tests {
         let ids: Vec<_> = WORKLOADS.iter().map(|w| w.id).collect();
         assert_eq!(ids, ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9"]);
         assert_eq!(Workload::find("w7").unwrap().query_count(), 262_144);
-        assert!(Workload::find("W9").is_err());
+        assert!(Workload::find("W10").is_err());
+        let w9 = Workload::find("W9").unwrap();
+        assert_eq!((w9.n, w9.dim, w9.k, w9.query_count()), (32_768, 32, 8, 1_024));
         for w in WORKLOADS {
             let s = w.scaled(1.0 / 64.0);
             let data = s.data();
