@@ -8,6 +8,9 @@
 //!    engine runs it (sequential products, one per thread), as GFLOP/s and share of the peak.
 //! 2. W4, W8 and W9 through `pcct::Job` (the plan's choice): model and answer seconds, and
 //!    the product's flops over the answer time (an effective rate, all other work included).
+//! 3. Where a residual tree starts to pay: predecessor k = 30 on 16,384 uniform points in
+//!    d = 3, Matérn 3/2, m ∈ {50, 200}, ℓ from 0.02 to 0.5 — both engines timed (answers
+//!    compared), the plan's reach and pick beside the faster one.
 
 #![allow(missing_docs)]
 
@@ -16,7 +19,8 @@
 mod common;
 
 use common::{positional_args, time};
-use pcct::job::Job;
+use pcct::job::{Engine, Job};
+use pcct::metric::{Kernel, KernelKind, Residual};
 use pcct::kernels::peak::f64_fma_rate;
 use pcct::workload::{Queries, Workload, WorkloadMetric};
 use pcct::{Dataset, Euclidean, Pool};
@@ -29,15 +33,14 @@ fn on_threads(threads: usize, f: impl Fn() -> f64 + Sync) -> f64 {
     })
 }
 
-/// GFLOP/s of one thread multiplying `qb` × m by (1,024 × m)ᵀ tiles with faer, sequential,
+/// GFLOP/s of one thread multiplying `qb` × m by (`rb` × m)ᵀ tiles with faer, sequential,
 /// both sides row-major as the engine stores them (`V`, coordinates).
-fn product_rate(qb: usize, m: usize) -> f64 {
+fn product_rate(qb: usize, rb: usize, m: usize) -> f64 {
     use faer::{linalg::matmul::matmul, Accum, MatMut, MatRef, Par};
-    let rb = 1024;
     let a: Vec<f64> = (0..qb * m).map(|i| (i % 11) as f64 * 0.1).collect();
     let b: Vec<f64> = (0..8 * rb * m).map(|i| (i % 17) as f64 * 0.1).collect();
     let mut c = vec![0.0; qb * rb];
-    let reps = 32;
+    let reps = (32 * 128 * 1024 / (qb * rb)).max(2);
     let (s, _) = time(|| {
         for r in 0..reps {
             // Eight different row tiles in turn, as a scan over the data reads them.
@@ -64,13 +67,14 @@ fn main() -> pcct::Result<()> {
         peak1 / 1e9,
         peak / 1e9
     );
-    println!("| product (queries × 1,024 rows × m) | GFLOP/s, 1 thread | share of peak | GFLOP/s, {threads} threads | share of peak |");
+    println!("| product (queries × rows × m) | GFLOP/s, 1 thread | share of peak | GFLOP/s, {threads} threads | share of peak |");
     println!("|---|---|---|---|---|");
-    for (qb, m) in [(128, 32), (128, 200), (128, 512), (256, 512)] {
-        let one = product_rate(qb, m);
-        let all = on_threads(threads, || product_rate(qb, m));
+    // The engine's tiles, then one product as large as W4's whole job (for comparison).
+    for (qb, rb, m) in [(128, 1024, 32), (128, 1024, 200), (128, 1024, 512), (256, 1024, 512), (1024, 4096, 512)] {
+        let one = product_rate(qb, rb, m);
+        let all = on_threads(threads, || product_rate(qb, rb, m));
         println!(
-            "| {qb} × 1,024 × {m} | {:.1} | {:.0} % | {:.1} | {:.0} % |",
+            "| {qb} × {rb} × {m} | {:.1} | {:.0} % | {:.1} | {:.0} % |",
             one / 1e9,
             100.0 * one / peak1,
             all / 1e9,
@@ -124,6 +128,32 @@ fn main() -> pcct::Result<()> {
             rate / 1e9,
             100.0 * rate / peak
         );
+    }
+    println!();
+    // Where a residual tree starts to pay: predecessor k = 30 on uniform points in d = 3,
+    // Matérn 3/2, across lengthscales and ranks; both engines timed, the plan's pick marked.
+    println!("| n | m | ℓ | reach | plan | tree s (build + queries) | dense s | faster | plan right |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let n = 16_384;
+    let x = pcct::datagen::uniform(n, 3, 11);
+    for m in [50, 200] {
+        let z = pcct::datagen::uniform(m, 3, 12);
+        for ls in [0.02, 0.05, 0.1, 0.2, 0.5] {
+            let kernel = Kernel::new(KernelKind::Matern32, 1.0, &[ls])?;
+            let metric = Residual::from_inducing(&x, 3, &z, kernel, 1e-6, &pool)?;
+            let plan = Job::predecessor_knn(metric.clone(), 30).plan();
+            let (tt, tree) = time(|| Job::predecessor_knn(metric.clone(), 30).engine(Engine::Tree).run(&pool));
+            let (td, dense) = time(|| Job::predecessor_knn(metric, 30).engine(Engine::Dense).run(&pool));
+            assert_eq!(tree?.neighbors, dense?.neighbors, "engines disagree");
+            let faster = if tt < td { Engine::Tree } else { Engine::Dense };
+            println!(
+                "| {n} | {m} | {ls} | {:.1} % | {} | {tt:.2} | {td:.2} | {} | {} |",
+                100.0 * plan.reach,
+                plan.engine.name(),
+                faster.name(),
+                if plan.engine == faster { "yes" } else { "no" }
+            );
+        }
     }
     Ok(())
 }
