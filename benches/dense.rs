@@ -20,8 +20,8 @@ mod common;
 
 use common::{positional_args, time};
 use pcct::job::{Engine, Job};
-use pcct::metric::{Kernel, KernelKind, Residual};
 use pcct::kernels::peak::f64_fma_rate;
+use pcct::metric::{Kernel, KernelKind, Residual};
 use pcct::workload::{Queries, Workload, WorkloadMetric};
 use pcct::{Dataset, Euclidean, Pool};
 
@@ -70,7 +70,13 @@ fn main() -> pcct::Result<()> {
     println!("| product (queries × rows × m) | GFLOP/s, 1 thread | share of peak | GFLOP/s, {threads} threads | share of peak |");
     println!("|---|---|---|---|---|");
     // The engine's tiles, then one product as large as W4's whole job (for comparison).
-    for (qb, rb, m) in [(128, 1024, 32), (128, 1024, 200), (128, 1024, 512), (256, 1024, 512), (1024, 4096, 512)] {
+    for (qb, rb, m) in [
+        (128, 1024, 32),
+        (128, 1024, 200),
+        (128, 1024, 512),
+        (256, 1024, 512),
+        (1024, 4096, 512),
+    ] {
         let one = product_rate(qb, rb, m);
         let all = on_threads(threads, || product_rate(qb, rb, m));
         println!(
@@ -142,7 +148,11 @@ fn main() -> pcct::Result<()> {
             let kernel = Kernel::new(KernelKind::Matern32, 1.0, &[ls])?;
             let metric = Residual::from_inducing(&x, 3, &z, kernel, 1e-6, &pool)?;
             let plan = Job::predecessor_knn(metric.clone(), 30).plan();
-            let (tt, tree) = time(|| Job::predecessor_knn(metric.clone(), 30).engine(Engine::Tree).run(&pool));
+            let (tt, tree) = time(|| {
+                Job::predecessor_knn(metric.clone(), 30)
+                    .engine(Engine::Tree)
+                    .run(&pool)
+            });
             let (td, dense) = time(|| Job::predecessor_knn(metric, 30).engine(Engine::Dense).run(&pool));
             assert_eq!(tree?.neighbors, dense?.neighbors, "engines disagree");
             let faster = if tt < td { Engine::Tree } else { Engine::Dense };

@@ -1,6 +1,8 @@
-//! One-shot jobs — data in, neighbours out — planned before anything is built: a tree
+//! One-shot jobs — data in, neighbours out — planned before anything is built: an index
 //! is worth building only if it will prune enough to repay its build; otherwise the
-//! dense engine ([`crate::query::dense_knn`]) scans every pair in tiles.
+//! dense engine ([`crate::query::dense_knn`]) scans every pair in tiles. The index is a
+//! k-d tree over the coordinates ([`crate::query::kd_knn`]) for Euclidean data in at most
+//! 16 dimensions without exact duplicates in the sample, a cover tree otherwise.
 //!
 //! ```
 //! use pcct::job::{Engine, Job};
@@ -25,6 +27,7 @@
 //!
 //! ```text
 //! tree  = n·(build + reach·n/2)  +  queries·(descent·log2 n + reach·n)
+//! kd    = pair·(3·n·log2 n  +  queries·(24·k + 100·2^(d/2)))  (rows a k-d search measures)
 //! dense = pairs · pair           pairs: queries·n (k-NN), n² (self), n²/2 (predecessors)
 //! ```
 //!
@@ -34,7 +37,10 @@
 
 use crate::metric::Metric;
 use crate::pool::Pool;
-use crate::query::{dense_knn, dense_predecessor_knn, dense_self_knn, Neighbors, QueryStats};
+use crate::query::{
+    dense_knn, dense_predecessor_knn, dense_self_knn, kd_knn, kd_predecessor_knn, kd_self_knn, Neighbors,
+    QueryStats,
+};
 use crate::tree::Tree;
 use crate::{Error, Result};
 use std::time::{Duration, Instant};
@@ -59,8 +65,10 @@ pub enum Engine {
     /// The plan decides (the default).
     #[default]
     Auto,
-    /// Build a tree and search it.
+    /// Build a cover tree and search it.
     Tree,
+    /// Build a k-d tree over the coordinates and search it (Euclidean, ≤ 16 dimensions).
+    Kd,
     /// The dense engine: every pair, in tiles.
     Dense,
 }
@@ -71,6 +79,7 @@ impl Engine {
         match self {
             Engine::Auto => "auto",
             Engine::Tree => "tree",
+            Engine::Kd => "kd",
             Engine::Dense => "dense",
         }
     }
@@ -82,10 +91,11 @@ impl std::str::FromStr for Engine {
         match s {
             "auto" => Ok(Engine::Auto),
             "tree" => Ok(Engine::Tree),
+            "kd" => Ok(Engine::Kd),
             "dense" => Ok(Engine::Dense),
             _ => Err(Error::invalid(
                 "engine",
-                format!("unknown engine {s:?} (expected auto, tree or dense)"),
+                format!("unknown engine {s:?} (expected auto, tree, kd or dense)"),
             )),
         }
     }
@@ -105,7 +115,7 @@ pub enum Kind {
 /// The plan of a job: the engine chosen and the estimates behind the choice.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
-    /// The engine that runs ([`Engine::Tree`] or [`Engine::Dense`]).
+    /// The engine that runs ([`Engine::Tree`], [`Engine::Kd`] or [`Engine::Dense`]).
     pub engine: Engine,
     /// Whether the engine was forced rather than chosen.
     pub forced: bool,
@@ -115,7 +125,8 @@ pub struct Plan {
     pub kth: f64,
     /// Estimated share of the points a search measures (0–1).
     pub reach: f64,
-    /// Estimated cost of the tree (build and queries), in canonical evaluations.
+    /// Estimated cost of the index (a cover tree or, where it applies, a k-d tree: build
+    /// and queries), in canonical evaluations.
     pub tree_cost: f64,
     /// Estimated cost of the dense engine, in canonical evaluations.
     pub dense_cost: f64,
@@ -133,7 +144,7 @@ impl Plan {
         } else if self.engine == Engine::Dense {
             "a tree would not repay its build".to_string()
         } else {
-            "the tree prunes".to_string()
+            "the index prunes".to_string()
         };
         format!(
             "{} ({why}: reach {:.1} % of the points, est. cost tree {:.2e} vs dense {:.2e} evaluations)",
@@ -158,8 +169,13 @@ pub fn plan<M: Metric>(data: &M, k: usize, kind: Kind, engine: Engine) -> Plan {
         }
     }
     d.sort_unstable_by(f64::total_cmp);
+    // Exact duplicates cost a cover tree nothing (they sit in lists) and a k-d tree a
+    // search each: they leave the estimates, and send the index to the cover tree.
+    let duplicates = d.partition_point(|&x| x == 0.0);
+    let d = &d[duplicates..];
     let (kth, reach) = if d.is_empty() {
-        (0.0, 1.0)
+        // All sampled pairs identical: a cover tree keeps them in lists (reach 0).
+        (0.0, if duplicates > 0 { 0.0 } else { 1.0 })
     } else {
         let q = (k as f64 / n as f64).min(1.0);
         let kth = d[((q * d.len() as f64) as usize).min(d.len() - 1)];
@@ -178,11 +194,19 @@ pub fn plan<M: Metric>(data: &M, k: usize, kind: Kind, engine: Engine) -> Plan {
         Kind::SelfKnn => (nf, nf * nf),
         Kind::Predecessor => (nf, nf * nf / 2.0),
     };
-    let tree_cost =
-        nf * (build + reach * nf / 2.0) + queries * (DESCENT_EVALS * nf.log2().max(1.0) + reach * nf);
+    let log_n = nf.log2().max(1.0);
+    let kd = crate::tree::kd_pays(data) && duplicates == 0;
+    let (index, tree_cost) = if kd {
+        let dim = data.capabilities().coordinate_dim as f64;
+        let rows = 24.0 * k as f64 + 100.0 * 2f64.powf(dim / 2.0);
+        (Engine::Kd, pair * (3.0 * nf * log_n + queries * rows))
+    } else {
+        let cost = nf * (build + reach * nf / 2.0) + queries * (DESCENT_EVALS * log_n + reach * nf);
+        (Engine::Tree, cost)
+    };
     let dense_cost = pairs * pair;
     let chosen = if tree_cost < dense_cost {
-        Engine::Tree
+        index
     } else {
         Engine::Dense
     };
@@ -205,13 +229,13 @@ pub struct Done<M> {
     pub neighbors: Neighbors,
     /// The plan that ran.
     pub plan: Plan,
-    /// The tree, when the plan built one (reuse it for more queries).
+    /// The cover tree, when the plan built one (reuse it for more queries).
     pub tree: Option<Tree<M>>,
     /// The tree's query statistics, when it ran.
     pub stats: Option<QueryStats>,
-    /// Building the tree (zero for the dense engine).
+    /// Building the cover tree (zero for the other engines).
     pub build: Duration,
-    /// Answering.
+    /// Answering (for the k-d engine, its index's build included).
     pub answer: Duration,
 }
 
@@ -286,11 +310,15 @@ impl<'q, M: Metric> Job<'q, M> {
             kind,
             ..
         } = self;
-        if plan.engine == Engine::Dense {
+        if plan.engine != Engine::Tree {
             let t = Instant::now();
+            let kd = plan.engine == Engine::Kd;
             let neighbors = match (queries, kind) {
+                (Some(q), _) if kd => kd_knn(&data, q, k, pool)?,
                 (Some(q), _) => dense_knn(&data, q, k, pool)?,
+                (None, Kind::SelfKnn) if kd => kd_self_knn(&data, k, pool)?,
                 (None, Kind::SelfKnn) => dense_self_knn(&data, k, pool)?,
+                (None, _) if kd => kd_predecessor_knn(&data, k, pool)?,
                 (None, _) => dense_predecessor_knn(&data, k, pool)?,
             };
             return Ok(Done {

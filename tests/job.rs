@@ -49,11 +49,28 @@ fn every_engine_gives_the_brute_force_answers() {
 
 #[test]
 fn the_plan_builds_a_tree_only_where_it_prunes() {
-    // Vecchia on many low-dimensional points: a tree repays its build.
+    // Vecchia on many low-dimensional points: an index repays its build — a k-d tree
+    // for Euclidean coordinates, a cover tree where the sample holds exact duplicates
+    // (the k-d tree would search each of them).
     let data = points(50_000, 2, 3);
     let plan = Job::predecessor_knn(data, 10).plan();
-    assert_eq!(plan.engine, Engine::Tree, "{}", plan.reason());
+    assert_eq!(plan.engine, Engine::Kd, "{}", plan.reason());
     assert!(plan.reach < 0.05, "{}", plan.reason());
+    let twice: Vec<f64> = datagen::uniform(25_000, 2, 3).repeat(2);
+    let data = Euclidean::new(Dataset::from_rows(&twice, 50_000, 2).unwrap()).unwrap();
+    let plan = Job::predecessor_knn(data, 10).plan();
+    assert_eq!(plan.engine, Engine::Tree, "{}", plan.reason());
+    // All points identical: the cover tree's duplicate lists, never every pair.
+    let same = Euclidean::new(Dataset::from_rows(&vec![0.5; 60_000], 20_000, 3).unwrap()).unwrap();
+    let plan = Job::self_knn(same.clone(), 10).plan();
+    assert_eq!(
+        (plan.engine, plan.reach),
+        (Engine::Tree, 0.0),
+        "{}",
+        plan.reason()
+    );
+    let done = Job::self_knn(same, 10).run(&pool(2)).unwrap();
+    assert_eq!(done.neighbors.row(7).0, &[0, 1, 2, 3, 4, 5, 6, 8, 9, 10]);
     // A few queries against few points: a build does not pay.
     let (data, queries) = (points(2_000, 3, 4), points(20, 3, 5));
     let plan = Job::knn(data, &queries, 5).plan();
@@ -81,7 +98,7 @@ fn the_plan_builds_a_tree_only_where_it_prunes() {
 fn bad_jobs_are_errors_not_panics() {
     let p = pool(1);
     let (data, queries) = (points(100, 3, 1), points(5, 3, 2));
-    for engine in [Engine::Tree, Engine::Dense, Engine::Auto] {
+    for engine in [Engine::Tree, Engine::Kd, Engine::Dense, Engine::Auto] {
         for k in [0, 101] {
             let e = Job::knn(data.clone(), &queries, k)
                 .engine(engine)
@@ -98,5 +115,8 @@ fn bad_jobs_are_errors_not_panics() {
         assert!(Job::knn(data.clone(), &other, 3).engine(engine).run(&p).is_err());
     }
     assert!("sideways".parse::<Engine>().is_err());
+    // The k-d engine needs few Euclidean coordinates.
+    let wide = points(100, 20, 1);
+    assert!(Job::self_knn(wide, 3).engine(Engine::Kd).run(&p).is_err());
     assert_eq!("dense".parse::<Engine>().unwrap(), Engine::Dense);
 }

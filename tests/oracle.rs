@@ -520,6 +520,50 @@ fn engine_takes_the_kd_path_where_boxes_prune() {
     assert_eq!(got, brute_force_range(&m, &queries, r, &p).unwrap());
 }
 
+/// The k-d engine (a k-d index over the points, no cover tree) equals the naive oracle,
+/// f32 and f64, every generator (duplicates included), every query kind, 1 and 2 threads.
+#[test]
+fn kd_engine_matches_the_oracle() {
+    fn check<T: Element>(case: &Case) {
+        let m = euclidean::<T>(&case.values, case.n, case.dim);
+        let qvalues = datagen::uniform(37, case.dim, 3);
+        let q = euclidean::<T>(&qvalues, 37, case.dim);
+        for k in [1, 8, case.n] {
+            for threads in [1, 2] {
+                let p = pool(threads);
+                let what = format!("{} kd k={k} threads={threads}", case.name);
+                let got = pcct::query::kd_knn(&m, &q, k, &p).unwrap();
+                assert_rows::<T>(&what, &got, |i| {
+                    let row: Vec<T> = qvalues[i * case.dim..(i + 1) * case.dim]
+                        .iter()
+                        .map(|&v| T::from_f64(v))
+                        .collect();
+                    naive_knn(m.dataset(), &row, k, |_| true)
+                });
+                let row = |i: usize| m.dataset().row(i).to_vec();
+                let got = pcct::query::kd_self_knn(&m, k, &p).unwrap();
+                assert_rows::<T>(&format!("self {what}"), &got, |i| {
+                    naive_knn(m.dataset(), &row(i), k, |j| j as usize != i)
+                });
+                let got = pcct::query::kd_predecessor_knn(&m, k, &p).unwrap();
+                assert_rows::<T>(&format!("pred {what}"), &got, |i| {
+                    naive_knn(m.dataset(), &row(i), k, |j| (j as usize) < i)
+                });
+            }
+        }
+    }
+    for dim in [1, 3, 8] {
+        for case in cases(300, dim, 43) {
+            check::<f64>(&case);
+            check::<f32>(&case);
+        }
+    }
+    // No k-d engine without few Euclidean coordinates.
+    let wide = euclidean::<f64>(&datagen::uniform(50, 32, 1), 50, 32);
+    let e = pcct::query::kd_self_knn(&wide, 3, &pool(1)).unwrap_err();
+    assert!(e.to_string().contains("1 to 16 dimensions"), "{e}");
+}
+
 /// The dense engine (tiles of queries × rows through `Metric::bounds` intervals) equals
 /// the naive oracle for Euclidean data too, f32 and f64, every generator, every query
 /// kind, on 1 and 2 threads.

@@ -10,7 +10,9 @@ use pcct::job::{plan, Engine, Kind, Plan};
 use pcct::kernels::{isa, Element};
 use pcct::metric::{Kernel, KernelKind, Residual};
 use pcct::persist::Persist;
-use pcct::query::{dense_knn, dense_predecessor_knn, dense_self_knn};
+use pcct::query::{
+    dense_knn, dense_predecessor_knn, dense_self_knn, kd_knn, kd_predecessor_knn, kd_self_knn,
+};
 use pcct::telemetry::{Record, Value};
 use pcct::tree::NONE;
 use pcct::tuning::Profile;
@@ -68,8 +70,9 @@ pub struct KnnArgs {
     /// data in at most 16 dimensions). Every path gives the same answers.
     #[arg(long, default_value = "auto")]
     pub via: String,
-    /// Engine: auto (plan from a sample: a tree where it will prune enough to repay its
-    /// build, else the dense engine over every pair), tree or dense. Same answers.
+    /// Engine: auto (plan from a sample: an index where it will prune enough to repay its
+    /// build — a k-d tree for Euclidean data in ≤ 16 dimensions, else a cover tree — or
+    /// the dense engine over every pair), tree (cover tree), kd or dense. Same answers.
     /// The options that shape a tree or its search (--save-tree, --builder, --via,
     /// --grid, --order, --seed) choose the tree.
     #[arg(long, default_value = "auto")]
@@ -407,8 +410,8 @@ fn run_metric<M: Metric + Persist>(
     };
     let plan = plan(&m, args.k, kind, engine);
     let progress = Progress::new(n as u64, "pcct knn", args.quiet);
-    if plan.engine == Engine::Dense {
-        return answer_dense(args, m, q, pool, dtype, plan, progress);
+    if plan.engine != Engine::Tree {
+        return answer_without_tree(args, m, q, pool, dtype, plan, progress);
     }
     let t0 = Instant::now();
     let (tree, stats, builder) = if args.builder == "sequential" {
@@ -429,8 +432,8 @@ fn run_metric<M: Metric + Persist>(
     answer(args, tree, built, q, pool, dtype, progress)
 }
 
-/// The dense engine's answer: no tree; the plan and the scan go to the telemetry.
-fn answer_dense<M: Metric>(
+/// The dense or k-d engine's answer: no cover tree; the plan and the run go to the telemetry.
+fn answer_without_tree<M: Metric>(
     args: &KnnArgs,
     m: M,
     q: Option<M>,
@@ -440,35 +443,45 @@ fn answer_dense<M: Metric>(
     progress: Progress,
 ) -> Result<()> {
     let k = args.k;
-    progress.step("dense scan");
+    let engine = plan.engine.name();
+    progress.step(if plan.engine == Engine::Kd {
+        "k-d index and queries"
+    } else {
+        "dense scan"
+    });
     let t1 = Instant::now();
+    let kd = plan.engine == Engine::Kd;
     let (mode, nb) = match &q {
+        Some(q) if kd => ("knn", kd_knn(&m, q, k, &pool)?),
         Some(q) => ("knn", dense_knn(&m, q, k, &pool)?),
+        None if args.self_ && kd => ("self", kd_self_knn(&m, k, &pool)?),
         None if args.self_ => ("self", dense_self_knn(&m, k, &pool)?),
+        None if kd => ("predecessor", kd_predecessor_knn(&m, k, &pool)?),
         None => ("predecessor", dense_predecessor_knn(&m, k, &pool)?),
     };
     let query_s = t1.elapsed().as_secs_f64();
     progress.finish();
-    // Pairs the tiles bounded: every (query, row) pair the job may see.
+    // Pairs the dense engine bounded: every (query, row) pair the job may see.
     let n = m.len() as u64;
     let pairs = match &q {
-        Some(q) => q.len() as u64 * n,
-        None if args.self_ => n * n.saturating_sub(1),
-        None => n * n.saturating_sub(1) / 2,
+        _ if kd => None,
+        Some(q) => Some(q.len() as u64 * n),
+        None if args.self_ => Some(n * n.saturating_sub(1)),
+        None => Some(n * n.saturating_sub(1) / 2),
     };
     let records = vec![
         plan_record(&plan),
         Record::new("query")
             .with("mode", Value::Str(mode.into()))
-            .with("path", Value::Str("dense".into()))
+            .with("path", Value::Str(engine.into()))
             .with("queries", Value::Int(nb.len() as u64))
             .with("k", Value::Int(k as u64))
             .with("query_s", Value::Num(query_s)),
         summary(&m, &pool, dtype, k, nb.len())
             .with("build_s", Value::Num(0.0))
             .with("query_s", Value::Num(query_s))
-            .with("distance_evals", Value::Int(pairs))
-            .with("path", Value::Str("dense".into())),
+            .with("distance_evals", pairs.map_or(Value::Num(f64::NAN), Value::Int))
+            .with("path", Value::Str(engine.into())),
     ];
     write_answers(args, &nb, &records, None)
 }

@@ -23,6 +23,7 @@ mod dense;
 mod engine;
 mod evals;
 mod filter;
+mod kd_points;
 mod kd_search;
 mod offer;
 mod plan;
@@ -36,6 +37,7 @@ mod tree_search;
 
 pub use brute::{brute_force_knn, brute_force_predecessor_knn, brute_force_range, brute_force_self_knn};
 pub use dense::{dense_knn, dense_predecessor_knn, dense_self_knn};
+pub use kd_points::{kd_knn, kd_predecessor_knn, kd_self_knn};
 
 pub use plan::{kd_eval_cost, QueryPath, Via, LOCALITY_BYTES, PROBE_QUERIES, SCAN_FRACTION};
 pub use request::{KnnRequest, RangeRequest};

@@ -293,6 +293,11 @@ impl KdIndex {
         Some(euclidean_distance(&q[..self.dim], p))
     }
 
+    /// The entries' tags in leaf order: points near each other come together.
+    pub(crate) fn tags(&self) -> &[u32] {
+        &self.tags
+    }
+
     /// [`KdIndex::search`] around point `x` of `m`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn search_point<M: Metric>(

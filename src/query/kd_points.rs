@@ -1,0 +1,125 @@
+//! k-NN straight from a k-d index over the points, without a cover tree: the plan's
+//! engine for Euclidean data in few dimensions ([`crate::job`]), where boxes prune and a
+//! cover tree's build would cost more than all the queries.
+//!
+//! One k-d index over every point (ids as tags and keys: a predecessor search skips boxes
+//! whose smallest id is not below the query's), built with its big halves split on the
+//! pool; then the queries in parallel, each collecting its k nearest by (distance, id)
+//! from the canonical distances the index measures. Exact duplicates are separate entries
+//! here: data with many of them goes to a cover tree, which keeps them in lists.
+
+use super::topk::TopK;
+use super::{check_k, Neighbors};
+use crate::build::hilbert_sorted;
+use crate::metric::Metric;
+use crate::pool::Pool;
+use crate::tree::{kd_pays, KdIndex, KdScratch, NONE};
+use crate::{Error, Result};
+use rayon::prelude::*;
+
+/// Which points a query may take.
+#[derive(Clone, Copy)]
+enum Admit {
+    All,
+    Others,
+    Before,
+}
+
+/// The exact `k` nearest points of `data` to each point of `queries` through a k-d
+/// index (metrics with Euclidean coordinates in at most 16 dimensions).
+///
+/// ```
+/// use pcct::{datagen, Dataset, Euclidean, Pool};
+/// let pool = Pool::new(2)?;
+/// let data = Euclidean::new(Dataset::from_rows(&datagen::uniform(500, 3, 1), 500, 3)?)?;
+/// let queries = Euclidean::new(Dataset::from_rows(&datagen::uniform(10, 3, 2), 10, 3)?)?;
+/// let nb = pcct::query::kd_knn(&data, &queries, 4, &pool)?;
+/// assert_eq!(nb, pcct::query::brute_force_knn(&data, &queries, 4, &pool)?);
+/// # Ok::<(), pcct::Error>(())
+/// ```
+pub fn kd_knn<M: Metric>(data: &M, queries: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
+    check_k(k, data.len(), "k-NN")?;
+    data.check_queries(queries)?;
+    run(data, queries, k, Admit::All, pool)
+}
+
+/// For each point, its exact `k` nearest other points through a k-d index.
+pub fn kd_self_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
+    check_k(k, data.len(), "self-kNN")?;
+    run(data, data, k, Admit::Others, pool)
+}
+
+/// For each point `i`, its exact `k` nearest among ids `< i` through a k-d index.
+pub fn kd_predecessor_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
+    check_k(k, data.len(), "predecessor")?;
+    run(data, data, k, Admit::Before, pool)
+}
+
+fn run<M: Metric>(data: &M, queries: &M, k: usize, admit: Admit, pool: &Pool) -> Result<Neighbors> {
+    if !kd_pays(data) {
+        return Err(Error::invalid(
+            "engine",
+            "the k-d engine needs Euclidean coordinates in 1 to 16 dimensions".into(),
+        ));
+    }
+    let n = data.len();
+    let ids: Vec<u32> = (0..n as u32).collect();
+    let keys = matches!(admit, Admit::Before).then_some(&ids[..]);
+    let ix = pool.install(|| KdIndex::with_keys(data, &ids, &ids, keys, Some(pool)));
+    let nq = queries.len();
+    // Queries in an order that keeps the rows they read in cache: the index's leaf order
+    // for the data's own points; along a Hilbert curve for other queries once the
+    // coordinates outgrow the caches.
+    let order: Vec<u32> = match admit {
+        Admit::Others | Admit::Before => ix.tags().to_vec(),
+        Admit::All => {
+            let ids: Vec<u32> = (0..nq as u32).collect();
+            let bytes = n * data.capabilities().coordinate_dim * std::mem::size_of::<f64>();
+            if bytes >= super::LOCALITY_BYTES {
+                pool.install(|| hilbert_sorted(queries, &ids, 128))
+            } else {
+                ids
+            }
+        }
+    };
+    let mut slot_ids = vec![NONE; nq * k];
+    let mut slot_d = vec![f64::INFINITY; nq * k];
+    pool.install(|| {
+        slot_ids
+            .par_chunks_mut(k)
+            .zip(slot_d.par_chunks_mut(k))
+            .zip(order.par_iter())
+            .for_each_init(
+                || (KdScratch::default(), TopK::default()),
+                |(sc, top), ((ri, rd), &q)| {
+                    let limit = match admit {
+                        Admit::Before => q,
+                        _ => NONE,
+                    };
+                    top.reset(k);
+                    let mut evals = 0;
+                    ix.search_point(queries, q, f64::INFINITY, limit, sc, &mut evals, |id, d| {
+                        let ok = match admit {
+                            Admit::All => true,
+                            Admit::Others => id != q,
+                            Admit::Before => id < q,
+                        };
+                        if ok {
+                            top.push(d, id);
+                        }
+                        top.threshold()
+                    });
+                    top.write(ri, rd);
+                },
+            )
+    });
+    // Each answer to its own row.
+    let mut out_ids = vec![NONE; nq * k];
+    let mut out_d = vec![f64::INFINITY; nq * k];
+    for (slot, &q) in order.iter().enumerate() {
+        let (from, to) = (slot * k..(slot + 1) * k, q as usize * k..(q as usize + 1) * k);
+        out_ids[to.clone()].copy_from_slice(&slot_ids[from.clone()]);
+        out_d[to].copy_from_slice(&slot_d[from]);
+    }
+    Ok(Neighbors::new(k, out_ids, out_d))
+}
