@@ -395,10 +395,13 @@ fn run_metric<M: Metric + Persist>(
     ];
     let mut engine: Engine = args.engine.parse()?;
     if let Some((name, _)) = tree_options.iter().find(|(_, set)| *set) {
-        if engine == Engine::Dense {
+        if matches!(engine, Engine::Dense | Engine::Kd) {
             return Err(Error::invalid(
                 "engine",
-                format!("{name} needs a tree, and --engine dense answers without one"),
+                format!(
+                    "{name} needs a cover tree, and --engine {} answers without one",
+                    engine.name()
+                ),
             ));
         }
         engine = Engine::Tree;

@@ -150,6 +150,40 @@ fn knn_self_and_predecessor_match_brute_force() {
     assert!(text.contains("\"builder\":\"pcct\""), "{text}");
     assert!(text.contains("\"forced\":\"true\""), "{text}");
 
+    // The k-d engine, forced: same answers, said in the stats; it cannot save a tree.
+    let kd = |extra: &[&str]| {
+        let mut a = vec![
+            "knn".to_string(),
+            "--data".into(),
+            s(&data),
+            "--k".into(),
+            "7".into(),
+            "--queries".into(),
+            s(&queries),
+            "--out-ids".into(),
+            s(&ids),
+            "--engine".into(),
+            "kd".into(),
+            "--stats".into(),
+            s(&stats),
+        ];
+        a.extend(extra.iter().map(|x| x.to_string()));
+        pcct(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let out = kd(&[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    check_ids_csv(&ids, &expect);
+    let text = std::fs::read_to_string(&stats).unwrap();
+    assert!(text.contains("\"path\":\"kd\""), "{text}");
+    let saved = tmp("kd.pcct");
+    let out = kd(&["--save-tree", &s(&saved)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--save-tree needs a cover tree, and --engine kd answers without one"),
+        "{err}"
+    );
+
     // Every forced query path gives the same answers, and says so in the stats.
     for via in ["tree", "scan", "kd"] {
         let out = pcct(&[
