@@ -162,7 +162,7 @@ pub fn plan<M: Metric>(data: &M, k: usize, kind: Kind, engine: Engine) -> Plan {
     let n = data.len();
     let s = n.min(SAMPLE);
     let ids: Vec<u32> = (0..s).map(|i| (i * n / s) as u32).collect();
-    let mut d = Vec::with_capacity(s * (s - 1) / 2);
+    let mut d = Vec::with_capacity(s * s.saturating_sub(1) / 2);
     for (a, &i) in ids.iter().enumerate() {
         for &j in &ids[..a] {
             d.push(data.distance(data, i, j));

@@ -520,87 +520,88 @@ fn engine_takes_the_kd_path_where_boxes_prune() {
     assert_eq!(got, brute_force_range(&m, &queries, r, &p).unwrap());
 }
 
-/// The k-d engine (a k-d index over the points, no cover tree) equals the naive oracle,
-/// f32 and f64, every generator (duplicates included), every query kind, 1 and 2 threads.
+/// The engines without a cover tree.
+#[derive(Clone, Copy, Debug)]
+enum Engine {
+    /// A k-d index over the points.
+    Kd,
+    /// Tiles of queries × rows through `Metric::bounds` intervals.
+    Dense,
+}
+
+/// `engine` equals the naive oracle on `case`, f32 and f64, every query kind, 1 and 2 threads.
+fn engine_matches_the_oracle<T: Element>(engine: Engine, case: &Case) {
+    use pcct::query::{
+        dense_knn, dense_predecessor_knn, dense_self_knn, kd_knn, kd_predecessor_knn, kd_self_knn,
+    };
+    let m = euclidean::<T>(&case.values, case.n, case.dim);
+    let qvalues = datagen::uniform(37, case.dim, 3);
+    let q = euclidean::<T>(&qvalues, 37, case.dim);
+    for k in [1, 8, case.n] {
+        for threads in [1, 2] {
+            let p = pool(threads);
+            let what = format!("{} {engine:?} k={k} threads={threads}", case.name);
+            let (knn, own, pred) = match engine {
+                Engine::Kd => (
+                    kd_knn(&m, &q, k, &p),
+                    kd_self_knn(&m, k, &p),
+                    kd_predecessor_knn(&m, k, &p),
+                ),
+                Engine::Dense => (
+                    dense_knn(&m, &q, k, &p),
+                    dense_self_knn(&m, k, &p),
+                    dense_predecessor_knn(&m, k, &p),
+                ),
+            };
+            assert_rows::<T>(&what, &knn.unwrap(), |i| {
+                let row: Vec<T> = qvalues[i * case.dim..(i + 1) * case.dim]
+                    .iter()
+                    .map(|&v| T::from_f64(v))
+                    .collect();
+                naive_knn(m.dataset(), &row, k, |_| true)
+            });
+            let row = |i: usize| m.dataset().row(i).to_vec();
+            assert_rows::<T>(&format!("self {what}"), &own.unwrap(), |i| {
+                naive_knn(m.dataset(), &row(i), k, |j| j as usize != i)
+            });
+            assert_rows::<T>(&format!("pred {what}"), &pred.unwrap(), |i| {
+                naive_knn(m.dataset(), &row(i), k, |j| (j as usize) < i)
+            });
+        }
+    }
+}
+
+/// The k-d engine (a k-d index over the points, no cover tree) equals the naive oracle on
+/// every generator (duplicates included); it refuses metrics without few coordinates.
 #[test]
 fn kd_engine_matches_the_oracle() {
-    fn check<T: Element>(case: &Case) {
-        let m = euclidean::<T>(&case.values, case.n, case.dim);
-        let qvalues = datagen::uniform(37, case.dim, 3);
-        let q = euclidean::<T>(&qvalues, 37, case.dim);
-        for k in [1, 8, case.n] {
-            for threads in [1, 2] {
-                let p = pool(threads);
-                let what = format!("{} kd k={k} threads={threads}", case.name);
-                let got = pcct::query::kd_knn(&m, &q, k, &p).unwrap();
-                assert_rows::<T>(&what, &got, |i| {
-                    let row: Vec<T> = qvalues[i * case.dim..(i + 1) * case.dim]
-                        .iter()
-                        .map(|&v| T::from_f64(v))
-                        .collect();
-                    naive_knn(m.dataset(), &row, k, |_| true)
-                });
-                let row = |i: usize| m.dataset().row(i).to_vec();
-                let got = pcct::query::kd_self_knn(&m, k, &p).unwrap();
-                assert_rows::<T>(&format!("self {what}"), &got, |i| {
-                    naive_knn(m.dataset(), &row(i), k, |j| j as usize != i)
-                });
-                let got = pcct::query::kd_predecessor_knn(&m, k, &p).unwrap();
-                assert_rows::<T>(&format!("pred {what}"), &got, |i| {
-                    naive_knn(m.dataset(), &row(i), k, |j| (j as usize) < i)
-                });
-            }
-        }
-    }
     for dim in [1, 3, 8] {
         for case in cases(300, dim, 43) {
-            check::<f64>(&case);
-            check::<f32>(&case);
+            engine_matches_the_oracle::<f64>(Engine::Kd, &case);
+            engine_matches_the_oracle::<f32>(Engine::Kd, &case);
         }
     }
-    // No k-d engine without few Euclidean coordinates.
     let wide = euclidean::<f64>(&datagen::uniform(50, 32, 1), 50, 32);
     let e = pcct::query::kd_self_knn(&wide, 3, &pool(1)).unwrap_err();
     assert!(e.to_string().contains("1 to 16 dimensions"), "{e}");
 }
 
-/// The dense engine (tiles of queries × rows through `Metric::bounds` intervals) equals
-/// the naive oracle for Euclidean data too, f32 and f64, every generator, every query
-/// kind, on 1 and 2 threads.
+/// The dense engine equals the naive oracle for Euclidean data too (per-query scans below
+/// 16 coordinates, Gram-matrix tiles from 16 up), every generator.
 #[test]
 fn dense_engine_matches_the_oracle() {
-    fn check<T: Element>(case: &Case) {
-        let m = euclidean::<T>(&case.values, case.n, case.dim);
-        let qvalues = datagen::uniform(37, case.dim, 3);
-        let q = euclidean::<T>(&qvalues, 37, case.dim);
-        for k in [1, 8, case.n] {
-            for threads in [1, 2] {
-                let p = pool(threads);
-                let what = format!("{} dense k={k} threads={threads}", case.name);
-                let got = pcct::query::dense_knn(&m, &q, k, &p).unwrap();
-                assert_rows::<T>(&what, &got, |i| {
-                    let row: Vec<T> = qvalues[i * case.dim..(i + 1) * case.dim]
-                        .iter()
-                        .map(|&v| T::from_f64(v))
-                        .collect();
-                    naive_knn(m.dataset(), &row, k, |_| true)
-                });
-                let row = |i: usize| m.dataset().row(i).to_vec();
-                let got = pcct::query::dense_self_knn(&m, k, &p).unwrap();
-                assert_rows::<T>(&format!("self {what}"), &got, |i| {
-                    naive_knn(m.dataset(), &row(i), k, |j| j as usize != i)
-                });
-                let got = pcct::query::dense_predecessor_knn(&m, k, &p).unwrap();
-                assert_rows::<T>(&format!("pred {what}"), &got, |i| {
-                    naive_knn(m.dataset(), &row(i), k, |j| (j as usize) < i)
-                });
-            }
-        }
-    }
     for dim in [2, 8, 32] {
         for case in cases(300, dim, 41) {
-            check::<f64>(&case);
-            check::<f32>(&case);
+            engine_matches_the_oracle::<f64>(Engine::Dense, &case);
+            engine_matches_the_oracle::<f32>(Engine::Dense, &case);
         }
     }
+    // Coordinates whose squares underflow: the Gram bounds keep an absolute floor.
+    let tiny = Case {
+        name: "uniform ×1e-160".into(),
+        n: 300,
+        dim: 32,
+        values: datagen::scaled(datagen::uniform(300, 32, 9), 1e-160),
+    };
+    engine_matches_the_oracle::<f64>(Engine::Dense, &tiny);
 }

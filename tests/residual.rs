@@ -340,3 +340,29 @@ fn bad_input_is_a_clear_error() {
         .to_string();
     assert!(e.contains("do not belong together"), "{e}");
 }
+
+/// Points without coordinates (supplied `V`, `p`, dimension 0): every engine answers, no panic.
+#[test]
+fn supplied_parts_without_coordinates_answer_on_every_engine() {
+    let p = pool(2);
+    let (n, m) = (40, 3);
+    let v: Vec<f64> = datagen::uniform(n, m, 4).iter().map(|x| 0.5 * x).collect();
+    let pv: Vec<f64> = v
+        .chunks(m)
+        .map(|r| 1.0 - r.iter().map(|a| a * a).sum::<f64>())
+        .collect();
+    let kernel = Kernel::new(KernelKind::Rbf, 1.0, &[1.0]).unwrap();
+    let data = Residual::from_parts(&[], n, 0, &v, m, &pv, kernel).unwrap();
+    let want = brute_force_self_knn(&data, 5, &p).unwrap();
+    assert_eq!(dense_self_knn(&data, 5, &p).unwrap(), want);
+    assert_eq!(
+        dense_knn(&data, &data, 5, &p).unwrap(),
+        brute_force_knn(&data, &data, 5, &p).unwrap()
+    );
+    let (got, _) = Tree::build(data.clone(), &p)
+        .unwrap()
+        .self_knn(5)
+        .run(&p)
+        .unwrap();
+    assert_eq!(got, want);
+}

@@ -62,7 +62,8 @@ pub struct BenchArgs {
     /// Query path on a tree: auto (the engine decides), tree, scan or kd (forced; same answers).
     #[arg(long, default_value = "auto")]
     pub via: String,
-    /// Engine: auto (the plan chooses per workload), tree or dense (forced; same answers).
+    /// Engine: auto (the plan chooses per workload), tree (cover tree), kd (Euclidean
+    /// rows only) or dense (forced; same answers).
     #[arg(long, default_value = "auto")]
     pub engine: String,
     /// No progress bar.

@@ -85,23 +85,17 @@ fn knn_self_and_predecessor_match_brute_force() {
     let (ids, dists, stats) = (tmp("ids.csv"), tmp("dists.npy"), tmp("stats.jsonl"));
     let s = |p: &Path| p.to_str().unwrap().to_string();
 
-    let out = pcct(&[
-        "knn",
-        "--data",
-        &s(&data),
-        "--k",
-        "7",
-        "--queries",
-        &s(&queries),
-        "--out-ids",
-        &s(&ids),
-        "--out-dists",
-        &s(&dists),
-        "--threads",
-        "2",
-        "--stats",
-        &s(&stats),
-    ]);
+    // `pcct knn` for the 50 queries, k = 7, ids and stats out, and `extra` options.
+    let knn = |extra: &[&str]| {
+        let mut a: Vec<String> = ["knn", "--data", &s(&data), "--k", "7", "--queries", &s(&queries)]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+        a.extend(["--out-ids".to_string(), s(&ids), "--stats".into(), s(&stats)]);
+        a.extend(extra.iter().map(|x| x.to_string()));
+        pcct(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let out = knn(&["--out-dists", &s(&dists), "--threads", "2"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let expect = brute_force_knn(&m, &q, 7, &p).unwrap();
     check_ids_csv(&ids, &expect);
@@ -124,21 +118,7 @@ fn knn_self_and_predecessor_match_brute_force() {
     assert!(summary.contains("\"path\":\"dense\""), "{summary}");
 
     // The tree, forced: same answers, one record per build batch.
-    let out = pcct(&[
-        "knn",
-        "--data",
-        &s(&data),
-        "--k",
-        "7",
-        "--queries",
-        &s(&queries),
-        "--out-ids",
-        &s(&ids),
-        "--engine",
-        "tree",
-        "--stats",
-        &s(&stats),
-    ]);
+    let out = knn(&["--engine", "tree"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     check_ids_csv(&ids, &expect);
     let text = std::fs::read_to_string(&stats).unwrap();
@@ -151,32 +131,13 @@ fn knn_self_and_predecessor_match_brute_force() {
     assert!(text.contains("\"forced\":\"true\""), "{text}");
 
     // The k-d engine, forced: same answers, said in the stats; it cannot save a tree.
-    let kd = |extra: &[&str]| {
-        let mut a = vec![
-            "knn".to_string(),
-            "--data".into(),
-            s(&data),
-            "--k".into(),
-            "7".into(),
-            "--queries".into(),
-            s(&queries),
-            "--out-ids".into(),
-            s(&ids),
-            "--engine".into(),
-            "kd".into(),
-            "--stats".into(),
-            s(&stats),
-        ];
-        a.extend(extra.iter().map(|x| x.to_string()));
-        pcct(&a.iter().map(String::as_str).collect::<Vec<_>>())
-    };
-    let out = kd(&[]);
+    let out = knn(&["--engine", "kd"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     check_ids_csv(&ids, &expect);
     let text = std::fs::read_to_string(&stats).unwrap();
     assert!(text.contains("\"path\":\"kd\""), "{text}");
     let saved = tmp("kd.pcct");
-    let out = kd(&["--save-tree", &s(&saved)]);
+    let out = knn(&["--engine", "kd", "--save-tree", &s(&saved)]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -186,21 +147,7 @@ fn knn_self_and_predecessor_match_brute_force() {
 
     // Every forced query path gives the same answers, and says so in the stats.
     for via in ["tree", "scan", "kd"] {
-        let out = pcct(&[
-            "knn",
-            "--data",
-            &s(&data),
-            "--k",
-            "7",
-            "--queries",
-            &s(&queries),
-            "--out-ids",
-            &s(&ids),
-            "--via",
-            via,
-            "--stats",
-            &s(&stats),
-        ]);
+        let out = knn(&["--via", via]);
         assert!(
             out.status.success(),
             "{via}: {}",

@@ -3,12 +3,17 @@
 //!
 //! ```text
 //! est = ‖q‖² + ‖x‖² − 2g          g: the product's q·x
-//! err = γ·(‖q‖ + ‖x‖)²            γ covers g's rounding (dim·ε·‖q‖‖x‖), the norms', the
-//!                                 sum's and the centring of the coordinates
+//! err = γ·(‖q‖ + ‖x‖)² + 1e-300   γ covers g's rounding (dim·ε·‖q‖‖x‖), the norms', the
+//!                                 sum's and the centring of the coordinates; the floor,
+//!                                 underflow (coordinates near 1e-160 and below)
 //! d ∈ [√max(est − err, 0), √max(est − err, 0) + √(2·err)]  (√(a + b) ≤ √a + √b: one
 //! square root per pair), then widened by the canonical distance's own error (relative
 //! `rel`, absolute `abs`) and the roundings
 //! ```
+
+/// The absolute floor of the squared bounds' error, and its square root.
+const UNDERFLOW_SQ: f64 = 1e-300;
+const UNDERFLOW: f64 = 1e-150;
 
 /// The query side of [`intervals`].
 #[derive(Clone, Copy, Debug)]
@@ -67,10 +72,12 @@ fn intervals_lanes(q: &GramQuery, rows: GramRows<'_>, dots: &mut [f64], hi: &mut
     for (((&xn, &x_norm), g), h) in sq_norms.iter().zip(norms).zip(dots.iter_mut()).zip(hi.iter_mut()) {
         let est = qn + xn - 2.0 * *g;
         let s = (q_norm + x_norm) * (1.0 + 2.0 * f64::EPSILON);
-        let err = q.gamma * s * s;
+        // Relative rounding, plus an absolute floor far above what underflow can lose
+        // (each of the ~2·dim operations at most 2⁻¹⁰⁷⁵ once values are subnormal).
+        let err = q.gamma * s * s + UNDERFLOW_SQ;
         let base = (est - err).max(0.0).sqrt();
         *g = (base * down - q.abs).max(0.0);
-        *h = (base + root * s) * up + q.abs;
+        *h = (base + root * s + UNDERFLOW) * up + q.abs;
     }
 }
 

@@ -34,7 +34,8 @@ widest! {
     /// `σ²·shape(r_j)` for every row `x_j` of `xs` (row-major, `a.len()` columns), with
     /// `r_j = ‖(a − x_j)·inv_ls‖` (`inv_ls`: one value, or one per column), into `out`:
     /// through [`exp_block`]'s arithmetic at the widest vectors this CPU has. Each value is
-    /// within `2·EXP_REL_ERROR + 64ε` relative of the exact kernel.
+    /// within `2·EXP_REL_ERROR + 64ε` relative plus `(dim + 4)·ε·σ²` absolute of the exact
+    /// kernel (the absolute part: `r²`'s rounding, amplified by the exponent).
     pub fn kernel_rows(family: Family, variance: f64, inv_ls: &[f64], a: &[f64], xs: &[f64], out: &mut [f64]) => kernel_rows_lanes
 }
 
@@ -57,10 +58,11 @@ fn sq_dists<const D: usize>(inv_ls: &[f64], a: &[f64], xs: &[f64], out: &mut [f6
 fn kernel_rows_lanes(family: Family, variance: f64, inv_ls: &[f64], a: &[f64], xs: &[f64], out: &mut [f64]) {
     let dim = a.len();
     assert!(
-        dim > 0 && (inv_ls.len() == 1 || inv_ls.len() == dim) && xs.len() >= out.len() * dim,
+        (inv_ls.len() == 1 || inv_ls.len() == dim) && xs.len() >= out.len() * dim,
         "pcct-kernels: kernel rows need one lengthscale or one per column, and a row per output"
     );
     match dim {
+        0 => out.fill(0.0), // no coordinates: every point at r = 0
         1 => sq_dists::<1>(inv_ls, a, xs, out),
         2 => sq_dists::<2>(inv_ls, a, xs, out),
         3 => sq_dists::<3>(inv_ls, a, xs, out),

@@ -227,10 +227,12 @@ pub fn interval(num: f64, b: f64, sp: f64, slack: f64) -> (f64, f64) {
 pub struct TileQuery {
     /// The query's row.
     pub row: Row,
-    /// `c` in `b = c·‖v_q‖‖v_j‖ + e·k`: the dot products' rounding.
+    /// `c` in `b = c·‖v_q‖‖v_j‖ + e·k + a`: the dot products' rounding.
     pub dot_error: f64,
     /// `e` in `b`: the relative error of the kernel values.
     pub kernel_error: f64,
+    /// Added to `b`: the absolute error of the kernel values.
+    pub kernel_abs: f64,
     /// The canonical distance's largest error in `ρ`.
     pub slack: f64,
 }
@@ -248,7 +250,7 @@ fn tile_intervals_lanes(q: &TileQuery, rows: &[Row], dots: &mut [f64], kernel: &
     let n = rows.len().min(dots.len()).min(kernel.len());
     let (rows, dots, kernel) = (&rows[..n], &mut dots[..n], &mut kernel[..n]);
     for ((r, g), k) in rows.iter().zip(dots.iter_mut()).zip(kernel.iter_mut()) {
-        let b = q.dot_error * q.row.norm * r.norm + q.kernel_error * *k;
+        let b = q.dot_error * q.row.norm * r.norm + q.kernel_error * *k + q.kernel_abs;
         (*g, *k) = interval((*k - *g).abs(), b, q.row.sqrt_p * r.sqrt_p, q.slack);
     }
 }

@@ -116,9 +116,9 @@ impl Kernel {
     }
 
     /// `k(a, x_j)` for every row `x_j` of `xs` (row-major, `a.len()` columns) into `out`,
-    /// vectorized ([`crate::kernels::math::kernel_rows`]): for bounds only,
-    /// each value within [`Kernel::ROWS_REL_ERROR`] of the exact kernel (canonical
-    /// distances use [`Kernel::eval`]).
+    /// vectorized ([`crate::kernels::math::kernel_rows`]): for bounds only, each value
+    /// within [`Kernel::ROWS_REL_ERROR`] relative plus [`Kernel::rows_abs_error`] of the exact
+    /// kernel (canonical distances use [`Kernel::eval`]).
     pub(crate) fn eval_rows(&self, a: &[f64], xs: &[f64], out: &mut [f64]) {
         use crate::kernels::math::{kernel_rows, Family};
         let family = match self.kind {
@@ -131,9 +131,17 @@ impl Kernel {
     }
 
     /// Relative error bound of [`Kernel::eval_rows`] against the exact kernel: the
-    /// vectorized `exp`'s, plus a few roundings of `r²`, `√`, the polynomial factor and
-    /// the products (each ≤ 2⁻⁵³), with room to spare.
+    /// vectorized `exp`'s, plus a few roundings of `√`, the polynomial factor and the
+    /// products (each ≤ 2⁻⁵³), with room to spare; see [`Kernel::rows_abs_error`] for the rest.
     pub(crate) const ROWS_REL_ERROR: f64 = 2.0 * crate::kernels::math::EXP_REL_ERROR + 64.0 * f64::EPSILON;
+
+    /// Absolute error bound of [`Kernel::eval_rows`] on top of the relative one, for `dim`
+    /// coordinates: `r²`'s rounding ((dim + 2)·ε relative) moves the exponent, which moves
+    /// `k` by at most `(dim + 2)·ε·σ²·max(x·e^(−x))`-like amounts (every family), and
+    /// arguments below −708 give 0 (a true value below 1e−300·σ²).
+    pub(crate) fn rows_abs_error(&self, dim: usize) -> f64 {
+        (dim as f64 + 4.0) * f64::EPSILON * self.variance
+    }
 
     /// The family's shape `k/σ²` at `r²`: decreasing in `r` for all four families.
     fn shape(&self, r2: f64) -> f64 {

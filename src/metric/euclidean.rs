@@ -287,8 +287,9 @@ impl<T: Element> Metric for Euclidean<T> {
     }
 
     /// Squared distances: a run of rows through the block kernel (one query) or the
-    /// several-query kernel; listed rows one at a time. Intervals, where asked for, are
-    /// the canonical distances.
+    /// several-query kernel; listed rows one at a time. Intervals, where asked for: for a
+    /// run of queries × a run of rows, bounds from one matrix product (`tile_gram`);
+    /// otherwise the canonical distances.
     fn bounds(&self, queries: &Self, qs: Points<'_>, rows: Points<'_>, out: Bounds<'_>) {
         let raw = match (out, qs, rows) {
             (Bounds::Raw(raw), ..) => raw,

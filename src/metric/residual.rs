@@ -415,6 +415,7 @@ impl Residual {
                 row: rq,
                 dot_error: c,
                 kernel_error: ke,
+                kernel_abs: self.kernel.rows_abs_error(self.dim),
                 slack,
             };
             tile_intervals(&tq, rows, lo, hi);
