@@ -37,10 +37,7 @@
 
 use crate::metric::Metric;
 use crate::pool::Pool;
-use crate::query::{
-    dense_knn, dense_predecessor_knn, dense_self_knn, kd_knn, kd_predecessor_knn, kd_self_knn, Neighbors,
-    QueryStats,
-};
+use crate::query::{check_k, dense_observed, kd_observed, unobserved, Neighbors, Observer, QueryStats, Rows};
 use crate::tree::Tree;
 use crate::{Error, Result};
 use std::time::{Duration, Instant};
@@ -248,6 +245,7 @@ pub struct Job<'q, M> {
     kind: Kind,
     k: usize,
     engine: Engine,
+    observe: Observer<'q>,
 }
 
 impl<'q, M: Metric> Job<'q, M> {
@@ -259,6 +257,7 @@ impl<'q, M: Metric> Job<'q, M> {
             kind: Kind::Knn(queries.len()),
             k,
             engine: Engine::Auto,
+            observe: unobserved(),
         }
     }
 
@@ -270,6 +269,7 @@ impl<'q, M: Metric> Job<'q, M> {
             kind: Kind::SelfKnn,
             k,
             engine: Engine::Auto,
+            observe: unobserved(),
         }
     }
 
@@ -282,12 +282,20 @@ impl<'q, M: Metric> Job<'q, M> {
             kind: Kind::Predecessor,
             k,
             engine: Engine::Auto,
+            observe: unobserved(),
         }
     }
 
     /// Forces an engine ([`Engine::Auto`], the default, lets the plan choose).
     pub fn engine(mut self, engine: Engine) -> Self {
         self.engine = engine;
+        self
+    }
+
+    /// Tells `observe` how many more queries are answered, as the dense and k-d engines
+    /// answer them (from the pool's workers; a cover tree reports once, at the end).
+    pub fn observe(mut self, observe: Observer<'q>) -> Self {
+        self.observe = observe;
         self
     }
 
@@ -308,18 +316,28 @@ impl<'q, M: Metric> Job<'q, M> {
             queries,
             k,
             kind,
+            observe,
             ..
         } = self;
         if plan.engine != Engine::Tree {
             let t = Instant::now();
-            let kd = plan.engine == Engine::Kd;
-            let neighbors = match (queries, kind) {
-                (Some(q), _) if kd => kd_knn(&data, q, k, pool)?,
-                (Some(q), _) => dense_knn(&data, q, k, pool)?,
-                (None, Kind::SelfKnn) if kd => kd_self_knn(&data, k, pool)?,
-                (None, Kind::SelfKnn) => dense_self_knn(&data, k, pool)?,
-                (None, _) if kd => kd_predecessor_knn(&data, k, pool)?,
-                (None, _) => dense_predecessor_knn(&data, k, pool)?,
+            let (rows, mode) = match kind {
+                Kind::Knn(_) => (Rows::All, "k-NN"),
+                Kind::SelfKnn => (Rows::Others, "self-kNN"),
+                Kind::Predecessor => (Rows::Before, "predecessor"),
+            };
+            check_k(k, data.len(), mode)?;
+            let qm = match queries {
+                Some(q) => {
+                    data.check_queries(q)?;
+                    q
+                }
+                None => &data,
+            };
+            let neighbors = if plan.engine == Engine::Kd {
+                kd_observed(&data, qm, k, rows, pool, observe)?
+            } else {
+                dense_observed(&data, qm, k, rows, pool, observe)
             };
             return Ok(Done {
                 neighbors,
@@ -339,6 +357,7 @@ impl<'q, M: Metric> Job<'q, M> {
             (None, Kind::SelfKnn) => tree.self_knn(k).run(pool)?,
             (None, _) => tree.predecessor_knn(k).run(pool)?,
         };
+        observe(neighbors.len());
         Ok(Done {
             neighbors,
             plan,

@@ -120,3 +120,29 @@ fn bad_jobs_are_errors_not_panics() {
     assert!(Job::self_knn(wide, 3).engine(Engine::Kd).run(&p).is_err());
     assert_eq!("dense".parse::<Engine>().unwrap(), Engine::Dense);
 }
+
+/// The observer hears of every query once, whatever the engine.
+#[test]
+fn observers_count_every_query() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let p = pool(2);
+    let (data, queries) = (points(3_000, 3, 1), points(700, 3, 2));
+    for engine in [Engine::Tree, Engine::Kd, Engine::Dense] {
+        let seen = AtomicUsize::new(0);
+        let count = |n: usize| {
+            seen.fetch_add(n, Ordering::Relaxed);
+        };
+        Job::knn(data.clone(), &queries, 4)
+            .engine(engine)
+            .observe(&count)
+            .run(&p)
+            .unwrap();
+        assert_eq!(seen.swap(0, Ordering::Relaxed), 700, "{engine:?}");
+        Job::predecessor_knn(data.clone(), 4)
+            .engine(engine)
+            .observe(&count)
+            .run(&p)
+            .unwrap();
+        assert_eq!(seen.load(Ordering::Relaxed), 3_000, "{engine:?}");
+    }
+}

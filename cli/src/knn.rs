@@ -6,13 +6,10 @@ use super::saved::{euclidean, residual_points, SavedTree};
 use clap::{ArgGroup, Args};
 use pcct::build::Order;
 use pcct::io::{check_files, check_output_path, write_all, Matrix, Output};
-use pcct::job::{plan, Engine, Kind, Plan};
+use pcct::job::{plan, Engine, Job, Kind, Plan};
 use pcct::kernels::{isa, Element};
 use pcct::metric::{Kernel, KernelKind, Residual};
 use pcct::persist::Persist;
-use pcct::query::{
-    dense_knn, dense_predecessor_knn, dense_self_knn, kd_knn, kd_predecessor_knn, kd_self_knn,
-};
 use pcct::telemetry::{Record, Value};
 use pcct::tree::NONE;
 use pcct::tuning::Profile;
@@ -447,25 +444,24 @@ fn answer_without_tree<M: Metric>(
 ) -> Result<()> {
     let k = args.k;
     let engine = plan.engine.name();
-    progress.step(if plan.engine == Engine::Kd {
-        "k-d index and queries"
-    } else {
-        "dense scan"
-    });
-    let t1 = Instant::now();
     let kd = plan.engine == Engine::Kd;
-    let (mode, nb) = match &q {
-        Some(q) if kd => ("knn", kd_knn(&m, q, k, &pool)?),
-        Some(q) => ("knn", dense_knn(&m, q, k, &pool)?),
-        None if args.self_ && kd => ("self", kd_self_knn(&m, k, &pool)?),
-        None if args.self_ => ("self", dense_self_knn(&m, k, &pool)?),
-        None if kd => ("predecessor", kd_predecessor_knn(&m, k, &pool)?),
-        None => ("predecessor", dense_predecessor_knn(&m, k, &pool)?),
+    progress.step(if kd { "k-d index and queries" } else { "dense scan" });
+    let (n, nq) = (m.len() as u64, q.as_ref().map_or(m.len(), |q| q.len()));
+    progress.set_len(nq as u64);
+    progress.set(0);
+    // The summary's shape fields now: the job takes the metric.
+    let shape = summary(&m, &pool, dtype, k, nq);
+    let observe = |done: usize| progress.inc(done as u64);
+    let t1 = Instant::now();
+    let (mode, job) = match &q {
+        Some(q) => ("knn", Job::knn(m, q, k)),
+        None if args.self_ => ("self", Job::self_knn(m, k)),
+        None => ("predecessor", Job::predecessor_knn(m, k)),
     };
+    let nb = job.engine(plan.engine).observe(&observe).run(&pool)?.neighbors;
     let query_s = t1.elapsed().as_secs_f64();
     progress.finish();
     // Pairs the dense engine bounded: every (query, row) pair the job may see.
-    let n = m.len() as u64;
     let pairs = match &q {
         _ if kd => None,
         Some(q) => Some(q.len() as u64 * n),
@@ -480,7 +476,7 @@ fn answer_without_tree<M: Metric>(
             .with("queries", Value::Int(nb.len() as u64))
             .with("k", Value::Int(k as u64))
             .with("query_s", Value::Num(query_s)),
-        summary(&m, &pool, dtype, k, nb.len())
+        shape
             .with("build_s", Value::Num(0.0))
             .with("query_s", Value::Num(query_s))
             .with("distance_evals", pairs.map_or(Value::Num(f64::NAN), Value::Int))

@@ -37,6 +37,11 @@ impl Progress {
         self.0.set_position(pos);
     }
 
+    /// Sets the number of steps (e.g. queries, once the work turns out to be queries).
+    pub fn set_len(&self, len: u64) {
+        self.0.set_length(len);
+    }
+
     /// Advances by `n`.
     pub fn inc(&self, n: u64) {
         self.0.inc(n);

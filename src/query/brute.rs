@@ -79,6 +79,7 @@ pub(super) fn run<M: Metric>(
     k: usize,
     pool: &Pool,
     map: impl Fn(usize) -> (u32, u32) + Sync,
+    observe: super::Observer<'_>,
 ) -> Neighbors {
     let mut ids = vec![NONE; nq * k];
     let mut dists = vec![f64::INFINITY; nq * k];
@@ -93,6 +94,7 @@ pub(super) fn run<M: Metric>(
                     top.reset(k);
                     scan_ids(m, qm, i as u32, end, skip, top, buf);
                     top.write(ri, rd);
+                    observe(1);
                 },
             )
     });
@@ -104,20 +106,44 @@ pub fn brute_force_knn<M: Metric>(data: &M, queries: &M, k: usize, pool: &Pool) 
     check_k(k, data.len(), "k-NN")?;
     data.check_queries(queries)?;
     let n = data.len() as u32;
-    Ok(run(data, queries, queries.len(), k, pool, |_| (n, NONE)))
+    Ok(run(
+        data,
+        queries,
+        queries.len(),
+        k,
+        pool,
+        |_| (n, NONE),
+        super::unobserved(),
+    ))
 }
 
 /// For each point, its exact `k` nearest other points (`1 ≤ k ≤ n`, padded).
 pub fn brute_force_self_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
     check_k(k, data.len(), "self-kNN")?;
     let n = data.len() as u32;
-    Ok(run(data, data, data.len(), k, pool, |i| (n, i as u32)))
+    Ok(run(
+        data,
+        data,
+        data.len(),
+        k,
+        pool,
+        |i| (n, i as u32),
+        super::unobserved(),
+    ))
 }
 
 /// For each point `i`, its exact `k` nearest points among ids `< i` (padded).
 pub fn brute_force_predecessor_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
     check_k(k, data.len(), "predecessor")?;
-    Ok(run(data, data, data.len(), k, pool, |i| (i as u32, NONE)))
+    Ok(run(
+        data,
+        data,
+        data.len(),
+        k,
+        pool,
+        |i| (i as u32, NONE),
+        super::unobserved(),
+    ))
 }
 
 /// All points of `data` within `r` of each point of `queries`, sorted by (distance, id).

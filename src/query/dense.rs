@@ -33,7 +33,7 @@ const ROW_TILE: usize = 1024;
 
 /// Which rows a query may see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Rows {
+pub(crate) enum Rows {
     /// Every row (queries are other points).
     All,
     /// Every row but the query's own id (self-kNN).
@@ -69,21 +69,21 @@ impl Rows {
 pub fn dense_knn<M: Metric>(data: &M, queries: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
     check_k(k, data.len(), "k-NN")?;
     data.check_queries(queries)?;
-    Ok(run(data, queries, k, Rows::All, pool))
+    Ok(run(data, queries, k, Rows::All, pool, super::unobserved()))
 }
 
 /// For each point, its exact `k` nearest other points, through the dense engine (padded
 /// where fewer exist).
 pub fn dense_self_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
     check_k(k, data.len(), "self-kNN")?;
-    Ok(run(data, data, k, Rows::Others, pool))
+    Ok(run(data, data, k, Rows::Others, pool, super::unobserved()))
 }
 
 /// For each point `i`, its exact `k` nearest points among ids `< i`, through the dense
 /// engine: only the lower triangle of tiles is computed (padded rows as everywhere).
 pub fn dense_predecessor_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
     check_k(k, data.len(), "predecessor")?;
-    Ok(run(data, data, k, Rows::Before, pool))
+    Ok(run(data, data, k, Rows::Before, pool, super::unobserved()))
 }
 
 /// Per-worker scratch: one collector per query of a block, the two bound tiles and
@@ -95,15 +95,43 @@ struct Scratch {
     top: TopK,
 }
 
-fn run<M: Metric>(data: &M, queries: &M, k: usize, rows: Rows, pool: &Pool) -> Neighbors {
+/// The dense engine for `rows` (`queries` is `data` for self and predecessor jobs; `k`
+/// checked by the caller), telling `observe` of every block answered.
+pub(crate) fn dense_observed<M: Metric>(
+    data: &M,
+    queries: &M,
+    k: usize,
+    rows: Rows,
+    pool: &Pool,
+    observe: super::Observer<'_>,
+) -> Neighbors {
+    run(data, queries, k, rows, pool, observe)
+}
+
+fn run<M: Metric>(
+    data: &M,
+    queries: &M,
+    k: usize,
+    rows: Rows,
+    pool: &Pool,
+    observe: super::Observer<'_>,
+) -> Neighbors {
     let (n, nq) = (data.len(), queries.len());
     if !data.capabilities().tiles_pay {
         // One query at a time through the blocked kernels: for cheap distances a tile's
         // intervals cost more than they save.
-        return super::brute::run(data, queries, nq, k, pool, |i| {
-            let (end, skip) = rows.of(i, n);
-            (end as u32, skip)
-        });
+        return super::brute::run(
+            data,
+            queries,
+            nq,
+            k,
+            pool,
+            |i| {
+                let (end, skip) = rows.of(i, n);
+                (end as u32, skip)
+            },
+            observe,
+        );
     }
     // Enough blocks for every thread to have several (load balance), none above the cap.
     let qb = nq.div_ceil(4 * pool.threads()).clamp(1, QUERY_BLOCK);
@@ -120,7 +148,10 @@ fn run<M: Metric>(data: &M, queries: &M, k: usize, rows: Rows, pool: &Pool) -> N
                     hi: vec![0.0; qb * ROW_TILE],
                     top: TopK::default(),
                 },
-                |sc, (b, (ri, rd))| block(data, queries, k, rows, b * qb, sc, ri, rd),
+                |sc, (b, (ri, rd))| {
+                    block(data, queries, k, rows, b * qb, sc, ri, rd);
+                    observe(ri.len() / k);
+                },
             )
     });
     debug_assert!(n > 0);

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 /// Which points a query may take.
 #[derive(Clone, Copy)]
-enum Admit {
+pub(crate) enum Admit {
     All,
     Others,
     Before,
@@ -40,22 +40,47 @@ enum Admit {
 pub fn kd_knn<M: Metric>(data: &M, queries: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
     check_k(k, data.len(), "k-NN")?;
     data.check_queries(queries)?;
-    run(data, queries, k, Admit::All, pool)
+    run(data, queries, k, Admit::All, pool, super::unobserved())
 }
 
 /// For each point, its exact `k` nearest other points through a k-d index.
 pub fn kd_self_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
     check_k(k, data.len(), "self-kNN")?;
-    run(data, data, k, Admit::Others, pool)
+    run(data, data, k, Admit::Others, pool, super::unobserved())
 }
 
 /// For each point `i`, its exact `k` nearest among ids `< i` through a k-d index.
 pub fn kd_predecessor_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
     check_k(k, data.len(), "predecessor")?;
-    run(data, data, k, Admit::Before, pool)
+    run(data, data, k, Admit::Before, pool, super::unobserved())
 }
 
-fn run<M: Metric>(data: &M, queries: &M, k: usize, admit: Admit, pool: &Pool) -> Result<Neighbors> {
+/// The k-d engine for the dense engine's row sets (`queries` is `data` for self and
+/// predecessor jobs; `k` checked by the caller), telling `observe` of every query answered.
+pub(crate) fn kd_observed<M: Metric>(
+    data: &M,
+    queries: &M,
+    k: usize,
+    rows: super::Rows,
+    pool: &Pool,
+    observe: super::Observer<'_>,
+) -> Result<Neighbors> {
+    let admit = match rows {
+        super::Rows::All => Admit::All,
+        super::Rows::Others => Admit::Others,
+        super::Rows::Before => Admit::Before,
+    };
+    run(data, queries, k, admit, pool, observe)
+}
+
+fn run<M: Metric>(
+    data: &M,
+    queries: &M,
+    k: usize,
+    admit: Admit,
+    pool: &Pool,
+    observe: super::Observer<'_>,
+) -> Result<Neighbors> {
     if !kd_pays(data) {
         return Err(Error::invalid(
             "engine",
@@ -110,6 +135,7 @@ fn run<M: Metric>(data: &M, queries: &M, k: usize, admit: Admit, pool: &Pool) ->
                         top.threshold()
                     });
                     top.write(ri, rd);
+                    observe(1);
                 },
             )
     });

@@ -37,6 +37,8 @@ mod tree_search;
 
 pub use brute::{brute_force_knn, brute_force_predecessor_knn, brute_force_range, brute_force_self_knn};
 pub use dense::{dense_knn, dense_predecessor_knn, dense_self_knn};
+pub(crate) use dense::{dense_observed, Rows};
+pub(crate) use kd_points::kd_observed;
 pub use kd_points::{kd_knn, kd_predecessor_knn, kd_self_knn};
 
 pub use plan::{kd_eval_cost, QueryPath, Via, LOCALITY_BYTES, PROBE_QUERIES, SCAN_FRACTION};
@@ -44,6 +46,15 @@ pub use request::{KnnRequest, RangeRequest};
 pub use result::{Neighbors, QueryStats, RangeNeighbors};
 
 use crate::{Error, Result};
+
+/// Told how many more queries a job has answered (for progress bars); called from the
+/// pool's workers, so it must be `Sync`. See [`crate::Job::observe`].
+pub type Observer<'a> = &'a (dyn Fn(usize) + Sync);
+
+/// The observer that ignores everything.
+pub(crate) fn unobserved() -> Observer<'static> {
+    &|_| {}
+}
 
 /// Queries are addressed by `u32` ids, like points.
 fn check_query_count(nq: usize) -> Result<()> {
@@ -56,7 +67,7 @@ fn check_query_count(nq: usize) -> Result<()> {
     Ok(())
 }
 
-fn check_k(k: usize, max: usize, mode: &str) -> Result<()> {
+pub(crate) fn check_k(k: usize, max: usize, mode: &str) -> Result<()> {
     if k == 0 {
         return Err(Error::invalid("k", "k must be at least 1".into()));
     }
