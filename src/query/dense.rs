@@ -69,21 +69,42 @@ impl Rows {
 pub fn dense_knn<M: Metric>(data: &M, queries: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
     check_k(k, data.len(), "k-NN")?;
     data.check_queries(queries)?;
-    Ok(run(data, queries, k, Rows::All, pool, super::unobserved()))
+    Ok(dense_observed(
+        data,
+        queries,
+        k,
+        Rows::All,
+        pool,
+        super::unobserved(),
+    ))
 }
 
 /// For each point, its exact `k` nearest other points, through the dense engine (padded
 /// where fewer exist).
 pub fn dense_self_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
     check_k(k, data.len(), "self-kNN")?;
-    Ok(run(data, data, k, Rows::Others, pool, super::unobserved()))
+    Ok(dense_observed(
+        data,
+        data,
+        k,
+        Rows::Others,
+        pool,
+        super::unobserved(),
+    ))
 }
 
 /// For each point `i`, its exact `k` nearest points among ids `< i`, through the dense
 /// engine: only the lower triangle of tiles is computed (padded rows as everywhere).
 pub fn dense_predecessor_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
     check_k(k, data.len(), "predecessor")?;
-    Ok(run(data, data, k, Rows::Before, pool, super::unobserved()))
+    Ok(dense_observed(
+        data,
+        data,
+        k,
+        Rows::Before,
+        pool,
+        super::unobserved(),
+    ))
 }
 
 /// Per-worker scratch: one collector per query of a block, the two bound tiles and
@@ -98,17 +119,6 @@ struct Scratch {
 /// The dense engine for `rows` (`queries` is `data` for self and predecessor jobs; `k`
 /// checked by the caller), telling `observe` of every block answered.
 pub(crate) fn dense_observed<M: Metric>(
-    data: &M,
-    queries: &M,
-    k: usize,
-    rows: Rows,
-    pool: &Pool,
-    observe: super::Observer<'_>,
-) -> Neighbors {
-    run(data, queries, k, rows, pool, observe)
-}
-
-fn run<M: Metric>(
     data: &M,
     queries: &M,
     k: usize,

@@ -9,21 +9,13 @@
 //! here: data with many of them goes to a cover tree, which keeps them in lists.
 
 use super::topk::TopK;
-use super::{check_k, Neighbors};
+use super::{check_k, Neighbors, Rows};
 use crate::build::hilbert_sorted;
 use crate::metric::Metric;
 use crate::pool::Pool;
 use crate::tree::{kd_pays, KdIndex, KdScratch, NONE};
 use crate::{Error, Result};
 use rayon::prelude::*;
-
-/// Which points a query may take.
-#[derive(Clone, Copy)]
-pub(crate) enum Admit {
-    All,
-    Others,
-    Before,
-}
 
 /// The exact `k` nearest points of `data` to each point of `queries` through a k-d
 /// index (metrics with Euclidean coordinates in at most 16 dimensions).
@@ -40,44 +32,28 @@ pub(crate) enum Admit {
 pub fn kd_knn<M: Metric>(data: &M, queries: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
     check_k(k, data.len(), "k-NN")?;
     data.check_queries(queries)?;
-    run(data, queries, k, Admit::All, pool, super::unobserved())
+    kd_observed(data, queries, k, Rows::All, pool, super::unobserved())
 }
 
 /// For each point, its exact `k` nearest other points through a k-d index.
 pub fn kd_self_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
     check_k(k, data.len(), "self-kNN")?;
-    run(data, data, k, Admit::Others, pool, super::unobserved())
+    kd_observed(data, data, k, Rows::Others, pool, super::unobserved())
 }
 
 /// For each point `i`, its exact `k` nearest among ids `< i` through a k-d index.
 pub fn kd_predecessor_knn<M: Metric>(data: &M, k: usize, pool: &Pool) -> Result<Neighbors> {
     check_k(k, data.len(), "predecessor")?;
-    run(data, data, k, Admit::Before, pool, super::unobserved())
+    kd_observed(data, data, k, Rows::Before, pool, super::unobserved())
 }
 
-/// The k-d engine for the dense engine's row sets (`queries` is `data` for self and
-/// predecessor jobs; `k` checked by the caller), telling `observe` of every query answered.
+/// The k-d engine for `rows` (`queries` is `data` for self and predecessor jobs; `k`
+/// checked by the caller), telling `observe` of every query answered.
 pub(crate) fn kd_observed<M: Metric>(
     data: &M,
     queries: &M,
     k: usize,
-    rows: super::Rows,
-    pool: &Pool,
-    observe: super::Observer<'_>,
-) -> Result<Neighbors> {
-    let admit = match rows {
-        super::Rows::All => Admit::All,
-        super::Rows::Others => Admit::Others,
-        super::Rows::Before => Admit::Before,
-    };
-    run(data, queries, k, admit, pool, observe)
-}
-
-fn run<M: Metric>(
-    data: &M,
-    queries: &M,
-    k: usize,
-    admit: Admit,
+    rows: Rows,
     pool: &Pool,
     observe: super::Observer<'_>,
 ) -> Result<Neighbors> {
@@ -89,15 +65,15 @@ fn run<M: Metric>(
     }
     let n = data.len();
     let ids: Vec<u32> = (0..n as u32).collect();
-    let keys = matches!(admit, Admit::Before).then_some(&ids[..]);
+    let keys = matches!(rows, Rows::Before).then_some(&ids[..]);
     let ix = pool.install(|| KdIndex::with_keys(data, &ids, &ids, keys, Some(pool)));
     let nq = queries.len();
     // Queries in an order that keeps the rows they read in cache: the index's leaf order
     // for the data's own points; along a Hilbert curve for other queries once the
     // coordinates outgrow the caches.
-    let order: Vec<u32> = match admit {
-        Admit::Others | Admit::Before => ix.tags().to_vec(),
-        Admit::All => {
+    let order: Vec<u32> = match rows {
+        Rows::Others | Rows::Before => ix.tags().to_vec(),
+        Rows::All => {
             let ids: Vec<u32> = (0..nq as u32).collect();
             let bytes = n * data.capabilities().coordinate_dim * std::mem::size_of::<f64>();
             if bytes >= super::LOCALITY_BYTES {
@@ -117,17 +93,17 @@ fn run<M: Metric>(
             .for_each_init(
                 || (KdScratch::default(), TopK::default()),
                 |(sc, top), ((ri, rd), &q)| {
-                    let limit = match admit {
-                        Admit::Before => q,
+                    let limit = match rows {
+                        Rows::Before => q,
                         _ => NONE,
                     };
                     top.reset(k);
                     let mut evals = 0;
                     ix.search_point(queries, q, f64::INFINITY, limit, sc, &mut evals, |id, d| {
-                        let ok = match admit {
-                            Admit::All => true,
-                            Admit::Others => id != q,
-                            Admit::Before => id < q,
+                        let ok = match rows {
+                            Rows::All => true,
+                            Rows::Others => id != q,
+                            Rows::Before => id < q,
                         };
                         if ok {
                             top.push(d, id);
