@@ -409,6 +409,18 @@ fn run_metric<M: Metric + Persist>(
         None => Kind::Predecessor,
     };
     let plan = plan(&m, args.k, kind, engine);
+    if plan.forced && args.engine == defaults.engine {
+        // A tree option chose the cover tree: say when the plan would not have.
+        let auto = pcct::job::plan(&m, args.k, kind, Engine::Auto);
+        if auto.engine != Engine::Tree {
+            note(format!(
+                "the options given need a cover tree; without them the plan would answer \
+                 with the {} engine: {}",
+                auto.engine.name(),
+                auto.reason()
+            ));
+        }
+    }
     let progress = Progress::new(n as u64, "pcct knn", args.quiet);
     if plan.engine != Engine::Tree {
         return answer_without_tree(args, m, q, pool, dtype, plan, progress);

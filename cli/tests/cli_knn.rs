@@ -156,6 +156,12 @@ fn knn_self_and_predecessor_match_brute_force() {
         check_ids_csv(&ids, &expect);
         let text = std::fs::read_to_string(&stats).unwrap();
         assert!(text.contains(&format!("\"path\":\"{via}\"")), "{via}: {text}");
+        // --via needs a cover tree, which the plan would not build here: a note says so.
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("the options given need a cover tree; without them the plan would answer with the dense engine"),
+            "{via}: {err}"
+        );
     }
 
     // The sequential reference builder gives the same answers.
