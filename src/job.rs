@@ -132,6 +132,18 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The same estimates with `engine` forced ([`Engine::Auto`] leaves the plan as it is).
+    pub fn forcing(self, engine: Engine) -> Plan {
+        match engine {
+            Engine::Auto => self,
+            engine => Plan {
+                engine,
+                forced: true,
+                ..self
+            },
+        }
+    }
+
     /// One line: the engine and why (for `--stats`, the bench table, logs).
     pub fn reason(&self) -> String {
         let why = if self.forced {
@@ -208,8 +220,8 @@ pub fn plan<M: Metric>(data: &M, k: usize, kind: Kind, engine: Engine) -> Plan {
         Engine::Dense
     };
     Plan {
-        engine: if engine == Engine::Auto { chosen } else { engine },
-        forced: engine != Engine::Auto,
+        engine: chosen,
+        forced: false,
         sample: s,
         kth,
         reach,
@@ -217,6 +229,7 @@ pub fn plan<M: Metric>(data: &M, k: usize, kind: Kind, engine: Engine) -> Plan {
         dense_cost,
         time: t.elapsed(),
     }
+    .forcing(engine)
 }
 
 /// A finished job: the answers, the plan, and what each stage took.
@@ -307,10 +320,16 @@ impl<'q, M: Metric> Job<'q, M> {
     /// Plans and answers the job on `pool`. Errors as the tree's requests and the
     /// dense engine's: `k` outside `1..=n`, queries that do not match the data.
     pub fn run(self, pool: &Pool) -> Result<Done<M>> {
+        let plan = self.plan();
+        self.run_planned(plan, pool)
+    }
+
+    /// Answers the job on `pool` with a plan made before ([`Job::plan`], [`plan`]; its
+    /// engine runs, whatever [`Job::engine`] says).
+    pub fn run_planned(self, plan: Plan, pool: &Pool) -> Result<Done<M>> {
         if self.data.len() == 0 {
             return Err(Error::invalid("data", "no points to search".into()));
         }
-        let plan = self.plan();
         let Job {
             data,
             queries,

@@ -408,10 +408,10 @@ fn run_metric<M: Metric + Persist>(
         None if args.self_ => Kind::SelfKnn,
         None => Kind::Predecessor,
     };
-    let plan = plan(&m, args.k, kind, engine);
+    let auto = plan(&m, args.k, kind, Engine::Auto);
+    let plan = auto.clone().forcing(engine);
     if plan.forced && args.engine == defaults.engine {
         // A tree option chose the cover tree: say when the plan would not have.
-        let auto = pcct::job::plan(&m, args.k, kind, Engine::Auto);
         if auto.engine != Engine::Tree {
             note(format!(
                 "the options given need a cover tree; without them the plan would answer \
@@ -470,7 +470,7 @@ fn answer_without_tree<M: Metric>(
         None if args.self_ => ("self", Job::self_knn(m, k)),
         None => ("predecessor", Job::predecessor_knn(m, k)),
     };
-    let nb = job.engine(plan.engine).observe(&observe).run(&pool)?.neighbors;
+    let nb = job.observe(&observe).run_planned(plan.clone(), &pool)?.neighbors;
     let query_s = t1.elapsed().as_secs_f64();
     progress.finish();
     // Pairs the dense engine bounded: every (query, row) pair the job may see.

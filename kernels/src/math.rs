@@ -1,5 +1,6 @@
-//! `exp` over a block of values, vectorized: for bounds (the residual metric's tile
-//! intervals), never for canonical distances, which use the platform's `f64::exp`.
+//! Covariance kernel values over a block of rows with a vectorizable `exp`: for bounds
+//! (the residual metric's tile intervals and model), never for canonical distances, which
+//! use the platform's `f64::exp`.
 //!
 //! ```text
 //! x = n·ln2 + r,  |r| ≤ ln2/2    (n rounded by the 1.5·2^52 trick, ln2 in two parts)
@@ -13,7 +14,7 @@
 //! [`EXP_REL_ERROR`] for `x ∈ [−708, 0]`; arguments below −708 give 0 (the true value is
 //! below 3.3e−308), above 0 are refused (`debug_assert`) and clamped to 0.
 
-/// A bound of `|exp_block(x) − e^x| / e^x` for `x ∈ [−708, 0]` (measured: under 4e−16;
+/// A bound of the relative error of this module's `exp` for `x ∈ [−708, 0]` (measured: under 4e−16;
 /// the bound leaves room for any FMA contraction or ordering the compiler chooses).
 pub const EXP_REL_ERROR: f64 = 1e-14;
 
@@ -33,7 +34,7 @@ pub enum Family {
 widest! {
     /// `σ²·shape(r_j)` for every row `x_j` of `xs` (row-major, `a.len()` columns), with
     /// `r_j = ‖(a − x_j)·inv_ls‖` (`inv_ls`: one value, or one per column), into `out`:
-    /// through [`exp_block`]'s arithmetic at the widest vectors this CPU has. Each value is
+    /// through this module's `exp` at the widest vectors this CPU has. Each value is
     /// within `2·EXP_REL_ERROR + 64ε` relative plus `(dim + 4)·ε·σ²` absolute of the exact
     /// kernel (the absolute part: `r²`'s rounding, amplified by the exponent).
     pub fn kernel_rows(family: Family, variance: f64, inv_ls: &[f64], a: &[f64], xs: &[f64], out: &mut [f64]) => kernel_rows_lanes
@@ -100,25 +101,6 @@ fn kernel_rows_lanes(family: Family, variance: f64, inv_ls: &[f64], a: &[f64], x
     }
 }
 
-widest! {
-    /// Replaces every `x` of `xs` (each ≤ 0) by `e^x` to within [`EXP_REL_ERROR`], through
-    /// the widest vectors this CPU has.
-    pub fn exp_block(xs: &mut [f64]) => exp_lanes
-}
-
-/// The same arithmetic without wide vectors (the reference of the tests).
-pub fn exp_portable(xs: &mut [f64]) {
-    exp_lanes(xs)
-}
-
-#[inline(always)]
-fn exp_lanes(xs: &mut [f64]) {
-    for x in xs.iter_mut() {
-        debug_assert!(*x <= 0.0 || x.is_nan(), "exp_block takes x ≤ 0, got {x}");
-        *x = exp_one(*x);
-    }
-}
-
 /// `e^x` for `x ≤ 0` (see the module's notes), branch-free.
 #[inline(always)]
 fn exp_one(x: f64) -> f64 {
@@ -166,7 +148,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exp_block_is_within_its_error_bound() {
+    fn exp_is_within_its_error_bound() {
         let mut xs: Vec<f64> = (0..200_000).map(|i| -(i as f64) * 708.0 / 200_000.0).collect();
         xs.extend([
             0.0,
@@ -180,22 +162,21 @@ mod tests {
             -745.0,
             -1e6,
         ]);
-        for path in [exp_block as fn(&mut [f64]), exp_portable] {
-            let mut got = xs.clone();
-            path(&mut got);
-            for (&x, &e) in xs.iter().zip(&got) {
-                if x < -708.0 {
-                    assert_eq!(e, 0.0, "exp({x})");
-                    continue;
-                }
-                let want = x.exp();
-                let rel = ((e - want) / want).abs();
-                // libm's own error (≤ 1 ulp) is inside the bound's margin.
-                assert!(
-                    rel <= EXP_REL_ERROR / 10.0,
-                    "exp({x}) = {e}, libm {want}: {rel:e}"
-                );
+        // The lane arithmetic itself (kernel_rows_match_the_formulas checks it through
+        // the dispatched copies).
+        for &x in &xs {
+            let e = exp_one(x);
+            if x < -708.0 {
+                assert_eq!(e, 0.0, "exp({x})");
+                continue;
             }
+            let want = x.exp();
+            let rel = ((e - want) / want).abs();
+            // libm's own error (≤ 1 ulp) is inside the bound's margin.
+            assert!(
+                rel <= EXP_REL_ERROR / 10.0,
+                "exp({x}) = {e}, libm {want}: {rel:e}"
+            );
         }
     }
 
