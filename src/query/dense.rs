@@ -164,7 +164,6 @@ pub(crate) fn dense_observed<M: Metric>(
                 },
             )
     });
-    debug_assert!(n > 0);
     Neighbors::new(k, ids, dists)
 }
 
