@@ -25,10 +25,12 @@
 //! io                               .npy and CSV in and out
 //! persist                          tree files (format, metric tags, points)
 //! tuning, workload                 tuning profiles, the workload table
+//! about                            the facts `pcct info` prints (uses tuning)
 //! ```
 
 pub use pcct_kernels as kernels;
 
+pub mod about;
 pub mod build;
 pub mod datagen;
 pub mod error;

@@ -295,6 +295,13 @@ impl Residual {
         *median / self.kernel.variance
     }
 
+    /// The rows `v_i` of `V` (row-major, [`Residual::rank`] columns), in this metric's
+    /// point order (a tree's metric holds them in layout order: read them through
+    /// [`crate::Tree::points`]).
+    pub fn factor(&self) -> &[f64] {
+        &self.v
+    }
+
     /// The residual variances `p_i` of the points.
     pub fn residual_variance(&self) -> &[f64] {
         &self.p

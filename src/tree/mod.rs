@@ -198,6 +198,36 @@ impl<M: Metric> Tree<M> {
         h
     }
 
+    /// The points `ids` of this tree as a metric of their own, in the order given (a
+    /// duplicate reads its twin's row, the same point): queries "by dataset index", for
+    /// metrics whose new points cannot be made from coordinates alone. Errors for an id
+    /// that is not in the tree.
+    ///
+    /// ```
+    /// use pcct::{datagen, Dataset, Euclidean, Pool, Tree};
+    /// let pool = Pool::new(1)?;
+    /// let tree = Tree::build(Euclidean::new(Dataset::from_rows(&datagen::uniform(100, 2, 1), 100, 2)?)?, &pool)?;
+    /// let (nn, _) = tree.knn(&tree.points(&[5, 7])?, 1).run(&pool)?;
+    /// assert_eq!(nn.ids(), &[5, 7]);
+    /// # Ok::<(), pcct::Error>(())
+    /// ```
+    pub fn points(&self, ids: &[u32]) -> crate::Result<M> {
+        let pos = ids
+            .iter()
+            .map(|&i| match self.pos_of_id.get(i as usize) {
+                Some(&p) if p != NONE => Ok(p),
+                _ => Err(crate::Error::invalid(
+                    "ids",
+                    format!(
+                        "point {i} is not in the tree (ids below {} that were not deleted)",
+                        self.id_bound()
+                    ),
+                )),
+            })
+            .collect::<crate::Result<Vec<u32>>>()?;
+        Ok(self.metric.permuted(&pos))
+    }
+
     /// The id of the point at the root.
     pub fn root_id(&self) -> u32 {
         self.id[0]
