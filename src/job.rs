@@ -26,7 +26,8 @@
 //! distance evaluations:
 //!
 //! ```text
-//! tree  = n·(build + reach·n/2)  +  queries·(descent·log2 n + reach·n)
+//! tree  = n·(build + reach·n/2)  +  queries·(descent·log2 n + visit·n)
+//!         visit = reach (two-phase metrics: at least 0.3, their searches prune little)
 //! kd    = pair·(3·n·log2 n  +  queries·(24·k + 100·2^(d/2)))  (rows a k-d search measures)
 //! dense = pairs · pair           pairs: queries·n (k-NN), n² (self), n²/2 (predecessors)
 //! ```
@@ -55,6 +56,12 @@ const DESCENT_EVALS: f64 = 20.0;
 /// entry of a matrix product (plus its kernel value) for two-phase ones.
 const DENSE_PAIR: f64 = 1.0 / 3.0;
 const DENSE_PAIR_TWO_PHASE: f64 = 1.0 / 8.0;
+/// Least share of the points a two-phase metric's tree search costs per query, in
+/// canonical evaluations, whatever the reach: the residual metric's phase-1 bounds
+/// prune little even where the k-NN ball is small (100,000 points in d = 2, Matérn 3/2
+/// ℓ = 0.2, m = 50, predecessors, k = 30: reach 0.1 %, yet 33 % of the rows bounded per
+/// query, 0.37·n evaluations' time; BENCHMARKS.md, section Dense engine).
+const SEARCH_SHARE_TWO_PHASE: f64 = 0.3;
 
 /// Which engine answers a job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -210,7 +217,12 @@ pub fn plan<M: Metric>(data: &M, k: usize, kind: Kind, engine: Engine) -> Plan {
         let rows = 24.0 * k as f64 + 100.0 * 2f64.powf(dim / 2.0);
         (Engine::Kd, pair * (3.0 * nf * log_n + queries * rows))
     } else {
-        let cost = nf * (build + reach * nf / 2.0) + queries * (DESCENT_EVALS * log_n + reach * nf);
+        let visit = if two_phase {
+            reach.max(SEARCH_SHARE_TWO_PHASE)
+        } else {
+            reach
+        };
+        let cost = nf * (build + reach * nf / 2.0) + queries * (DESCENT_EVALS * log_n + visit * nf);
         (Engine::Tree, cost)
     };
     let dense_cost = pairs * pair;

@@ -244,6 +244,30 @@ class CoverTree:
         return (_restore, ("euclidean", self._t.to_bytes(), self._threads))
 
 
+def _model(X, inducing, V, p, kernel, lengthscale, variance, jitter):
+    """The residual model's arguments for the native side: coordinates, and the
+    inducing points or the supplied parts."""
+    if not isinstance(kernel, str):
+        raise TypeError(f"invalid kernel: expected a name, got {type(kernel).__name__}")
+    ls = np.atleast_1d(np.asarray(lengthscale, dtype=np.float64))
+    if ls.ndim != 1:
+        raise ValueError("invalid lengthscale: one value or one per dimension")
+    pv = None
+    if p is not None:
+        pv = np.asarray(p, dtype=np.float64)
+        if pv.ndim != 1:
+            raise ValueError(f"invalid p: expected a 1-D array, got {pv.ndim}-D")
+    return _points(X, "data", np.float64), dict(
+        kernel=kernel,
+        lengthscale=[float(s) for s in ls],
+        variance=float(variance),
+        jitter=float(jitter),
+        z=None if inducing is None else _points(inducing, "inducing", np.float64),
+        v=None if V is None else _points(V, "V", np.float64),
+        p=pv,
+    )
+
+
 class ResidualCoverTree:
     """An exact k-NN index in the residual-correlation metric of a Vecchia-inducing-points
     GP model: ``d(i, j) = sqrt(1 - |ρ_ij|)``, ``ρ`` the correlation of the residuals
@@ -280,38 +304,14 @@ class ResidualCoverTree:
         threads: Optional[int] = None,
         seed: int = 0,
     ):
-        if not isinstance(kernel, str):
-            raise TypeError(f"invalid kernel: expected a name, got {type(kernel).__name__}")
-        ls = np.atleast_1d(np.asarray(lengthscale, dtype=np.float64))
-        if ls.ndim != 1:
-            raise ValueError("invalid lengthscale: one value or one per dimension")
-        x = _points(X, "data", np.float64)
-        z = None if inducing is None else _points(inducing, "inducing", np.float64)
-        v = None if V is None else _points(V, "V", np.float64)
-        pv = None
-        if p is not None:
-            pv = np.asarray(p, dtype=np.float64)
-            if pv.ndim != 1:
-                raise ValueError(f"invalid p: expected a 1-D array, got {pv.ndim}-D")
         self._threads = threads
-        self._t = _pcct.ResidualTree.build(
-            x,
-            kernel,
-            [float(s) for s in ls],
-            float(variance),
-            float(jitter),
-            _threads(threads),
-            _count(seed, "seed"),
-            z=z,
-            v=v,
-            p=pv,
-        )
-        self._d = x.shape[1]
+        x, model = _model(X, inducing, V, p, kernel, lengthscale, variance, jitter)
+        self._t = _pcct.ResidualTree.build(x, threads=_threads(threads), seed=_count(seed, "seed"), **model)
 
     @classmethod
     def _wrap(cls, native: Any, threads: Optional[int]) -> "ResidualCoverTree":
         t = cls.__new__(cls)
-        t._t, t._threads, t._d = native, threads, None
+        t._t, t._threads = native, threads
         return t
 
     @property
@@ -389,15 +389,33 @@ def _restore(kind: str, data: bytes, threads: Optional[int]):
 
 
 def ordered_knn(
-    X: ArrayLike, k: int, *, threads: Optional[int] = None, return_distances: bool = True
+    X: ArrayLike,
+    k: int,
+    *,
+    threads: Optional[int] = None,
+    return_distances: bool = True,
+    inducing: Optional[ArrayLike] = None,
+    V: Optional[ArrayLike] = None,
+    p: Optional[ArrayLike] = None,
+    kernel: str = "rbf",
+    lengthscale: Union[float, Sequence[float]] = 1.0,
+    variance: float = 1.0,
+    jitter: float = 1e-6,
 ) -> Union[np.ndarray, Neighbours]:
     """Vecchia conditioning sets in one call: each row's k nearest among the rows before
     it, exact, as ``(ids, distances)`` of shape ``(n, k)`` (padded with -1 / inf).
 
+    Euclidean by default. With ``inducing`` (or ``V`` and ``p``) and the kernel arguments
+    of :class:`ResidualCoverTree`, in the residual-correlation metric of that model.
     pcct plans the job first (a k-d tree, a blocked brute force or a cover tree, whichever
     a sample says is cheapest) and builds nothing it does not need.
     """
-    i, d = _pcct.ordered_knn(_points(X, "data"), _count(k, "k"), _threads(threads))
+    kk, t = _count(k, "k"), _threads(threads)
+    if inducing is None and V is None and p is None:
+        i, d = _pcct.ordered_knn(_points(X, "data"), kk, t)
+    else:
+        x, model = _model(X, inducing, V, p, kernel, lengthscale, variance, jitter)
+        i, d = _pcct.ordered_knn_residual(x, kk, threads=t, **model)
     return _pair(i, d, return_distances)
 
 

@@ -66,3 +66,15 @@ class ResidualTree:
 
 def ordered_knn(x: np.ndarray, k: int, threads: int) -> _Neighbours: ...
 def info() -> List[Tuple[str, str]]: ...
+def ordered_knn_residual(
+    x: np.ndarray,
+    k: int,
+    kernel: str,
+    lengthscale: List[float],
+    variance: float,
+    jitter: float,
+    threads: int,
+    z: Optional[np.ndarray] = None,
+    v: Optional[np.ndarray] = None,
+    p: Optional[np.ndarray] = None,
+) -> _Neighbours: ...

@@ -351,10 +351,56 @@ fn f64_rows(x: &Bound<'_, PyAny>, what: &str) -> PyResult<(Vec<f64>, usize, usiz
     Ok(rows(&a))
 }
 
+/// The residual metric of the points `x` under the kernel: `V`, `p` from the inducing
+/// points `z` (Cholesky of `K_ZZ + jitter·σ²·I`, on `pool` with the GIL released) or
+/// supplied as `v`, `p`.
+#[allow(clippy::too_many_arguments)]
+fn residual_metric(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    kernel: &str,
+    lengthscale: Vec<f64>,
+    variance: f64,
+    jitter: f64,
+    z: Option<&Bound<'_, PyAny>>,
+    v: Option<&Bound<'_, PyAny>>,
+    p: Option<PyReadonlyArray1<'_, f64>>,
+    pool: &Pool,
+) -> PyResult<Residual> {
+    let kind: KernelKind = kernel.parse().map_err(py_err)?;
+    let kernel = Kernel::new(kind, variance, &lengthscale).map_err(py_err)?;
+    let (xs, n, dim) = f64_rows(x, "X")?;
+    match (z, v, p) {
+        (Some(z), None, None) => {
+            let (zs, _, zd) = f64_rows(z, "inducing")?;
+            if zd != dim {
+                return Err(PyValueError::new_err(format!(
+                    "invalid inducing: {zd} columns, the data has {dim}"
+                )));
+            }
+            detached(py, || {
+                Residual::from_inducing(&xs, dim, &zs, kernel, jitter, pool)
+            })
+        }
+        (None, Some(v), Some(p)) => {
+            let (vs, vn, m) = f64_rows(v, "V")?;
+            if vn != n {
+                return Err(PyValueError::new_err(format!(
+                    "invalid V: {vn} rows, the data has {n}"
+                )));
+            }
+            let ps = p.as_array().iter().copied().collect::<Vec<f64>>();
+            detached(py, || Residual::from_parts(&xs, n, dim, &vs, m, &ps, kernel))
+        }
+        _ => Err(PyValueError::new_err(
+            "invalid model: give the inducing points, or both V and p (not both kinds)",
+        )),
+    }
+}
+
 #[pymethods]
 impl ResidualTree {
-    /// Builds the tree over coordinates `x` under the kernel; `V`, `p` from the inducing
-    /// points `z` (Cholesky of `K_ZZ + jitter·σ²·I`) or supplied as `v`, `p`.
+    /// Builds the tree over the residual metric of [`residual_metric`].
     #[staticmethod]
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (x, kernel, lengthscale, variance, jitter, threads, seed, z=None, v=None, p=None))]
@@ -372,46 +418,13 @@ impl ResidualTree {
         p: Option<PyReadonlyArray1<'_, f64>>,
     ) -> PyResult<Self> {
         let pool = pool(threads)?;
-        let kind: KernelKind = kernel.parse().map_err(py_err)?;
-        let kernel = Kernel::new(kind, variance, &lengthscale).map_err(py_err)?;
-        let (xs, n, dim) = f64_rows(x, "X")?;
+        let pl = &*pool;
+        let m = residual_metric(py, x, kernel, lengthscale, variance, jitter, z, v, p, pl)?;
         let opts = BuildOptions {
             seed,
             ..BuildOptions::default()
         };
-        let pl = &*pool;
-        let tree = match (z, v, p) {
-            (Some(z), None, None) => {
-                let (zs, _, zd) = f64_rows(z, "inducing")?;
-                if zd != dim {
-                    return Err(PyValueError::new_err(format!(
-                        "invalid inducing: {zd} columns, the data has {dim}"
-                    )));
-                }
-                detached(py, || {
-                    let m = Residual::from_inducing(&xs, dim, &zs, kernel, jitter, pl)?;
-                    Ok(Tree::build_with(m, pl, &opts)?.0)
-                })?
-            }
-            (None, Some(v), Some(p)) => {
-                let (vs, vn, m) = f64_rows(v, "V")?;
-                if vn != n {
-                    return Err(PyValueError::new_err(format!(
-                        "invalid V: {vn} rows, the data has {n}"
-                    )));
-                }
-                let ps = p.as_array().iter().copied().collect::<Vec<f64>>();
-                detached(py, || {
-                    let metric = Residual::from_parts(&xs, n, dim, &vs, m, &ps, kernel)?;
-                    Ok(Tree::build_with(metric, pl, &opts)?.0)
-                })?
-            }
-            _ => {
-                return Err(PyValueError::new_err(
-                    "invalid model: give the inducing points, or both V and p (not both kinds)",
-                ))
-            }
-        };
+        let tree = detached(py, || Ok(Tree::build_with(m, pl, &opts)?.0))?;
         Ok(ResidualTree { tree, pool })
     }
 
@@ -545,6 +558,30 @@ fn ordered_knn<'py>(
     neighbors(py, nn)
 }
 
+/// [`ordered_knn`] in the residual metric of [`residual_metric`], planned the same way.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (x, k, kernel, lengthscale, variance, jitter, threads, z=None, v=None, p=None))]
+fn ordered_knn_residual<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    k: usize,
+    kernel: &str,
+    lengthscale: Vec<f64>,
+    variance: f64,
+    jitter: f64,
+    threads: usize,
+    z: Option<&Bound<'py, PyAny>>,
+    v: Option<&Bound<'py, PyAny>>,
+    p: Option<PyReadonlyArray1<'py, f64>>,
+) -> PyResult<NeighborArrays<'py>> {
+    let pool = pool(threads)?;
+    let pl = &*pool;
+    let m = residual_metric(py, x, kernel, lengthscale, variance, jitter, z, v, p, pl)?;
+    let nn = detached(py, || Ok(Job::predecessor_knn(m, k).run(pl)?.neighbors))?;
+    neighbors(py, nn)
+}
+
 /// What `pcct info` prints, as `(name, value)` pairs.
 #[pyfunction]
 fn info() -> PyResult<Vec<(&'static str, String)>> {
@@ -557,6 +594,7 @@ fn _pcct(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<EuclideanTree>()?;
     m.add_class::<ResidualTree>()?;
     m.add_function(wrap_pyfunction!(ordered_knn, m)?)?;
+    m.add_function(wrap_pyfunction!(ordered_knn_residual, m)?)?;
     m.add_function(wrap_pyfunction!(info, m)?)?;
     Ok(())
 }
