@@ -22,6 +22,7 @@
 //! query                            queries: requests, planning, engine, searches, brute force,
 //!                                  the dense engine
 //! job                              one-shot jobs: the plan (tree or dense) and the run
+//! ordering                         the exact maximin ordering (uses the tree's k-d index)
 //! io                               .npy and CSV in and out
 //! persist                          tree files (format, metric tags, points)
 //! tuning, workload                 tuning profiles, the workload table
@@ -37,6 +38,7 @@ pub mod error;
 pub mod io;
 pub mod job;
 pub mod metric;
+pub mod ordering;
 pub mod persist;
 pub mod pool;
 pub mod query;

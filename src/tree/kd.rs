@@ -31,6 +31,7 @@
 //! (f32 coordinates widen exactly) — so every decision is made on canonical values, and
 //! the build's answers are the descent's: the same parent and level, the same edges.
 
+mod greedy;
 use super::growing::{Growing, Placement, SLACK};
 use super::{level_of, scale, NONE};
 use crate::kernels::{isa::Isa, Kernels};
