@@ -28,8 +28,8 @@ fn reference(n: usize, first: u32, d: impl Fn(u32, u32) -> f64) -> (Vec<u32>, Ve
         taken[c] = true;
         order.push(c as u32);
         radius.push(near[c]);
-        for i in 0..n {
-            near[i] = near[i].min(d(c as u32, i as u32));
+        for (i, v) in near.iter_mut().enumerate() {
+            *v = v.min(d(c as u32, i as u32));
         }
     }
     (order, radius)
