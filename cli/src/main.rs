@@ -13,12 +13,14 @@ mod saved;
 mod stats;
 mod tune;
 mod update;
+mod vecchia;
 
 use bench::BenchArgs;
 use knn::KnnArgs;
 use stats::StatsArgs;
 use tune::TuneArgs;
 use update::UpdateArgs;
+use vecchia::VecchiaArgs;
 
 use clap::{Parser, Subcommand};
 
@@ -57,6 +59,11 @@ pub enum Command {
     /// Example: pcct knn --data X.npy --k 10 --self --out-ids nn.npy --save-tree t.pcct &&
     /// pcct update --tree t.pcct --delete gone.txt --insert new.npy --out t2.pcct
     Update(UpdateArgs),
+    /// Vecchia set-up in one command: the exact maximin ordering, then each point's k
+    /// nearest among the points before it in that order (ids are positions in the order).
+    ///
+    /// Example: pcct vecchia --data X.npy --k 30 --out-order order.npy --out-ids nn.npy
+    Vecchia(Box<VecchiaArgs>),
     /// Summarize a --stats telemetry file (stage shares, slowest batches); --plot draws it.
     ///
     /// Example: pcct knn … --stats s.jsonl && pcct stats s.jsonl --plot s.svg
@@ -109,6 +116,7 @@ fn run() -> i32 {
         Command::Tune(args) => tune::run(&args),
         Command::Stats(args) => stats::run(&args),
         Command::Update(args) => update::run(&args),
+        Command::Vecchia(args) => vecchia::run(&args),
     };
     match result {
         Ok(()) => {
