@@ -29,7 +29,7 @@ import numpy as np
 
 from . import _pcct
 
-__all__ = ["CoverTree", "ResidualCoverTree", "ordered_knn", "info"]
+__all__ = ["CoverTree", "ResidualCoverTree", "ordered_knn", "maximin_order", "info"]
 
 ArrayLike = Any
 Neighbours = Tuple[np.ndarray, np.ndarray]
@@ -417,6 +417,39 @@ def ordered_knn(
         x, model = _model(X, inducing, V, p, kernel, lengthscale, variance, jitter)
         i, d = _pcct.ordered_knn_residual(x, kk, threads=t, **model)
     return _pair(i, d, return_distances)
+
+
+def maximin_order(
+    X: ArrayLike,
+    *,
+    threads: Optional[int] = None,
+    inducing: Optional[ArrayLike] = None,
+    V: Optional[ArrayLike] = None,
+    p: Optional[ArrayLike] = None,
+    kernel: str = "rbf",
+    lengthscale: Union[float, Sequence[float]] = 1.0,
+    variance: float = 1.0,
+    jitter: float = 1e-6,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """The exact maximin ordering (greedy permutation) of the rows of ``X``.
+
+    Starts from the row nearest the mean of the coordinates, then always takes the row
+    farthest from all rows taken so far (ties by the smaller row number). Returns
+    ``(order, radius)``: ``order[r]`` is the row taken r-th (int64), ``radius[r]`` its
+    distance to the rows taken before it (inf for the first). With ``inducing`` (or ``V``
+    and ``p``) and the kernel arguments of :class:`ResidualCoverTree`, in the
+    residual-correlation metric (the ordering of Kang & Katzfuss).
+
+    Vecchia conditioning sets in maximin order::
+
+        order, _ = pcct.maximin_order(X)
+        ids, dists = pcct.ordered_knn(X[order], 30)   # ids are positions in `order`
+    """
+    t = _threads(threads)
+    if inducing is None and V is None and p is None:
+        return _pcct.maximin_order(_points(X, "data"), t)
+    x, model = _model(X, inducing, V, p, kernel, lengthscale, variance, jitter)
+    return _pcct.maximin_order_residual(x, threads=t, **model)
 
 
 def info() -> dict:

@@ -78,3 +78,15 @@ def ordered_knn_residual(
     v: Optional[np.ndarray] = None,
     p: Optional[np.ndarray] = None,
 ) -> _Neighbours: ...
+def maximin_order(x: np.ndarray, threads: int) -> Tuple[np.ndarray, np.ndarray]: ...
+def maximin_order_residual(
+    x: np.ndarray,
+    kernel: str,
+    lengthscale: List[float],
+    variance: float,
+    jitter: float,
+    threads: int,
+    z: Optional[np.ndarray] = None,
+    v: Optional[np.ndarray] = None,
+    p: Optional[np.ndarray] = None,
+) -> Tuple[np.ndarray, np.ndarray]: ...

@@ -582,6 +582,56 @@ fn ordered_knn_residual<'py>(
     neighbors(py, nn)
 }
 
+type OrderArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<f64>>);
+
+/// An ordering as numpy arrays `(order, radius)`.
+fn order_arrays(py: Python<'_>, mm: pcct::ordering::Maximin) -> OrderArrays<'_> {
+    let order: Vec<i64> = mm.order.iter().map(|&i| i as i64).collect();
+    (order.into_pyarray(py), mm.radius.into_pyarray(py))
+}
+
+/// The exact maximin ordering of Euclidean rows `x` as `(order, radius)`.
+#[pyfunction]
+fn maximin_order<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, threads: usize) -> PyResult<OrderArrays<'py>> {
+    let pool = pool(threads)?;
+    let p = &*pool;
+    let mm = if let Ok(a) = x.extract::<PyReadonlyArray2<'_, f32>>() {
+        let m = euclidean(&a).map_err(py_err)?;
+        detached(py, || pcct::ordering::maximin(&m, p))?
+    } else if let Ok(a) = x.extract::<PyReadonlyArray2<'_, f64>>() {
+        let m = euclidean(&a).map_err(py_err)?;
+        detached(py, || pcct::ordering::maximin(&m, p))?
+    } else {
+        return Err(PyTypeError::new_err(
+            "points must be a 2-D float32 or float64 array",
+        ));
+    };
+    Ok(order_arrays(py, mm))
+}
+
+/// [`maximin_order`] in the residual metric of [`residual_metric`].
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (x, kernel, lengthscale, variance, jitter, threads, z=None, v=None, p=None))]
+fn maximin_order_residual<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    kernel: &str,
+    lengthscale: Vec<f64>,
+    variance: f64,
+    jitter: f64,
+    threads: usize,
+    z: Option<&Bound<'py, PyAny>>,
+    v: Option<&Bound<'py, PyAny>>,
+    p: Option<PyReadonlyArray1<'py, f64>>,
+) -> PyResult<OrderArrays<'py>> {
+    let pool = pool(threads)?;
+    let pl = &*pool;
+    let m = residual_metric(py, x, kernel, lengthscale, variance, jitter, z, v, p, pl)?;
+    let mm = detached(py, || pcct::ordering::maximin(&m, pl))?;
+    Ok(order_arrays(py, mm))
+}
+
 /// What `pcct info` prints, as `(name, value)` pairs.
 #[pyfunction]
 fn info() -> PyResult<Vec<(&'static str, String)>> {
@@ -595,6 +645,8 @@ fn _pcct(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ResidualTree>()?;
     m.add_function(wrap_pyfunction!(ordered_knn, m)?)?;
     m.add_function(wrap_pyfunction!(ordered_knn_residual, m)?)?;
+    m.add_function(wrap_pyfunction!(maximin_order, m)?)?;
+    m.add_function(wrap_pyfunction!(maximin_order_residual, m)?)?;
     m.add_function(wrap_pyfunction!(info, m)?)?;
     Ok(())
 }

@@ -125,3 +125,35 @@ def test_the_same_tree_for_any_thread_count():
     x = data("clustered", np.float64, d=5, n=3000)
     digests = {pcct.CoverTree(x, threads=t, seed=3)._t.layout_digest() for t in (1, 2)}
     assert len(digests) == 1
+
+
+def greedy(dist, first):
+    """The greedy permutation by brute force: farthest from the taken rows, ties by row."""
+    n = len(dist)
+    near = dist[first].copy()
+    taken = np.zeros(n, dtype=bool)
+    taken[first] = True
+    order, radius = [first], [np.inf]
+    for _ in range(n - 1):
+        cand = np.where(taken, -1.0, near)
+        c = int(np.flatnonzero(cand == cand.max())[0])
+        order.append(c)
+        radius.append(near[c])
+        taken[c] = True
+        near = np.minimum(near, dist[c])
+    return np.array(order), np.array(radius)
+
+
+@pytest.mark.parametrize("gen", sorted(GENERATORS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_maximin_order_is_the_greedy_permutation(gen, dtype, threads):
+    x = data(gen, dtype, n=400)
+    wide = x.astype(np.float64)
+    first = int(np.argmin(((wide - wide.mean(0)) ** 2).sum(1)))
+    want = greedy(euclidean_distances(x, x), first)
+    order, radius = pcct.maximin_order(x, threads=threads)
+    np.testing.assert_array_equal(order, want[0])
+    np.testing.assert_array_equal(radius, want[1])
+    ids, _ = pcct.ordered_knn(x[order], K, threads=threads)
+    reordered = euclidean_distances(x[order], x[order])
+    np.testing.assert_array_equal(ids, top_k(reordered, K, lambda i, c: c < i)[0])

@@ -117,3 +117,22 @@ def test_ordered_knn_in_the_residual_metric(kernel, threads):
     planned = pcct.ordered_knn(x, K, inducing=z, kernel=kernel, lengthscale=ls, variance=1.3, threads=threads)
     for a, b in zip(planned, tree.predecessor_knn(K)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_maximin_order_in_the_residual_metric():
+    ls = [0.2, 0.3]
+    x, _, v, p = model("matern32", ls, seed=12, n=300)
+    dist = residual_distances(x, v, p, x, v, p, "matern32", ls, 1.3)
+    order, radius = pcct.maximin_order(x, V=v, p=p, kernel="matern32", lengthscale=ls, variance=1.3)
+    # The greedy permutation from the same first point, on the oracle's distances.
+    n = len(x)
+    near = dist[order[0]].copy()
+    taken = np.zeros(n, dtype=bool)
+    taken[order[0]] = True
+    for r in range(1, n):
+        cand = np.where(taken, -1.0, near)
+        assert near[order[r]] >= cand.max() - 1e-9, r  # farthest, up to rounding
+        np.testing.assert_allclose(radius[r], near[order[r]], rtol=0, atol=1e-9)
+        taken[order[r]] = True
+        near = np.minimum(near, dist[order[r]])
+    assert sorted(order.tolist()) == list(range(n))
