@@ -79,6 +79,8 @@ fn neighbors<'py>(py: Python<'py>, nn: Neighbors) -> PyResult<NeighborArrays<'py
     Ok((ids, dists))
 }
 
+/// Neighbours and the engine's seconds.
+type TimedArrays<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f64>>, f64);
 type NeighborArrays<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f64>>);
 type PartArrays<'py> = (Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>);
 type RangeArrays<'py> = (
@@ -249,6 +251,22 @@ impl EuclideanTree {
             detached(py, || Ok(t.knn(&queries, k).run(p)?.0))?
         });
         neighbors(py, nn)
+    }
+
+    /// [`EuclideanTree::knn`] and the seconds the engine itself took (the rest of the
+    /// call is the Python boundary: checks, copies in and out; `perf/python_peers.py`).
+    fn knn_timed<'py>(&self, py: Python<'py>, q: &Bound<'py, PyAny>, k: usize) -> PyResult<TimedArrays<'py>> {
+        let p = &*self.pool;
+        let (nn, secs) = on_tree!(&self.tree, t => {
+            let queries = points_of(q)?;
+            detached(py, || {
+                let t0 = std::time::Instant::now();
+                let nn = t.knn(&queries, k).run(p)?.0;
+                Ok((nn, t0.elapsed().as_secs_f64()))
+            })?
+        });
+        let (ids, dists) = neighbors(py, nn)?;
+        Ok((ids, dists, secs))
     }
 
     /// Each point's k nearest other points.
