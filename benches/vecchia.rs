@@ -6,7 +6,9 @@
 //!
 //! `cargo bench --bench vecchia [-- REPEATS]` (default 3; medians) prints one markdown
 //! table: W7's shape (262,144 uniform points, k = 30) at d = 2, 3 and 5, and k = 10 at
-//! d = 3; pcct through `pcct::Job` (the plan's engine), kiddo's recipe end to end.
+//! d = 3; pcct through `pcct::Job` (the plan's engine), kiddo's recipe end to end. A
+//! second table times the exact maximin ordering (`pcct::ordering::maximin`) of the same
+//! points against pcct's own tree build (`Tree::build`), same run.
 
 #![allow(missing_docs)]
 
@@ -17,7 +19,7 @@ mod common;
 use common::{median, positional_args, time};
 use kiddo::{ImmutableKdTree, SquaredEuclidean};
 use pcct::job::Job;
-use pcct::{datagen, Dataset, Euclidean, Pool};
+use pcct::{datagen, ordering, Dataset, Euclidean, Pool, Tree};
 use rayon::prelude::*;
 use std::num::NonZero;
 
@@ -120,6 +122,24 @@ fn main() -> pcct::Result<()> {
             r / p,
             100.0 * same as f64 / n as f64
         );
+    }
+    println!();
+    println!("| n | d | maximin ordering s | Tree::build s | ordering / build |");
+    println!("|---|---|---|---|---|");
+    for dim in [2, 3, 5] {
+        let data = datagen::uniform(n, dim, 1);
+        let m = Euclidean::new(Dataset::from_rows(&data, n, dim)?)?;
+        let (mut to, mut tb) = (Vec::new(), Vec::new());
+        for _ in 0..repeats {
+            let (t, mm) = time(|| ordering::maximin(&m, &pool));
+            assert_eq!(mm?.order.len(), n);
+            to.push(t);
+            let (t, tree) = time(|| Tree::build(m.clone(), &pool));
+            assert_eq!(tree?.len(), n);
+            tb.push(t);
+        }
+        let (o, b) = (median(to), median(tb));
+        println!("| {n} | {dim} | {o:.3} | {b:.3} | {:.2}× |", o / b);
     }
     Ok(())
 }
