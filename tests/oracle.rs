@@ -586,6 +586,29 @@ fn kd_engine_matches_the_oracle() {
     assert!(e.to_string().contains("1 to 16 dimensions"), "{e}");
 }
 
+/// The k-d engine's predecessor jobs past its first prefix block (one index per doubling
+/// prefix of ids: 4,096, 8,192, 9,000): every row equal to the naive oracle.
+#[test]
+fn kd_predecessors_match_the_oracle_across_prefix_blocks() {
+    let (n, dim) = (9_000, 3);
+    let kinds = ["uniform", "duplicates50", "grid", "line"];
+    for case in cases(n, dim, 47)
+        .into_iter()
+        .filter(|c| kinds.iter().any(|k| c.name.starts_with(k)))
+    {
+        let m = euclidean::<f64>(&case.values, n, dim);
+        let expect: Vec<(Vec<u32>, Vec<f64>)> = (0..n)
+            .map(|i| naive_knn(m.dataset(), m.dataset().row(i), 8, |j| (j as usize) < i))
+            .collect();
+        for threads in [1, 2] {
+            let got = pcct::query::kd_predecessor_knn(&m, 8, &pool(threads)).unwrap();
+            assert_rows::<f64>(&format!("{} threads={threads}", case.name), &got, |i| {
+                expect[i].clone()
+            });
+        }
+    }
+}
+
 /// The dense engine equals the naive oracle for Euclidean data too (per-query scans below
 /// 16 coordinates, Gram-matrix tiles from 16 up), every generator.
 #[test]

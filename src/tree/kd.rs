@@ -77,6 +77,8 @@ pub(crate) struct KdIndex {
     kernels: Kernels<f64>,
     /// The entries' tags in leaf order, and their coordinates (`pad` each).
     tags: Vec<u32>,
+    /// The entries' keys in leaf order (empty for an index without keys).
+    keys: Vec<u32>,
     coords: Vec<f64>,
     nodes: Vec<KdNode>,
     /// Per k-d node: the box's low corner then its high corner (`2·pad` values).
@@ -245,6 +247,7 @@ impl KdIndex {
             // portable is the fallback for a PCCT_ISA the metric already rejected.
             kernels: Kernels::active().unwrap_or_else(|_| Kernels::new(Isa::Portable).expect("portable")),
             tags: order.iter().map(|&k| tags[k as usize]).collect(),
+            keys: keys.map_or_else(Vec::new, |ks| order.iter().map(|&k| ks[k as usize]).collect()),
             coords,
             nodes: part.nodes,
             boxes: part.boxes,
@@ -318,8 +321,8 @@ impl KdIndex {
     /// Calls `f(tag, distance)` for every entry within `r` of `q` (padded; canonical
     /// distances; a few just beyond `r` may be reported too, so callers test the
     /// distance); `f` returns the radius for the rest of the search (it may shrink).
-    /// Skips k-d nodes whose smallest key is `≥ limit` (pass `NONE` for no limit;
-    /// entries themselves are not filtered). Counts canonical distances in `evals` and
+    /// Skips k-d nodes whose smallest key is `≥ limit`, and entries whose key is (pass
+    /// `NONE` for no limit). Counts canonical distances in `evals` and
     /// returns the number of entries the SIMD kernel measured.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn search(
@@ -339,6 +342,7 @@ impl KdIndex {
         stack.clear();
         stack.push((0, self.box_sq(q, 0)));
         let mut cut = reach(r);
+        let keyed = limit != NONE && !self.keys.is_empty();
         while let Some((k, lb)) = stack.pop() {
             if lb > cut {
                 continue;
@@ -359,7 +363,7 @@ impl KdIndex {
                     continue;
                 }
                 for (e, &s) in (a..b).zip(sq.iter()) {
-                    if s > cut {
+                    if s > cut || (keyed && self.keys[e] >= limit) {
                         continue;
                     }
                     if let Some(d) = self.exact_within(q, e, r) {
