@@ -34,22 +34,23 @@ impl TopK {
     /// a short shift beats a binary search and a `memmove` call for small k.
     #[inline]
     pub(crate) fn push(&mut self, d: f64, id: u32) {
-        let e = (d, id);
+        // `(d, id) < (a, b)` on plain comparisons (distances are never NaN here).
+        let before = |a: &(f64, u32)| d < a.0 || (d == a.0 && id < a.1);
         let items = &mut self.items;
         let mut j = items.len();
         if j == self.k {
-            if e >= items[j - 1] {
+            if !before(&items[j - 1]) {
                 return;
             }
             j -= 1; // the last one drops out
         } else {
-            items.push(e);
+            items.push((d, id));
         }
-        while j > 0 && e < items[j - 1] {
+        while j > 0 && before(&items[j - 1]) {
             items[j] = items[j - 1];
             j -= 1;
         }
-        items[j] = e;
+        items[j] = (d, id);
     }
 
     /// The ids kept so far, nearest first.
