@@ -1,6 +1,7 @@
 //! `pcct knn`: files in, exact neighbours out.
 
 use super::input::{note, read_input, HeaderArgs};
+use super::model::ModelArgs;
 use super::progress::Progress;
 use super::saved::{euclidean, residual_points, SavedTree};
 use clap::{ArgGroup, Args};
@@ -8,7 +9,6 @@ use pcct::build::Order;
 use pcct::io::{check_files, check_output_path, write_all, Matrix, Output};
 use pcct::job::{plan, Engine, Job, Kind, Plan};
 use pcct::kernels::{isa, Element};
-use pcct::metric::{Kernel, KernelKind, Residual};
 use pcct::persist::Persist;
 use pcct::telemetry::{Record, Value};
 use pcct::tree::NONE;
@@ -77,21 +77,9 @@ pub struct KnnArgs {
     /// Metric: euclidean, or residual (the residual correlation of a Vecchia-inducing-points GP; needs --inducing).
     #[arg(long, default_value = "euclidean", value_parser = ["euclidean", "residual"])]
     pub metric: String,
-    /// Residual metric: inducing points Z (.npy or .csv, same dimension as the data).
-    #[arg(long, value_name = "Z")]
-    pub inducing: Option<PathBuf>,
-    /// Residual metric: kernel rbf, matern12, matern32 or matern52.
-    #[arg(long, default_value = "rbf")]
-    pub kernel: String,
-    /// Residual metric: lengthscale, one value or one per dimension (comma-separated).
-    #[arg(long, default_value = "1", value_delimiter = ',')]
-    pub lengthscale: Vec<f64>,
-    /// Residual metric: kernel variance.
-    #[arg(long, default_value_t = 1.0)]
-    pub variance: f64,
-    /// Residual metric: jitter added to K_ZZ, relative to the variance.
-    #[arg(long, default_value_t = 1e-6)]
-    pub jitter: f64,
+    /// The residual model (`--inducing`, `--kernel`, `--lengthscale`, `--variance`, `--jitter`).
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Residual metric: audit mode — every row the cheap phase-1 bound rules out is also
     /// measured exactly; the counts go to stderr, and a miss (which would be a bug) is an error.
     #[arg(long)]
@@ -150,7 +138,7 @@ pub fn run(args: &KnnArgs) -> Result<()> {
     let inputs = [
         &args.data,
         &args.queries,
-        &args.inducing,
+        &args.model.inducing,
         &args.load_tree,
         &args.profile,
     ];
@@ -191,7 +179,7 @@ pub fn run(args: &KnnArgs) -> Result<()> {
             "--audit checks the residual metric's phase 1: it needs --metric residual".into(),
         ));
     }
-    if args.inducing.is_some() {
+    if args.model.inducing.is_some() {
         return Err(Error::invalid(
             "inducing",
             "--inducing needs --metric residual".into(),
@@ -223,13 +211,14 @@ fn data_path(args: &KnnArgs) -> &std::path::Path {
 /// Options that shape a new tree or its metric do not apply and are refused.
 fn run_loaded(args: &KnnArgs, path: &std::path::Path) -> Result<()> {
     let defaults = KnnArgs::defaults();
+    let model = args.model.given(&defaults.model);
     let ignored = [
         ("--metric", args.metric != defaults.metric),
-        ("--inducing", args.inducing.is_some()),
-        ("--kernel", args.kernel != defaults.kernel),
-        ("--lengthscale", args.lengthscale != defaults.lengthscale),
-        ("--variance", args.variance != defaults.variance),
-        ("--jitter", args.jitter != defaults.jitter),
+        model[0],
+        model[1],
+        model[2],
+        model[3],
+        model[4],
         ("--builder", args.builder != defaults.builder),
         ("--order", args.order != defaults.order),
         ("--grid", args.grid),
@@ -278,45 +267,15 @@ fn run_loaded(args: &KnnArgs, path: &std::path::Path) -> Result<()> {
 }
 
 fn run_residual(args: &KnnArgs, opts: &BuildOptions) -> Result<()> {
-    let Some(zpath) = &args.inducing else {
-        return Err(Error::invalid(
-            "inducing",
-            "--metric residual needs --inducing Z".into(),
-        ));
-    };
-    let kernel = Kernel::new(
-        args.kernel.parse::<KernelKind>()?,
-        args.variance,
-        &args.lengthscale,
-    )?;
     let data = read_input(data_path(args), args.header.mode())?;
-    let z = read_input(zpath, args.header.mode())?;
     let queries = args
         .queries
         .as_deref()
         .map(|q| read_input(q, args.header.mode()))
         .transpose()?;
-    let (_, dim) = data.shape();
-    if z.shape().1 != dim {
-        return Err(Error::invalid(
-            "inducing",
-            format!(
-                "inducing points have dimension {} but the data has {dim}",
-                z.shape().1
-            ),
-        ));
-    }
+    let dim = data.shape().1;
     let pool = Pool::new(args.threads)?;
-    let m = Residual::from_inducing(&data.to_f64(), dim, &z.to_f64(), kernel, args.jitter, &pool)?;
-    let relative = m.median_relative_variance();
-    if relative <= 100.0 * args.jitter {
-        note(format!(
-            "residual model: the median p/σ² is {relative:.1e}, within 100× the jitter {:e}: the \
-             residual variance is mostly rounding and the neighbours are close to noise (fewer \
-             inducing points, or inducing points apart from the data)",
-            args.jitter
-        ));
-    }
+    let m = args.model.metric(&data, args.header.mode(), &pool)?;
     let q = match &queries {
         Some(q) if q.shape().1 != dim => {
             return Err(Error::invalid(

@@ -7,6 +7,7 @@ mod bench;
 mod info;
 mod input;
 mod knn;
+mod model;
 mod plot;
 mod progress;
 mod saved;

@@ -3,12 +3,12 @@
 //! that order.
 
 use super::input::{read_input, HeaderArgs};
+use super::model::ModelArgs;
 use super::progress::Progress;
 use super::saved::euclidean;
 use clap::Args;
 use pcct::io::{check_files, check_output_path, write_all, Matrix, Output};
 use pcct::kernels::Element;
-use pcct::metric::{Kernel, KernelKind, Residual};
 use pcct::ordering::{maximin, Maximin};
 use pcct::tree::NONE;
 use pcct::{Error, Job, Metric, Pool, Result};
@@ -49,21 +49,9 @@ pub struct VecchiaArgs {
     /// correlation, as Kang & Katzfuss).
     #[arg(long, default_value = "euclidean", value_parser = ["euclidean", "residual"])]
     pub metric: String,
-    /// Residual metric: inducing points Z (.npy or .csv, same dimension as the data).
-    #[arg(long, value_name = "Z")]
-    pub inducing: Option<PathBuf>,
-    /// Residual metric: kernel rbf, matern12, matern32 or matern52.
-    #[arg(long, default_value = "rbf")]
-    pub kernel: String,
-    /// Residual metric: lengthscale, one value or one per dimension (comma-separated).
-    #[arg(long, default_value = "1", value_delimiter = ',')]
-    pub lengthscale: Vec<f64>,
-    /// Residual metric: kernel variance.
-    #[arg(long, default_value_t = 1.0)]
-    pub variance: f64,
-    /// Residual metric: jitter added to K_ZZ, relative to the variance.
-    #[arg(long, default_value_t = 1e-6)]
-    pub jitter: f64,
+    /// The residual model (`--inducing`, `--kernel`, `--lengthscale`, `--variance`, `--jitter`).
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -87,7 +75,7 @@ pub fn run(args: &VecchiaArgs) -> Result<()> {
     for p in &outputs {
         check_output_path(p)?;
     }
-    let inputs: Vec<&std::path::Path> = [Some(&args.data), args.inducing.as_ref()]
+    let inputs: Vec<&std::path::Path> = [Some(&args.data), args.model.inducing.as_ref()]
         .into_iter()
         .flatten()
         .map(|p| p.as_path())
@@ -105,32 +93,10 @@ pub fn run(args: &VecchiaArgs) -> Result<()> {
     let data = read_input(&args.data, args.header.mode())?;
     let pool = Pool::new(args.threads)?;
     if args.metric == "residual" {
-        let Some(zpath) = &args.inducing else {
-            return Err(Error::invalid(
-                "inducing",
-                "--metric residual needs --inducing Z".into(),
-            ));
-        };
-        let z = read_input(zpath, args.header.mode())?;
-        let dim = data.shape().1;
-        if z.shape().1 != dim {
-            return Err(Error::invalid(
-                "inducing",
-                format!(
-                    "inducing points have dimension {} but the data has {dim}",
-                    z.shape().1
-                ),
-            ));
-        }
-        let kernel = Kernel::new(
-            args.kernel.parse::<KernelKind>()?,
-            args.variance,
-            &args.lengthscale,
-        )?;
-        let m = Residual::from_inducing(&data.to_f64(), dim, &z.to_f64(), kernel, args.jitter, &pool)?;
+        let m = args.model.metric(&data, args.header.mode(), &pool)?;
         return answer(args, &m, &pool);
     }
-    if args.inducing.is_some() {
+    if args.model.inducing.is_some() {
         return Err(Error::invalid(
             "inducing",
             "--inducing needs --metric residual".into(),

@@ -95,7 +95,64 @@ def _ranges(native: Any, q: np.ndarray, r: float, return_distances: bool, max_pa
     return rows
 
 
-class CoverTree:
+class _Tree:
+    """What both trees share: the native tree ``_t``, its pool, files and pickling."""
+
+    _native: Any = None  # the native class (set by each subclass)
+
+    @classmethod
+    def _wrap(cls, native: Any, threads: Optional[int]):
+        t = cls.__new__(cls)
+        t._t, t._threads = native, threads
+        return t
+
+    @property
+    def n(self) -> int:
+        """Number of points in the tree (as scipy's ``cKDTree.n``)."""
+        return self._t.size
+
+    @property
+    def threads(self) -> int:
+        """Worker threads of this tree's pool."""
+        return self._t.threads
+
+    def __len__(self) -> int:
+        return self._t.size
+
+    def self_knn(self, k: int, return_distances: bool = True) -> Union[np.ndarray, Neighbours]:
+        """Each point's k nearest other points (all-kNN): ``(ids, distances)``, ``(n, k)``,
+        row ``j`` for point id ``j``."""
+        i, d = self._t.self_knn(_count(k, "k"))
+        return _pair(i, d, return_distances)
+
+    def predecessor_knn(self, k: int, return_distances: bool = True) -> Union[np.ndarray, Neighbours]:
+        """Each point's k nearest among the points with smaller ids (Vecchia conditioning
+        sets for the order of the rows): ``(ids, distances)``, ``(n, k)``; the first rows
+        are padded with -1 / inf."""
+        i, d = self._t.predecessor_knn(_count(k, "k"))
+        return _pair(i, d, return_distances)
+
+    def validate(self) -> List[str]:
+        """The tree's broken invariants: always empty (the test suite's check)."""
+        return self._t.validate()
+
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Writes the tree (with its points, and a residual tree's model) to ``path``: the
+        format of ``pcct knn --save-tree``."""
+        self._t.save(os.fspath(path))
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike], *, threads: Optional[int] = None):
+        """A tree saved by :meth:`save` or ``pcct knn --save-tree`` (checked, not rebuilt)."""
+        with open(path, "rb") as f:
+            data = f.read()
+        return cls._wrap(cls._native.from_bytes(data, _threads(threads)), threads)
+
+    def __reduce__(self):
+        return (_restore, (type(self).__name__, self._t.to_bytes(), self._threads))
+
+
+class CoverTree(_Tree):
     """An exact Euclidean k-NN index: a compressed cover tree over the rows of ``X``.
 
     Parameters
@@ -114,21 +171,11 @@ class CoverTree:
     Trees pickle (dask, joblib, multiprocessing) and save to files.
     """
 
+    _native = _pcct.EuclideanTree
+
     def __init__(self, X: ArrayLike, *, threads: Optional[int] = None, seed: int = 0):
         self._threads = threads
         self._t = _pcct.EuclideanTree.build(_points(X, "data"), _threads(threads), _count(seed, "seed"))
-
-    @classmethod
-    def _wrap(cls, native: Any, threads: Optional[int]) -> "CoverTree":
-        t = cls.__new__(cls)
-        t._t, t._threads = native, threads
-        return t
-
-    # -- shape ---------------------------------------------------------------------
-    @property
-    def n(self) -> int:
-        """Number of points in the tree (as scipy's ``cKDTree.n``)."""
-        return self._t.size
 
     @property
     def m(self) -> int:
@@ -144,14 +191,6 @@ class CoverTree:
     def id_bound(self) -> int:
         """Every id is below this; deleted ids are never reused."""
         return self._t.id_bound
-
-    @property
-    def threads(self) -> int:
-        """Worker threads of this tree's pool."""
-        return self._t.threads
-
-    def __len__(self) -> int:
-        return self._t.size
 
     def __contains__(self, point_id: int) -> bool:
         return isinstance(point_id, (int, np.integer)) and self._t.contains(int(point_id))
@@ -187,19 +226,6 @@ class CoverTree:
         i, d = self._t.knn(self._queries(Q), _count(k, "k"))
         return _pair(i, d, return_distances)
 
-    def self_knn(self, k: int, return_distances: bool = True) -> Union[np.ndarray, Neighbours]:
-        """Each point's k nearest other points (all-kNN): ``(ids, distances)``, ``(n, k)``,
-        row ``j`` for point id ``j``."""
-        i, d = self._t.self_knn(_count(k, "k"))
-        return _pair(i, d, return_distances)
-
-    def predecessor_knn(self, k: int, return_distances: bool = True) -> Union[np.ndarray, Neighbours]:
-        """Each point's k nearest among the points with smaller ids (Vecchia conditioning
-        sets for the order of the rows): ``(ids, distances)``, ``(n, k)``; the first rows
-        are padded with -1 / inf."""
-        i, d = self._t.predecessor_knn(_count(k, "k"))
-        return _pair(i, d, return_distances)
-
     def query_ball_point(
         self, x: ArrayLike, r: float, *, return_distances: bool = False, max_pairs: Optional[int] = None
     ):
@@ -224,29 +250,10 @@ class CoverTree:
         """A new tree without the points ``ids``; this one is unchanged."""
         return CoverTree._wrap(self._t.delete(_ids(ids)), self._threads)
 
-    def validate(self) -> List[str]:
-        """The tree's broken invariants: always empty (the test suite's check)."""
-        return self._t.validate()
 
-    # -- files and pickling ----------------------------------------------------------
-    def save(self, path: Union[str, os.PathLike]) -> None:
-        """Writes the tree to ``path`` (the format of ``pcct knn --save-tree``)."""
-        self._t.save(os.fspath(path))
-
-    @classmethod
-    def load(cls, path: Union[str, os.PathLike], *, threads: Optional[int] = None) -> "CoverTree":
-        """A tree saved by :meth:`save` or ``pcct knn --save-tree`` (checked, not rebuilt)."""
-        with open(path, "rb") as f:
-            data = f.read()
-        return cls._wrap(_pcct.EuclideanTree.from_bytes(data, _threads(threads)), threads)
-
-    def __reduce__(self):
-        return (_restore, ("euclidean", self._t.to_bytes(), self._threads))
-
-
-def _model(X, inducing, V, p, kernel, lengthscale, variance, jitter):
-    """The residual model's arguments for the native side: coordinates, and the
-    inducing points or the supplied parts."""
+def _model(X, inducing, V, p, kernel, lengthscale, variance, jitter, threads) -> Any:
+    """The native residual model (checked arguments; ``V``, ``p`` computed from the
+    inducing points, or supplied)."""
     if not isinstance(kernel, str):
         raise TypeError(f"invalid kernel: expected a name, got {type(kernel).__name__}")
     ls = np.atleast_1d(np.asarray(lengthscale, dtype=np.float64))
@@ -257,18 +264,20 @@ def _model(X, inducing, V, p, kernel, lengthscale, variance, jitter):
         pv = np.asarray(p, dtype=np.float64)
         if pv.ndim != 1:
             raise ValueError(f"invalid p: expected a 1-D array, got {pv.ndim}-D")
-    return _points(X, "data", np.float64), dict(
-        kernel=kernel,
-        lengthscale=[float(s) for s in ls],
-        variance=float(variance),
-        jitter=float(jitter),
+    return _pcct.ResidualModel(
+        _points(X, "data", np.float64),
+        kernel,
+        [float(s) for s in ls],
+        float(variance),
+        float(jitter),
+        _threads(threads),
         z=None if inducing is None else _points(inducing, "inducing", np.float64),
         v=None if V is None else _points(V, "V", np.float64),
         p=pv,
     )
 
 
-class ResidualCoverTree:
+class ResidualCoverTree(_Tree):
     """An exact k-NN index in the residual-correlation metric of a Vecchia-inducing-points
     GP model: ``d(i, j) = sqrt(1 - |ρ_ij|)``, ``ρ`` the correlation of the residuals
     ``f - E[f | f(Z)]`` at ``x_i`` and ``x_j``.
@@ -290,6 +299,8 @@ class ResidualCoverTree:
         As for :class:`CoverTree`.
     """
 
+    _native = _pcct.ResidualTree
+
     def __init__(
         self,
         X: ArrayLike,
@@ -305,32 +316,13 @@ class ResidualCoverTree:
         seed: int = 0,
     ):
         self._threads = threads
-        x, model = _model(X, inducing, V, p, kernel, lengthscale, variance, jitter)
-        self._t = _pcct.ResidualTree.build(x, threads=_threads(threads), seed=_count(seed, "seed"), **model)
-
-    @classmethod
-    def _wrap(cls, native: Any, threads: Optional[int]) -> "ResidualCoverTree":
-        t = cls.__new__(cls)
-        t._t, t._threads = native, threads
-        return t
-
-    @property
-    def n(self) -> int:
-        """Number of points."""
-        return self._t.size
+        model = _model(X, inducing, V, p, kernel, lengthscale, variance, jitter, threads)
+        self._t = _pcct.ResidualTree.build(model, _threads(threads), _count(seed, "seed"))
 
     @property
     def rank(self) -> int:
         """Columns of ``V`` (inducing points)."""
         return self._t.rank
-
-    @property
-    def threads(self) -> int:
-        """Worker threads of this tree's pool."""
-        return self._t.threads
-
-    def __len__(self) -> int:
-        return self._t.size
 
     def __repr__(self) -> str:
         return f"pcct.ResidualCoverTree(n={self.n}, m={self.rank}, threads={self.threads})"
@@ -351,41 +343,11 @@ class ResidualCoverTree:
         i, d = self._t.knn_ids(_ids(ids), _count(k, "k"))
         return _pair(i, d, return_distances)
 
-    def self_knn(self, k: int, return_distances: bool = True) -> Union[np.ndarray, Neighbours]:
-        """Each point's k nearest other points: ``(ids, distances)``, ``(n, k)``."""
-        i, d = self._t.self_knn(_count(k, "k"))
-        return _pair(i, d, return_distances)
-
-    def predecessor_knn(self, k: int, return_distances: bool = True) -> Union[np.ndarray, Neighbours]:
-        """Each point's k nearest among the points with smaller ids (Vecchia conditioning
-        sets), padded with -1 / inf."""
-        i, d = self._t.predecessor_knn(_count(k, "k"))
-        return _pair(i, d, return_distances)
-
-    def validate(self) -> List[str]:
-        """The tree's broken invariants: always empty."""
-        return self._t.validate()
-
-    def save(self, path: Union[str, os.PathLike]) -> None:
-        """Writes the tree (model included) to ``path``."""
-        self._t.save(os.fspath(path))
-
-    @classmethod
-    def load(cls, path: Union[str, os.PathLike], *, threads: Optional[int] = None) -> "ResidualCoverTree":
-        """A tree saved by :meth:`save` or ``pcct knn --metric residual --save-tree``."""
-        with open(path, "rb") as f:
-            data = f.read()
-        return cls._wrap(_pcct.ResidualTree.from_bytes(data, _threads(threads)), threads)
-
-    def __reduce__(self):
-        return (_restore, ("residual", self._t.to_bytes(), self._threads))
-
 
 def _restore(kind: str, data: bytes, threads: Optional[int]):
-    """Unpickles a tree (see ``__reduce__``)."""
-    if kind == "euclidean":
-        return CoverTree._wrap(_pcct.EuclideanTree.from_bytes(data, _threads(threads)), threads)
-    return ResidualCoverTree._wrap(_pcct.ResidualTree.from_bytes(data, _threads(threads)), threads)
+    """Unpickles a tree (see ``_Tree.__reduce__``)."""
+    cls = {"CoverTree": CoverTree, "ResidualCoverTree": ResidualCoverTree}[kind]
+    return cls._wrap(cls._native.from_bytes(data, _threads(threads)), threads)
 
 
 def ordered_knn(
@@ -414,8 +376,8 @@ def ordered_knn(
     if inducing is None and V is None and p is None:
         i, d = _pcct.ordered_knn(_points(X, "data"), kk, t)
     else:
-        x, model = _model(X, inducing, V, p, kernel, lengthscale, variance, jitter)
-        i, d = _pcct.ordered_knn_residual(x, kk, threads=t, **model)
+        model = _model(X, inducing, V, p, kernel, lengthscale, variance, jitter, threads)
+        i, d = _pcct.ordered_knn_residual(model, kk, t)
     return _pair(i, d, return_distances)
 
 
@@ -448,8 +410,8 @@ def maximin_order(
     t = _threads(threads)
     if inducing is None and V is None and p is None:
         return _pcct.maximin_order(_points(X, "data"), t)
-    x, model = _model(X, inducing, V, p, kernel, lengthscale, variance, jitter)
-    return _pcct.maximin_order_residual(x, threads=t, **model)
+    model = _model(X, inducing, V, p, kernel, lengthscale, variance, jitter, threads)
+    return _pcct.maximin_order_residual(model, t)
 
 
 def info() -> dict:

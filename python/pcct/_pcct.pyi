@@ -34,20 +34,23 @@ class EuclideanTree:
     @staticmethod
     def from_bytes(b: bytes, threads: int) -> "EuclideanTree": ...
 
-class ResidualTree:
-    @staticmethod
-    def build(
+class ResidualModel:
+    def __init__(
+        self,
         x: np.ndarray,
         kernel: str,
         lengthscale: List[float],
         variance: float,
         jitter: float,
         threads: int,
-        seed: int,
         z: Optional[np.ndarray] = None,
         v: Optional[np.ndarray] = None,
         p: Optional[np.ndarray] = None,
-    ) -> "ResidualTree": ...
+    ) -> None: ...
+
+class ResidualTree:
+    @staticmethod
+    def build(model: ResidualModel, threads: int, seed: int) -> "ResidualTree": ...
     @property
     def size(self) -> int: ...
     @property
@@ -67,27 +70,6 @@ class ResidualTree:
 
 def ordered_knn(x: np.ndarray, k: int, threads: int) -> _Neighbours: ...
 def info() -> List[Tuple[str, str]]: ...
-def ordered_knn_residual(
-    x: np.ndarray,
-    k: int,
-    kernel: str,
-    lengthscale: List[float],
-    variance: float,
-    jitter: float,
-    threads: int,
-    z: Optional[np.ndarray] = None,
-    v: Optional[np.ndarray] = None,
-    p: Optional[np.ndarray] = None,
-) -> _Neighbours: ...
+def ordered_knn_residual(model: ResidualModel, k: int, threads: int) -> _Neighbours: ...
 def maximin_order(x: np.ndarray, threads: int) -> Tuple[np.ndarray, np.ndarray]: ...
-def maximin_order_residual(
-    x: np.ndarray,
-    kernel: str,
-    lengthscale: List[float],
-    variance: float,
-    jitter: float,
-    threads: int,
-    z: Optional[np.ndarray] = None,
-    v: Optional[np.ndarray] = None,
-    p: Optional[np.ndarray] = None,
-) -> Tuple[np.ndarray, np.ndarray]: ...
+def maximin_order_residual(model: ResidualModel, threads: int) -> Tuple[np.ndarray, np.ndarray]: ...

@@ -416,13 +416,20 @@ fn residual_metric(
     }
 }
 
+/// A residual model's metric, made once from Python's arguments and handed to one
+/// build, ordering or job (`pcct.ResidualCoverTree`, `ordered_knn`, `maximin_order`).
+#[pyclass(frozen, module = "pcct._pcct")]
+struct ResidualModel {
+    metric: std::sync::Mutex<Option<Residual>>,
+}
+
 #[pymethods]
-impl ResidualTree {
-    /// Builds the tree over the residual metric of [`residual_metric`].
-    #[staticmethod]
+impl ResidualModel {
+    /// The model of [`residual_metric`], `V` and `p` computed on `threads` workers.
+    #[new]
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (x, kernel, lengthscale, variance, jitter, threads, seed, z=None, v=None, p=None))]
-    fn build(
+    #[pyo3(signature = (x, kernel, lengthscale, variance, jitter, threads, z=None, v=None, p=None))]
+    fn new(
         py: Python<'_>,
         x: &Bound<'_, PyAny>,
         kernel: &str,
@@ -430,14 +437,36 @@ impl ResidualTree {
         variance: f64,
         jitter: f64,
         threads: usize,
-        seed: u64,
         z: Option<&Bound<'_, PyAny>>,
         v: Option<&Bound<'_, PyAny>>,
         p: Option<PyReadonlyArray1<'_, f64>>,
     ) -> PyResult<Self> {
         let pool = pool(threads)?;
-        let pl = &*pool;
-        let m = residual_metric(py, x, kernel, lengthscale, variance, jitter, z, v, p, pl)?;
+        let m = residual_metric(py, x, kernel, lengthscale, variance, jitter, z, v, p, &pool)?;
+        Ok(ResidualModel {
+            metric: std::sync::Mutex::new(Some(m)),
+        })
+    }
+}
+
+impl ResidualModel {
+    /// The metric, once (a model is spent by what it is given to).
+    fn take(&self) -> PyResult<Residual> {
+        self.metric
+            .lock()
+            .ok()
+            .and_then(|mut m| m.take())
+            .ok_or_else(|| PyValueError::new_err("invalid model: this residual model was used already"))
+    }
+}
+
+#[pymethods]
+impl ResidualTree {
+    /// Builds the tree over a residual model's metric on `threads` workers, MIS seed `seed`.
+    #[staticmethod]
+    fn build(py: Python<'_>, model: &ResidualModel, threads: usize, seed: u64) -> PyResult<Self> {
+        let pool = pool(threads)?;
+        let (m, pl) = (model.take()?, &*pool);
         let opts = BuildOptions {
             seed,
             ..BuildOptions::default()
@@ -576,26 +605,16 @@ fn ordered_knn<'py>(
     neighbors(py, nn)
 }
 
-/// [`ordered_knn`] in the residual metric of [`residual_metric`], planned the same way.
+/// [`ordered_knn`] in a residual model's metric, planned the same way.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (x, k, kernel, lengthscale, variance, jitter, threads, z=None, v=None, p=None))]
 fn ordered_knn_residual<'py>(
     py: Python<'py>,
-    x: &Bound<'py, PyAny>,
+    model: &ResidualModel,
     k: usize,
-    kernel: &str,
-    lengthscale: Vec<f64>,
-    variance: f64,
-    jitter: f64,
     threads: usize,
-    z: Option<&Bound<'py, PyAny>>,
-    v: Option<&Bound<'py, PyAny>>,
-    p: Option<PyReadonlyArray1<'py, f64>>,
 ) -> PyResult<NeighborArrays<'py>> {
     let pool = pool(threads)?;
-    let pl = &*pool;
-    let m = residual_metric(py, x, kernel, lengthscale, variance, jitter, z, v, p, pl)?;
+    let (m, pl) = (model.take()?, &*pool);
     let nn = detached(py, || Ok(Job::predecessor_knn(m, k).run(pl)?.neighbors))?;
     neighbors(py, nn)
 }
@@ -627,25 +646,15 @@ fn maximin_order<'py>(py: Python<'py>, x: &Bound<'py, PyAny>, threads: usize) ->
     Ok(order_arrays(py, mm))
 }
 
-/// [`maximin_order`] in the residual metric of [`residual_metric`].
+/// [`maximin_order`] in a residual model's metric.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (x, kernel, lengthscale, variance, jitter, threads, z=None, v=None, p=None))]
 fn maximin_order_residual<'py>(
     py: Python<'py>,
-    x: &Bound<'py, PyAny>,
-    kernel: &str,
-    lengthscale: Vec<f64>,
-    variance: f64,
-    jitter: f64,
+    model: &ResidualModel,
     threads: usize,
-    z: Option<&Bound<'py, PyAny>>,
-    v: Option<&Bound<'py, PyAny>>,
-    p: Option<PyReadonlyArray1<'py, f64>>,
 ) -> PyResult<OrderArrays<'py>> {
     let pool = pool(threads)?;
-    let pl = &*pool;
-    let m = residual_metric(py, x, kernel, lengthscale, variance, jitter, z, v, p, pl)?;
+    let (m, pl) = (model.take()?, &*pool);
     let mm = detached(py, || pcct::ordering::maximin(&m, pl))?;
     Ok(order_arrays(py, mm))
 }
@@ -661,6 +670,7 @@ fn info() -> PyResult<Vec<(&'static str, String)>> {
 fn _pcct(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<EuclideanTree>()?;
     m.add_class::<ResidualTree>()?;
+    m.add_class::<ResidualModel>()?;
     m.add_function(wrap_pyfunction!(ordered_knn, m)?)?;
     m.add_function(wrap_pyfunction!(ordered_knn_residual, m)?)?;
     m.add_function(wrap_pyfunction!(maximin_order, m)?)?;
