@@ -369,53 +369,6 @@ fn f64_rows(x: &Bound<'_, PyAny>, what: &str) -> PyResult<(Vec<f64>, usize, usiz
     Ok(rows(&a))
 }
 
-/// The residual metric of the points `x` under the kernel: `V`, `p` from the inducing
-/// points `z` (Cholesky of `K_ZZ + jitter·σ²·I`, on `pool` with the GIL released) or
-/// supplied as `v`, `p`.
-#[allow(clippy::too_many_arguments)]
-fn residual_metric(
-    py: Python<'_>,
-    x: &Bound<'_, PyAny>,
-    kernel: &str,
-    lengthscale: Vec<f64>,
-    variance: f64,
-    jitter: f64,
-    z: Option<&Bound<'_, PyAny>>,
-    v: Option<&Bound<'_, PyAny>>,
-    p: Option<PyReadonlyArray1<'_, f64>>,
-    pool: &Pool,
-) -> PyResult<Residual> {
-    let kind: KernelKind = kernel.parse().map_err(py_err)?;
-    let kernel = Kernel::new(kind, variance, &lengthscale).map_err(py_err)?;
-    let (xs, n, dim) = f64_rows(x, "X")?;
-    match (z, v, p) {
-        (Some(z), None, None) => {
-            let (zs, _, zd) = f64_rows(z, "inducing")?;
-            if zd != dim {
-                return Err(PyValueError::new_err(format!(
-                    "invalid inducing: {zd} columns, the data has {dim}"
-                )));
-            }
-            detached(py, || {
-                Residual::from_inducing(&xs, dim, &zs, kernel, jitter, pool)
-            })
-        }
-        (None, Some(v), Some(p)) => {
-            let (vs, vn, m) = f64_rows(v, "V")?;
-            if vn != n {
-                return Err(PyValueError::new_err(format!(
-                    "invalid V: {vn} rows, the data has {n}"
-                )));
-            }
-            let ps = p.as_array().iter().copied().collect::<Vec<f64>>();
-            detached(py, || Residual::from_parts(&xs, n, dim, &vs, m, &ps, kernel))
-        }
-        _ => Err(PyValueError::new_err(
-            "invalid model: give the inducing points, or both V and p (not both kinds)",
-        )),
-    }
-}
-
 /// A residual model's metric, made once from Python's arguments and handed to one
 /// build, ordering or job (`pcct.ResidualCoverTree`, `ordered_knn`, `maximin_order`).
 #[pyclass(frozen, module = "pcct._pcct")]
@@ -425,7 +378,9 @@ struct ResidualModel {
 
 #[pymethods]
 impl ResidualModel {
-    /// The model of [`residual_metric`], `V` and `p` computed on `threads` workers.
+    /// The residual metric of the points `x` under the kernel: `V`, `p` from the
+    /// inducing points `z` (Cholesky of `K_ZZ + jitter·σ²·I`, on `threads` workers with
+    /// the GIL released) or supplied as `v`, `p`.
     #[new]
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (x, kernel, lengthscale, variance, jitter, threads, z=None, v=None, p=None))]
@@ -442,9 +397,38 @@ impl ResidualModel {
         p: Option<PyReadonlyArray1<'_, f64>>,
     ) -> PyResult<Self> {
         let pool = pool(threads)?;
-        let m = residual_metric(py, x, kernel, lengthscale, variance, jitter, z, v, p, &pool)?;
+        let pool = &*pool;
+        let kind: KernelKind = kernel.parse().map_err(py_err)?;
+        let kernel = Kernel::new(kind, variance, &lengthscale).map_err(py_err)?;
+        let (xs, n, dim) = f64_rows(x, "X")?;
+        let metric = match (z, v, p) {
+            (Some(z), None, None) => {
+                let (zs, _, zd) = f64_rows(z, "inducing")?;
+                if zd != dim {
+                    return Err(PyValueError::new_err(format!(
+                        "invalid inducing: {zd} columns, the data has {dim}"
+                    )));
+                }
+                detached(py, || {
+                    Residual::from_inducing(&xs, dim, &zs, kernel, jitter, pool)
+                })
+            }
+            (None, Some(v), Some(p)) => {
+                let (vs, vn, m) = f64_rows(v, "V")?;
+                if vn != n {
+                    return Err(PyValueError::new_err(format!(
+                        "invalid V: {vn} rows, the data has {n}"
+                    )));
+                }
+                let ps = p.as_array().iter().copied().collect::<Vec<f64>>();
+                detached(py, || Residual::from_parts(&xs, n, dim, &vs, m, &ps, kernel))
+            }
+            _ => Err(PyValueError::new_err(
+                "invalid model: give the inducing points, or both V and p (not both kinds)",
+            )),
+        }?;
         Ok(ResidualModel {
-            metric: std::sync::Mutex::new(Some(m)),
+            metric: std::sync::Mutex::new(Some(metric)),
         })
     }
 }
