@@ -104,6 +104,11 @@ def _merge(parts: List[Tuple[np.ndarray, np.ndarray]], k: int) -> Tuple[np.ndarr
     return out_i, out_d
 
 
+def _merge_all(k: int, *parts: Tuple[np.ndarray, np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+    """`_merge` as a task (on the worker that holds most of the parts)."""
+    return _merge(list(parts), k)
+
+
 class ShardedIndex:
     """An exact k-NN index over a Dask array of points, one pcct tree per chunk of rows.
 
@@ -222,7 +227,9 @@ class ShardedIndex:
             yield lo, ids, dists
 
     def _pairs(self, k: int, predecessors: bool) -> Tuple[np.ndarray, np.ndarray]:
-        out_i, out_d = [], []
+        # Every shard's tasks at once; each shard's answers merged on a worker, so only
+        # n × k ids and distances come back.
+        merged = []
         for s in range(self.shards):
             first = int(self.starts[s])
             parts = [self.client.submit(_own, self.trees[s], k, first, predecessors, pure=False)]
@@ -233,10 +240,9 @@ class ShardedIndex:
                         _knn_points, self.trees[t], self.blocks[s], k, int(self.starts[t]), self.residual, pure=False
                     )
                 )
-            i, d = _merge(self.client.gather(parts), k)
-            out_i.append(i)
-            out_d.append(d)
-        return np.vstack(out_i), np.vstack(out_d)
+            merged.append(self.client.submit(_merge_all, k, *parts, pure=False))
+        out = self.client.gather(merged)
+        return np.vstack([i for i, _ in out]), np.vstack([d for _, d in out])
 
     def self_knn(self, k: int) -> Tuple[np.ndarray, np.ndarray]:
         """Each point's k nearest other points: ``(ids, distances)``, ``(n, k)``."""
