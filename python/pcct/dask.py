@@ -42,6 +42,9 @@ except ImportError as e:  # pragma: no cover - the extra is not installed
 
 __all__ = ["ShardedIndex", "knn_map"]
 
+#: Shard answers merged per task in a k-NN query's merge tree.
+MERGE_FAN_IN = 8
+
 
 def _build(block: np.ndarray, model: Optional[Dict[str, Any]], threads: int, seed: int):
     """Builds one shard's tree (runs on a worker)."""
@@ -217,7 +220,14 @@ class ShardedIndex:
             self.client.submit(_knn, t, q, k, int(self.starts[s]), self.residual, pure=False)
             for s, t in enumerate(self.trees)
         ]
-        return _merge(self.client.gather(parts), k)
+        # A merge tree on the workers (8 answers per task): the client receives one
+        # queries × k answer, not one per shard.
+        while len(parts) > 1:
+            parts = [
+                self.client.submit(_merge_all, k, *parts[i : i + MERGE_FAN_IN], pure=False)
+                for i in range(0, len(parts), MERGE_FAN_IN)
+            ]
+        return parts[0].result()
 
     def iter_knn(self, Q: Any, k: int, block: int = 65_536) -> Iterator[Tuple[int, np.ndarray, np.ndarray]]:
         """:meth:`knn` block by block of ``block`` queries: ``(first row, ids, distances)``
