@@ -329,7 +329,8 @@ class ResidualCoverTree(_Tree):
 
     def parts(self) -> Tuple[np.ndarray, np.ndarray]:
         """The model's ``(V, p)`` for the points, in id order (``p`` recomputed as
-        ``variance - ‖v_i‖²``)."""
+        ``variance - ‖v_i‖²``): the rows the tree holds, so a point kept as a duplicate
+        of another (distance 0) reads its twin's."""
         return self._t.parts()
 
     def knn(self, Xnew: ArrayLike, k: int, return_distances: bool = True) -> Union[np.ndarray, Neighbours]:

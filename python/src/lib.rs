@@ -483,7 +483,9 @@ impl ResidualTree {
         detached(py, || Ok(t.validate().iter().map(|v| format!("{v:?}")).collect()))
     }
 
-    /// `(V, p)` of the points, in id order.
+    /// `(V, p)` of the points, in id order (the rows the tree holds: a point stored as a
+    /// duplicate of another, at distance 0, reads its twin's; every id below `id_bound`
+    /// must be in the tree).
     fn parts<'py>(&self, py: Python<'py>) -> PyResult<PartArrays<'py>> {
         let t = &self.tree;
         let all: Vec<u32> = (0..t.id_bound() as u32).collect();
@@ -503,8 +505,14 @@ impl ResidualTree {
         x: &Bound<'py, PyAny>,
         k: usize,
     ) -> PyResult<NeighborArrays<'py>> {
-        let (xs, _, _) = f64_rows(x, "queries")?;
+        let (xs, _, d) = f64_rows(x, "queries")?;
         let (t, p) = (&self.tree, &*self.pool);
+        let dim = pcct::Metric::capabilities(t.metric()).coordinate_dim;
+        if d != dim {
+            return Err(PyValueError::new_err(format!(
+                "invalid queries: {d} coordinates, the tree has {dim}"
+            )));
+        }
         let nn = detached(py, || {
             let q = t.metric().queries(&xs, p)?;
             Ok(t.knn(&q, k).run(p)?.0)

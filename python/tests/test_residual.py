@@ -103,6 +103,10 @@ def test_residual_errors_are_value_errors():
         supplied.knn(x[:2], 3)
     with pytest.raises(ValueError, match="not in the tree"):
         supplied.knn_by_index([N], 3)
+    modelled = pcct.ResidualCoverTree(x, inducing=z, lengthscale=0.3)
+    for wrong in (np.zeros((3, 4)), np.zeros((2, 1))):
+        with pytest.raises(ValueError, match="coordinates, the tree has 2"):
+            modelled.knn(wrong, 1)
 
 
 @pytest.mark.parametrize("kernel", ["rbf", "matern52"])
