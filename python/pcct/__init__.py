@@ -210,12 +210,17 @@ class CoverTree(_Tree):
 
         ``x`` is one point (shape ``(d,)``) or many (``(q, d)``). Returns ``(d, i)``:
         distances and ids, shape ``(q,)`` for ``k = 1`` and ``(q, k)`` otherwise (no
-        leading axis for a single point). Missing neighbours (``k`` above the number of
-        points) are an error; ids sort by (distance, id).
+        leading axis for a single point); ids sort by (distance, id). As scipy, ``k`` above
+        the number of points pads with distance ``inf`` and id ``n``.
         """
         a = np.asarray(x)
         single = a.ndim == 1
-        i, d = self._t.knn(self._queries(a[None, :] if single else a), _count(k, "k"))
+        k = _count(k, "k")
+        i, d = self._t.knn(self._queries(a[None, :] if single else a), min(k, self.n) if k else 0)
+        if k > self.n:
+            pad = k - self.n
+            i = np.hstack([i, np.full((len(i), pad), self.n, dtype=np.int64)])
+            d = np.hstack([d, np.full((len(d), pad), np.inf)])
         if k == 1:
             i, d = i[:, 0], d[:, 0]
         return (d[0], i[0]) if single else (d, i)

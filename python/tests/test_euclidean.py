@@ -71,6 +71,10 @@ def test_query_has_scipys_shapes():
     d, i = tree.query(x[7])
     assert np.ndim(d) == 0 and i == 7
     assert tree.query_ball_point(x[7], 0.0).tolist() == [7]
+    small = pcct.CoverTree(x[:3])
+    d, i = small.query(x[:2], k=5)  # as scipy: missing neighbours are (inf, n)
+    assert i.shape == (2, 5) and (i[:, 3:] == 3).all() and np.isinf(d[:, 3:]).all()
+    np.testing.assert_array_equal(np.sort(i[:, :3], axis=1), [[0, 1, 2], [0, 1, 2]])
     assert tree.n == len(tree) == N and tree.m == 3
 
 
