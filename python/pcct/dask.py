@@ -61,8 +61,10 @@ def _offset(pair: Tuple[np.ndarray, np.ndarray], first: int) -> Tuple[np.ndarray
     return np.where(ids >= 0, ids + first, -1), dists
 
 
-def _knn(tree, q: np.ndarray, k: int, first: int, residual: bool):
-    """One shard's k best for the queries `q` (new points), global ids."""
+def _knn(tree, q: np.ndarray, k: int, first: int):
+    """One shard's k best for the queries `q`, global ids: new points, or another shard's
+    points (coordinates; a residual tree gives them their own `v`, `p` from the shared
+    model, the same rows their own shard computed)."""
     kk = min(k, len(tree))
     return _offset(tree.knn(q, kk), first)
 
@@ -75,12 +77,6 @@ def _own(tree, k: int, first: int, predecessors: bool):
         return np.full((n, 0), -1, dtype=np.int64), np.zeros((n, 0))
     pair = tree.predecessor_knn(kk) if predecessors else tree.self_knn(kk)
     return _offset(pair, first)
-
-
-def _knn_points(tree, points, k: int, first: int, residual: bool):
-    """Another shard's points as queries: coordinates for Euclidean trees; for residual
-    trees, the points' own `v`, `p` come from the shared model (coordinates as well)."""
-    return _knn(tree, points, k, first, residual)
 
 
 def _ranges(tree, q: np.ndarray, r: float, first: int):
@@ -126,9 +122,10 @@ class ShardedIndex:
         Shards for a numpy ``X`` (ignored for a Dask array: its chunks are the shards).
     threads : int
         Threads each shard's tree uses on its worker (default 1: one shard per core).
-    inducing, V, p, kernel, lengthscale, variance, jitter :
-        A residual-correlation index, as :class:`pcct.ResidualCoverTree` (``V`` and ``p``
-        as Dask or numpy arrays chunked like ``X``); Euclidean without them.
+    inducing, kernel, lengthscale, variance, jitter :
+        A residual-correlation index, as :class:`pcct.ResidualCoverTree` with inducing
+        points (each shard computes ``V``, ``p`` of its own points); Euclidean without.
+        Supplied ``V``, ``p`` are not sharded: build a :class:`pcct.ResidualCoverTree`.
     """
 
     def __init__(
@@ -217,7 +214,7 @@ class ShardedIndex:
         k = self._k(k, self.n)
         q = self.client.scatter(self._queries(Q), broadcast=True)
         parts = [
-            self.client.submit(_knn, t, q, k, int(self.starts[s]), self.residual, pure=False)
+            self.client.submit(_knn, t, q, k, int(self.starts[s]), pure=False)
             for s, t in enumerate(self.trees)
         ]
         # A merge tree on the workers (8 answers per task): the client receives one
@@ -246,9 +243,7 @@ class ShardedIndex:
             others = range(s) if predecessors else (t for t in range(self.shards) if t != s)
             for t in others:
                 parts.append(
-                    self.client.submit(
-                        _knn_points, self.trees[t], self.blocks[s], k, int(self.starts[t]), self.residual, pure=False
-                    )
+                    self.client.submit(_knn, self.trees[t], self.blocks[s], k, int(self.starts[t]), pure=False)
                 )
             merged.append(self.client.submit(_merge_all, k, *parts, pure=False))
         out = self.client.gather(merged)
