@@ -55,10 +55,11 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
     let m = &tree.metric;
     let sketches = tree.sketch.get();
     let (errors, caps) = (m.errors(), m.capabilities());
-    let (err, dc) = (errors.approx_slack(), errors.distance_rel);
+    let (err, dc, abs) = (errors.approx_slack(), errors.distance_rel, errors.distance_abs);
     let (two_phase, raw) = (caps.two_phase, caps.raw);
     let form = MetricForm::new(m);
-    // true ≥ canonical·down and true ≤ canonical·up; canonical ≥ true·shrink.
+    // true ≥ (canonical − abs)·down and true ≤ (canonical + abs)·up; canonical ≥
+    // true·shrink − abs (abs: the metric's absolute error, 0 for Euclidean data).
     let (down, up, shrink) = (1.0 / (1.0 + dc), 1.0 / (1.0 - dc), 1.0 - dc);
     heap.clear();
     if !filter.subtree_may_admit(tree.min_id[0]) {
@@ -101,22 +102,26 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
         let ch = tree.children(p);
         // True d(q, p) lies in [plo/(1+δ), phi/(1−δ)]; with the stored d(p, c) the
         // triangle inequality bounds d(q, c) before measuring it.
-        let (qp_lo, qp_hi) = (f64::from_bits(plo) * down, f64::from_bits(phi) * up);
+        let (qp_lo, qp_hi) = (
+            (f64::from_bits(plo) - abs) * down,
+            (f64::from_bits(phi) + abs) * up,
+        );
         // Children are sorted by d(p, c): only a window of them can be within the
         // threshold plus the largest child radius of the query.
-        let reach = col.threshold() * up + tree.child_radius_max[p as usize];
+        let reach = (col.threshold() + abs) * up + tree.child_radius_max[p as usize];
         let dps = &tree.dist_parent[ch.start as usize..ch.end as usize];
-        let from = dps.partition_point(|&pc| pc < (qp_lo - reach) * shrink);
+        let from = dps.partition_point(|&pc| pc < (qp_lo - reach) * shrink - abs);
         // (`max`: the window is empty rather than inverted if a metric's bounds cross.)
         let to = dps
-            .partition_point(|&pc| pc <= (qp_hi + reach) * (1.0 + dc))
+            .partition_point(|&pc| pc <= (qp_hi + reach) * (1.0 + dc) + abs)
             .max(from);
         let ch = ch.start + from as u32..ch.start + to as u32;
         keep.clear();
         let thr = col.threshold();
         // A child is kept if it may be an answer itself (d(q, c) within the
         // threshold, and the filter admits it) or its subtree may hold one.
-        let bound = |pc: f64| fmax(fmax(qp_lo - pc * up, pc * down - qp_hi), 0.0);
+        // A lower bound on the true d(q, c), then on its canonical value.
+        let bound = |pc: f64| fmax(fmax(qp_lo - (pc + abs) * up, (pc - abs) * down - qp_hi), 0.0);
         if matches!(filter, Filter::All) {
             // Every point admitted: kept iff (lo − r)·shrink ≤ thr, r the radius of a
             // child with children and 0 of a leaf (its node's test implies its
@@ -134,7 +139,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
             for (i, ((&pc, &r), &n)) in dps.iter().zip(rad).zip(cnt).enumerate() {
                 let r = if n > 0 { r } else { 0.0 };
                 keep[kept] = ch.start + i as u32;
-                kept += ((bound(pc) - r) * shrink <= thr) as usize;
+                kept += ((bound(pc) - r) * shrink - abs <= thr) as usize;
             }
             keep.truncate(kept);
         } else {
@@ -144,8 +149,8 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                     continue;
                 }
                 let lo = bound(tree.dist_parent[ci]);
-                let node = lo * shrink <= thr && node_may_admit(tree, c, filter);
-                let sub = tree.child_count[ci] > 0 && (lo - tree.radius[ci]) * shrink <= thr;
+                let node = lo * shrink - abs <= thr && node_may_admit(tree, c, filter);
+                let sub = tree.child_count[ci] > 0 && (lo - tree.radius[ci]) * shrink - abs <= thr;
                 if node || sub {
                     keep.push(c);
                 }
@@ -189,7 +194,7 @@ pub(crate) fn tree_search<M: Metric, C: Collector>(
                 used = true;
             }
             if tree.child_count[c as usize] > 0 {
-                let lb_sub = fmax((lo * down - tree.radius[c as usize]) * shrink, 0.0);
+                let lb_sub = fmax(((lo - abs) * down - tree.radius[c as usize]) * shrink - abs, 0.0);
                 if lb_sub <= col.threshold() {
                     heap.push(Reverse((key(lb_sub), lo.to_bits(), c, hi.to_bits())));
                     used = true;
