@@ -92,12 +92,18 @@ pub fn maximin_from<M: Metric>(data: &M, first: u32, pool: &Pool) -> Result<Maxi
         ));
     }
     pool.install(|| {
-        if kd_pays(data) {
+        if by_kd_index(data) {
             by_kd(data, first, pool)
         } else {
             by_scan(data, first)
         }
     })
+}
+
+/// Whether [`maximin`] orders `data` through a k-d index (Euclidean coordinates in at
+/// most 16 dimensions, about `n·log n` work) rather than by scanning (`n²/2` distances).
+pub fn by_kd_index<M: Metric>(data: &M) -> bool {
+    kd_pays(data)
 }
 
 /// Distance of a taken point (below every real distance).

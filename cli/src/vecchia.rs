@@ -116,7 +116,15 @@ fn typed<T: Element>(args: &VecchiaArgs, data: &Matrix, pool: &Pool) -> Result<(
 fn answer<M: Metric>(args: &VecchiaArgs, m: &M, pool: &Pool) -> Result<()> {
     let n = m.len();
     let progress = Progress::new(2, "pcct vecchia", args.quiet);
-    progress.step(format!("{} ordering of {n} points", args.order));
+    // Without a k-d index (residual data, or more than 16 coordinates) the exact ordering
+    // measures every untaken point per step: say so, it is the long part.
+    let scan = !pcct::ordering::by_kd_index(m);
+    let cost = if scan && args.order == "maximin" {
+        format!(" ({:.1e} distances)", n as f64 * n as f64 / 2.0)
+    } else {
+        String::new()
+    };
+    progress.step(format!("{} ordering of {n} points{cost}", args.order));
     let mm = if args.order == "maximin" {
         maximin(m, pool)?
     } else {
