@@ -84,6 +84,10 @@ def _ranges(tree, q: np.ndarray, r: float, first: int):
     return [(ids + first, d) for ids, d in rows]
 
 
+def _validate(tree) -> List[str]:
+    return tree.validate()
+
+
 def _merge(parts: List[Tuple[np.ndarray, np.ndarray]], k: int) -> Tuple[np.ndarray, np.ndarray]:
     """The k smallest (distance, id) per row over the shards' answers; -1 / inf padding."""
     ids = np.hstack([p[0] for p in parts])
@@ -190,6 +194,11 @@ class ShardedIndex:
     def __repr__(self) -> str:
         kind = "residual" if self.residual else "euclidean"
         return f"pcct.dask.ShardedIndex(n={self.n}, d={self.dim}, shards={self.shards}, {kind})"
+
+    def validate(self) -> List[str]:
+        """Every shard tree's broken invariants, prefixed by its shard (empty when valid)."""
+        found = self.client.gather([self.client.submit(_validate, t, pure=False) for t in self.trees])
+        return [f"shard {s}: {v}" for s, vs in enumerate(found) for v in vs]
 
     # -- checks ------------------------------------------------------------------
     def _k(self, k: int, available: int) -> int:

@@ -37,7 +37,7 @@ def test_every_query_kind_equals_one_tree(client, gen, dtype):
     one = pcct.CoverTree(x)
     chunks = darr.from_array(x, chunks=(400, 3))  # shards of 400, 400, 400, 300
     index = pdask.ShardedIndex(chunks, client=client)
-    assert index.shards == 4 and len(index) == 1500
+    assert index.shards == 4 and len(index) == 1500 and index.validate() == []
     same(index.knn(q, 9), one.knn(q, 9))
     same(index.self_knn(7), one.self_knn(7))
     same(index.predecessor_knn(7), one.predecessor_knn(7))
@@ -56,6 +56,7 @@ def test_residual_shards_equal_one_tree(client):
     model = dict(inducing=z, kernel="matern32", lengthscale=0.2, variance=1.0)
     one = pcct.ResidualCoverTree(x, **model)
     index = pdask.ShardedIndex(x, client=client, shards=3, **model)
+    assert index.validate() == []
     same(index.predecessor_knn(6), one.predecessor_knn(6))
     same(index.self_knn(6), one.self_knn(6))
     q = rng.random((25, 2))
@@ -72,6 +73,7 @@ def test_a_killed_worker_changes_nothing(client):
     client.run(os._exit, 1, workers=[victim], on_error="ignore")  # the process dies at once
     same(index.predecessor_knn(5), want)
     same(index.knn(x[:50], 5), one.knn(x[:50], 5))
+    assert index.validate() == []  # the lost shard, rebuilt
 
 
 def test_bad_input_is_refused(client):
