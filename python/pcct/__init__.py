@@ -302,6 +302,11 @@ class ResidualCoverTree(_Tree):
     variance, jitter : float
     threads, seed :
         As for :class:`CoverTree`.
+
+    A residual tree prunes only where correlations are local, and its build costs more
+    than a pass over every pair on most models: for one-shot conditioning sets,
+    :func:`ordered_knn` with the same arguments plans the job (usually the dense engine)
+    and is much faster; keep a tree to answer many batches of new points.
     """
 
     _native = _pcct.ResidualTree
