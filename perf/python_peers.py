@@ -43,8 +43,6 @@ def best(f, repeat=3):
 
 
 def chunked(x, k, search, chunk=1000):
-    from scipy.spatial.distance import cdist
-
     """Exact conditioning sets the veccs way: an index over the points before each chunk
     (rebuilt per chunk), the chunk's queries in one call, the predecessors inside the
     chunk by brute force, merged by (distance, id)."""

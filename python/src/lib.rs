@@ -71,12 +71,22 @@ fn neighbors<'py>(py: Python<'py>, nn: Neighbors) -> PyResult<NeighborArrays<'py
         .iter()
         .map(|&i| if i == pcct::tree::NONE { -1 } else { i as i64 })
         .collect();
-    let shape = |v| Array2::from_shape_vec((rows, k), v).map_err(|e| PyRuntimeError::new_err(e.to_string()));
-    let ids = shape(ids)?.into_pyarray(py);
-    let dists = Array2::from_shape_vec((rows, k), nn.dists().to_vec())
-        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?
-        .into_pyarray(py);
-    Ok((ids, dists))
+    Ok((
+        matrix(py, rows, k, ids)?,
+        matrix(py, rows, k, nn.dists().to_vec())?,
+    ))
+}
+
+/// `values` as a numpy `rows × cols` array (row-major).
+fn matrix<T: numpy::Element>(
+    py: Python<'_>,
+    rows: usize,
+    cols: usize,
+    values: Vec<T>,
+) -> PyResult<Bound<'_, PyArray2<T>>> {
+    Array2::from_shape_vec((rows, cols), values)
+        .map(|a| a.into_pyarray(py))
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
 /// Neighbours and the engine's seconds.
@@ -245,12 +255,8 @@ impl EuclideanTree {
 
     /// The k nearest points to each row of `q` (converted to the tree's dtype).
     fn knn<'py>(&self, py: Python<'py>, q: &Bound<'py, PyAny>, k: usize) -> PyResult<NeighborArrays<'py>> {
-        let p = &*self.pool;
-        let nn = on_tree!(&self.tree, t => {
-            let queries = points_of(q)?;
-            detached(py, || Ok(t.knn(&queries, k).run(p)?.0))?
-        });
-        neighbors(py, nn)
+        let (ids, dists, _) = self.knn_timed(py, q, k)?;
+        Ok((ids, dists))
     }
 
     /// [`EuclideanTree::knn`] and the seconds the engine itself took (the rest of the
@@ -490,12 +496,8 @@ impl ResidualTree {
         let t = &self.tree;
         let all: Vec<u32> = (0..t.id_bound() as u32).collect();
         let m = detached(py, || t.points(&all))?;
-        let v = Array2::from_shape_vec((pcct::Metric::len(&m), m.rank()), m.factor().to_vec())
-            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-        Ok((
-            v.into_pyarray(py),
-            m.residual_variance().to_vec().into_pyarray(py),
-        ))
+        let v = matrix(py, pcct::Metric::len(&m), m.rank(), m.factor().to_vec())?;
+        Ok((v, m.residual_variance().to_vec().into_pyarray(py)))
     }
 
     /// The k nearest points to new points `x` (their own `v`, `p` from the model).
