@@ -3,9 +3,10 @@
 //!
 //! `cargo bench --bench build [-- REPEATS MAX_LOG2_N]` (default 3 repeats, sizes up
 //! to 2^16) prints two markdown tables:
-//! 1. W1–W3 (uniform d = 8) and W6 (clustered d = 32): build ms, median of the
-//!    repeats — pcct on 1 and 2 threads, the sequential builder, kiddo — and the
-//!    ratios 1 thread / 2 threads and sequential / pcct (2 threads).
+//! 1. W1–W3 (uniform d = 8), W6 (clustered d = 32) and W9 (uniform d = 32): the tree
+//!    built (cover or flat), build ms, median of the repeats — pcct on 1 and 2 threads,
+//!    the sequential builder (not where pcct's tree is flat), kiddo — and the ratios
+//!    1 thread / 2 threads and sequential / pcct (2 threads).
 //! 2. Uniform d = 8 from 2^12 points up: pcct (2 threads) build µs per point,
 //!    distance evaluations per point, and peak heap bytes per point (a counting
 //!    global allocator; the input data, moved into the build, included).
@@ -40,13 +41,14 @@ fn main() {
         pcct::kernels::isa::best()
     );
     println!();
-    println!("| id | n | d | pcct 1t ms | pcct 2t ms | sequential ms | kiddo ms | 1t / 2t | sequential / pcct 2t | kiddo / pcct 2t |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| id | n | d | tree | pcct 1t ms | pcct 2t ms | sequential ms | kiddo ms | 1t / 2t | sequential / pcct 2t | kiddo / pcct 2t |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let rows = [
         ("W1", 2048, 8, false),
         ("W2", 8192, 8, false),
         ("W3", 32768, 8, false),
         ("W6", 32768, 32, true),
+        ("W9", 32768, 32, false),
     ];
     for (id, n, dim, clustered) in rows {
         let data = if clustered {
@@ -56,6 +58,7 @@ fn main() {
         };
         let m = Euclidean::new(Dataset::from_rows(&data, n, dim).unwrap()).unwrap();
         let (mut t1, mut t2, mut ts, mut tk) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut flat = false;
         for _ in 0..repeats {
             let (a, x) = time(|| Tree::build_with(m.clone(), &p1, &opts).unwrap().0);
             let (b, y) = time(|| Tree::build_with(m.clone(), &p2, &opts).unwrap().0);
@@ -64,24 +67,33 @@ fn main() {
                 y.layout_digest(),
                 "{id}: 1 and 2 threads differ"
             );
-            let (c, _) = time(|| Tree::build_sequential(m.clone()).unwrap());
+            flat = y.is_flat();
+            // The sequential builder makes a cover tree, quadratic where pcct's is flat.
+            if !flat {
+                ts.push(time(|| Tree::build_sequential(m.clone()).unwrap()).0);
+            }
             t1.push(a);
             t2.push(b);
-            ts.push(c);
             tk.push(match dim {
                 8 => kiddo_build::<8>(&data),
                 _ => kiddo_build::<32>(&data),
             });
         }
-        let (a, b, c, k) = (median(t1), median(t2), median(ts), median(tk));
+        let (a, b, k) = (median(t1), median(t2), median(tk));
+        let (seq, ratio) = match ts.is_empty() {
+            true => ("—".to_string(), "—".to_string()),
+            false => {
+                let c = median(ts);
+                (format!("{:.1}", c * 1e3), format!("{:.2}×", c / b))
+            }
+        };
         println!(
-            "| {id} | {n} | {dim} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2}× | {:.2}× | {:.3}× |",
+            "| {id} | {n} | {dim} | {} | {:.1} | {:.1} | {seq} | {:.2} | {:.2}× | {ratio} | {:.3}× |",
+            if flat { "flat" } else { "cover" },
             a * 1e3,
             b * 1e3,
-            c * 1e3,
             k * 1e3,
             a / b,
-            c / b,
             k / b
         );
     }

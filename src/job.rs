@@ -176,28 +176,12 @@ impl Plan {
 pub fn plan<M: Metric>(data: &M, k: usize, kind: Kind, engine: Engine) -> Plan {
     let t = Instant::now();
     let n = data.len();
-    let s = n.min(SAMPLE);
-    let ids: Vec<u32> = (0..s).map(|i| (i * n / s) as u32).collect();
-    let mut d = Vec::with_capacity(s * s.saturating_sub(1) / 2);
-    for (a, &i) in ids.iter().enumerate() {
-        for &j in &ids[..a] {
-            d.push(data.distance(data, i, j));
-        }
-    }
-    d.sort_unstable_by(f64::total_cmp);
-    // Exact duplicates cost a cover tree nothing (they sit in lists) and a k-d tree a
-    // search each: they leave the estimates, and send the index to the cover tree.
-    let duplicates = d.partition_point(|&x| x == 0.0);
-    let d = &d[duplicates..];
-    let (kth, reach) = if d.is_empty() {
-        // All sampled pairs identical: a cover tree keeps them in lists (reach 0).
-        (0.0, if duplicates > 0 { 0.0 } else { 1.0 })
-    } else {
-        let q = (k as f64 / n as f64).min(1.0);
-        let kth = d[((q * d.len() as f64) as usize).min(d.len() - 1)];
-        let within = d.partition_point(|&x| x <= 2.0 * kth);
-        (kth, within as f64 / d.len() as f64)
-    };
+    let Sample {
+        points: s,
+        duplicates,
+        kth,
+        reach,
+    } = sample(data, k);
     let two_phase = data.capabilities().two_phase;
     let (build, pair) = if two_phase {
         (BUILD_EVALS_TWO_PHASE, DENSE_PAIR_TWO_PHASE)
@@ -242,6 +226,52 @@ pub fn plan<M: Metric>(data: &M, k: usize, kind: Kind, engine: Engine) -> Plan {
         time: t.elapsed(),
     }
     .forcing(engine)
+}
+
+/// What [`plan`] reads from its sample: the k-th neighbour distance and the reach.
+pub(crate) struct Sample {
+    /// Points sampled.
+    pub(crate) points: usize,
+    /// Sampled pairs at distance 0.
+    pub(crate) duplicates: usize,
+    /// Estimated k-th neighbour distance at full size.
+    pub(crate) kth: f64,
+    /// Share of the sampled pairs (duplicates left out) within `2·kth`.
+    pub(crate) reach: f64,
+}
+
+/// Measures up to [`SAMPLE`] points of `data`, evenly spaced by id, pair by pair (the
+/// estimates of the module docs, for `k` neighbours).
+pub(crate) fn sample<M: Metric>(data: &M, k: usize) -> Sample {
+    let n = data.len();
+    let s = n.min(SAMPLE);
+    let ids: Vec<u32> = (0..s).map(|i| (i * n / s) as u32).collect();
+    let mut d = Vec::with_capacity(s * s.saturating_sub(1) / 2);
+    for (a, &i) in ids.iter().enumerate() {
+        for &j in &ids[..a] {
+            d.push(data.distance(data, i, j));
+        }
+    }
+    d.sort_unstable_by(f64::total_cmp);
+    // Exact duplicates cost a cover tree nothing (they sit in lists) and a k-d tree a
+    // search each: they leave the estimates, and send the index to the cover tree.
+    let duplicates = d.partition_point(|&x| x == 0.0);
+    let d = &d[duplicates..];
+    let (kth, reach) = if d.is_empty() {
+        // All sampled pairs identical: a cover tree keeps them in lists (reach 0).
+        (0.0, if duplicates > 0 { 0.0 } else { 1.0 })
+    } else {
+        let q = (k as f64 / n as f64).min(1.0);
+        let kth = d[((q * d.len() as f64) as usize).min(d.len() - 1)];
+        let within = d.partition_point(|&x| x <= 2.0 * kth);
+        (kth, within as f64 / d.len() as f64)
+    };
+    Sample {
+        points: s,
+        duplicates,
+        kth,
+        reach,
+    }
 }
 
 /// A finished job: the answers, the plan, and what each stage took.

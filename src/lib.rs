@@ -47,7 +47,7 @@ pub mod tree;
 pub mod tuning;
 pub mod workload;
 
-pub use build::{BuildOptions, BuildStats};
+pub use build::{BuildOptions, BuildStats, Flat};
 pub use error::{Error, Result};
 pub use job::{Engine, Job};
 pub use metric::{Dataset, Euclidean, Metric};

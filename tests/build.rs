@@ -58,6 +58,7 @@ fn same_tree_for_any_thread_count_and_valid() {
                         pair_budget: budget,
                         kd_index,
                         grid,
+                        ..Default::default()
                     };
                     let (tree, stats) = Tree::build_with(m.clone(), p, &opts).unwrap();
                     grid_leaders += stats.batches.iter().map(|b| b.grid_leaders).sum::<u64>();

@@ -10,7 +10,7 @@ use common::*;
 use pcct::build::Order;
 use pcct::kernels::Element;
 use pcct::query::{brute_force_knn, brute_force_predecessor_knn, brute_force_range, brute_force_self_knn};
-use pcct::{datagen, BuildOptions, Euclidean, Metric, Neighbors, Tree, Via};
+use pcct::{datagen, BuildOptions, Euclidean, Flat, Metric, Neighbors, Tree, Via};
 
 /// The forced query paths besides the engine's choice: the tree, the scan, and the
 /// k-d index where it exists (Euclidean, at most 16 dimensions).
@@ -36,8 +36,8 @@ fn assert_rows<T: Element>(what: &str, got: &Neighbors, expect: impl Fn(usize) -
     }
 }
 
-/// Checks every query kind on the sequential tree and on parallel builds (Hilbert and
-/// random order; a tiny pair budget so that batches get cut).
+/// Checks every query kind on the sequential tree, on parallel builds (Hilbert and
+/// random order; a tiny pair budget so that batches get cut) and on a flat tree.
 fn check_case<T: Element>(case: &Case, ks: &[usize]) {
     let m = euclidean::<T>(&case.values, case.n, case.dim);
     let sequential = Tree::build_sequential(m.clone()).unwrap();
@@ -53,8 +53,16 @@ fn check_case<T: Element>(case: &Case, ks: &[usize]) {
             ..Default::default()
         };
         let (tree, _) = Tree::build_with(m.clone(), &pool(2), &opts).unwrap();
+        assert!(!tree.is_flat(), "{}: too few points for a flat tree", case.name);
         check_tree(case, &format!("{order:?} budget {budget}"), tree, ks);
     }
+    let flat = BuildOptions {
+        flat: Flat::Always,
+        ..Default::default()
+    };
+    let (tree, stats) = Tree::build_with(m, &pool(2), &flat).unwrap();
+    assert!(tree.is_flat() && stats.flat, "{}", case.name);
+    check_tree(case, "flat", tree, ks);
 }
 
 fn check_tree<T: Element>(case: &Case, builder: &str, tree: Tree<Euclidean<T>>, ks: &[usize]) {

@@ -10,7 +10,7 @@ use pcct::query::{
     brute_force_knn, brute_force_predecessor_knn, brute_force_self_knn, dense_knn, dense_predecessor_knn,
     dense_self_knn,
 };
-use pcct::{datagen, BuildOptions, Metric, Neighbors, Tree, Via};
+use pcct::{datagen, BuildOptions, Flat, Metric, Neighbors, Tree, Via};
 
 const KINDS: [KernelKind; 4] = [
     KernelKind::Rbf,
@@ -151,7 +151,13 @@ fn check(name: &str, x: &[f64], d: usize, kind: KernelKind, lengthscale: &[f64],
         )
         .unwrap(),
     );
-    for (builder, tree) in [("sequential", seq), ("pcct", par)] {
+    let flat = BuildOptions {
+        flat: Flat::Always,
+        ..Default::default()
+    };
+    let (flat, _) = Tree::build_with(data.clone(), &p, &flat).unwrap();
+    assert!(flat.is_flat() && !par.is_flat());
+    for (builder, tree) in [("sequential", seq), ("pcct", par), ("flat", flat)] {
         let what = format!("{name} {kind:?} [{builder}]");
         let v = tree.validate();
         assert!(v.is_empty(), "{what}: {:?}", &v[..v.len().min(3)]);

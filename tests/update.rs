@@ -1,12 +1,13 @@
 //! Insert and delete: a seeded soak of 1,000 alternating batches on a tree of ~10^4
 //! points — after each, `validate()` holds and queries equal the brute-force oracle over
 //! the current point set; old versions still answer as before. Plus the edge cases:
-//! deleting the root, every point, a point with duplicates, ids not in the tree.
+//! deleting the root, every point, a point with duplicates, ids not in the tree. Flat
+//! trees go through a shorter soak and stay flat.
 
 use pcct::datagen::Rng;
 use pcct::query::{brute_force_knn, brute_force_predecessor_knn, brute_force_range, brute_force_self_knn};
 use pcct::tree::NONE as NONE_ID;
-use pcct::{datagen, Dataset, Euclidean, Neighbors, Pool, Tree, Via};
+use pcct::{datagen, BuildOptions, Dataset, Euclidean, Flat, Neighbors, Pool, Tree, Via};
 
 const DIM: usize = 3;
 
@@ -132,6 +133,17 @@ fn check_all(tree: &Tree<Euclidean<f64>>, model: &Model, pool: &Pool, step: usiz
 
 #[test]
 fn soak_alternating_inserts_and_deletes() {
+    soak(Flat::Never, 1000);
+}
+
+/// Updates of a flat tree give flat trees, exact as ever.
+#[test]
+fn flat_trees_stay_flat_through_updates() {
+    soak(Flat::Always, 200);
+}
+
+/// `steps` alternating inserts and deletes from a tree built with `flat`.
+fn soak(flat: Flat, steps: usize) {
     let pool = Pool::new(2).unwrap();
     let mut rng = Rng::new(2026);
     // ~10^4 points: uniform, with exact duplicates and grid ties mixed in.
@@ -140,11 +152,15 @@ fn soak_alternating_inserts_and_deletes() {
     let mut model = Model {
         points: rows.chunks(DIM).map(|r| Some([r[0], r[1], r[2]])).collect(),
     };
-    let mut tree = Tree::build(metric(&rows), &pool).unwrap();
+    let opts = BuildOptions {
+        flat,
+        ..Default::default()
+    };
+    let mut tree = Tree::build_with(metric(&rows), &pool, &opts).unwrap().0;
     assert!(tree.validate().is_empty());
     let queries = metric(&datagen::uniform(8, DIM, 3));
     let mut snapshots: Vec<(Tree<Euclidean<f64>>, Neighbors)> = Vec::new();
-    for step in 0..1000 {
+    for step in 0..steps {
         if step % 2 == 0 {
             // Insert 1..40 points: new ones, grid ties, and copies of live points.
             let count = 1 + rng.below(40) as usize;
@@ -180,6 +196,7 @@ fn soak_alternating_inserts_and_deletes() {
         }
         let v = tree.validate();
         assert!(v.is_empty(), "step {step}: {v:?}");
+        assert_eq!(tree.is_flat(), flat == Flat::Always, "step {step}");
         assert_eq!(tree.len(), model.live().len(), "step {step}");
         check_knn(&tree, &model, &queries, &pool, step);
         if step % 100 == 99 {

@@ -13,7 +13,7 @@ use pcct::persist::Persist;
 use pcct::telemetry::{Record, Value};
 use pcct::tree::NONE;
 use pcct::tuning::Profile;
-use pcct::{BuildOptions, Error, Metric, Neighbors, Pool, QueryStats, Result, Tree, Via};
+use pcct::{BuildOptions, Error, Flat, Metric, Neighbors, Pool, QueryStats, Result, Tree, Via};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -63,6 +63,11 @@ pub struct KnnArgs {
     /// valid tree, the same for any --threads; same answers.
     #[arg(long)]
     pub grid: bool,
+    /// Flat tree (the root and every other point its child; queries scan): auto (where a
+    /// sample says the metric cannot be split: ≥ 4,096 points, a k-NN search would measure
+    /// half of them, no duplicates), never or always. Same answers.
+    #[arg(long, default_value = "auto")]
+    pub flat: String,
     /// Query path: auto (the engine decides), tree, scan or kd (k-d index; Euclidean
     /// data in at most 16 dimensions). Every path gives the same answers.
     #[arg(long, default_value = "auto")]
@@ -71,7 +76,7 @@ pub struct KnnArgs {
     /// build — a k-d tree for Euclidean data in ≤ 16 dimensions, else a cover tree — or
     /// the dense engine over every pair), tree (cover tree), kd or dense. Same answers.
     /// The options that shape a tree or its search (--save-tree, --builder, --via,
-    /// --grid, --order, --seed) choose the tree.
+    /// --grid, --flat, --order, --seed) choose the tree.
     #[arg(long, default_value = "auto")]
     pub engine: String,
     /// Metric: euclidean, or residual (the residual correlation of a Vecchia-inducing-points GP; needs --inducing).
@@ -162,6 +167,7 @@ pub fn run(args: &KnnArgs) -> Result<()> {
         seed: args.seed,
         order: args.order.parse::<Order>()?,
         grid: args.grid,
+        flat: args.flat.parse::<Flat>()?,
         ..BuildOptions::default()
     };
     if let Some(p) = Profile::from_arg_or_env(args.profile.as_deref())? {
@@ -222,6 +228,7 @@ fn run_loaded(args: &KnnArgs, path: &std::path::Path) -> Result<()> {
         ("--builder", args.builder != defaults.builder),
         ("--order", args.order != defaults.order),
         ("--grid", args.grid),
+        ("--flat", args.flat != defaults.flat),
         ("--seed", args.seed != defaults.seed),
         ("--save-tree", args.save_tree.is_some()),
         ("--engine", args.engine != defaults.engine),
@@ -346,6 +353,7 @@ fn run_metric<M: Metric + Persist>(
         ("--builder sequential", args.builder == "sequential"),
         ("--via", args.via != defaults.via),
         ("--grid", args.grid),
+        ("--flat", args.flat != defaults.flat),
         ("--order", args.order != defaults.order),
         ("--seed", args.seed != defaults.seed),
     ];

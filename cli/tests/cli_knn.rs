@@ -212,6 +212,47 @@ fn knn_self_and_predecessor_match_brute_force() {
         .sum();
     assert!(leaders > 0, "no grid leaders with --grid: {text}");
 
+    // A flat tree (forced; this data has structure): the same answers, and the build
+    // record says so.
+    let out = pcct(&[
+        "knn",
+        "--data",
+        &s(&data),
+        "--k",
+        "5",
+        "--self",
+        "--engine",
+        "tree",
+        "--flat",
+        "always",
+        "--out-ids",
+        &s(&ids),
+        "--stats",
+        &s(&stats),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    check_ids_csv(&ids, &brute_force_self_knn(&m, 5, &p).unwrap());
+    let text = std::fs::read_to_string(&stats).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("\"record\":\"build\"") && l.contains("\"flat\":1")),
+        "{text}"
+    );
+    let out = pcct(&[
+        "knn",
+        "--data",
+        &s(&data),
+        "--k",
+        "5",
+        "--self",
+        "--flat",
+        "often",
+        "--out-ids",
+        &s(&ids),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected auto, never or always"));
+
     let out = pcct(&[
         "knn",
         "--data",

@@ -116,6 +116,13 @@ class _Tree:
         """Worker threads of this tree's pool."""
         return self._t.threads
 
+    @property
+    def flat(self) -> bool:
+        """Whether the tree is flat: built where a sample of the points said no tree
+        could prune (distances all alike), its root holds every other point and queries
+        scan every row. Exact all the same."""
+        return self._t.flat
+
     def __len__(self) -> int:
         return self._t.size
 

@@ -223,6 +223,12 @@ impl EuclideanTree {
         on_tree!(&self.tree, t => t.len())
     }
 
+    /// Whether the tree is flat (the metric could not be split; queries scan).
+    #[getter]
+    fn flat(&self) -> bool {
+        on_tree!(&self.tree, t => t.is_flat())
+    }
+
     /// Every id is below this (deleted ids are never reused).
     #[getter]
     fn id_bound(&self) -> usize {
@@ -469,6 +475,12 @@ impl ResidualTree {
     #[getter]
     fn size(&self) -> usize {
         self.tree.len()
+    }
+
+    /// Whether the tree is flat (the metric could not be split; queries scan).
+    #[getter]
+    fn flat(&self) -> bool {
+        self.tree.is_flat()
     }
 
     /// Columns of `V`.

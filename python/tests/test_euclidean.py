@@ -125,6 +125,20 @@ def test_save_load_and_pickle_give_the_same_tree(tmp_path):
         assert_same(back.self_knn(5), tree.self_knn(5))
 
 
+def test_structureless_data_gets_a_flat_tree_exact_as_ever():
+    x = np.random.default_rng(5).random((4500, 32))
+    q = np.random.default_rng(6).random((20, 32))
+    tree = pcct.CoverTree(x, threads=2)
+    assert tree.flat and tree.validate() == []
+    assert not pcct.CoverTree(x[:1000], threads=2).flat  # too few points to decide
+    assert_same(tree.knn(q, K), top_k(euclidean_distances(q, x), K))
+    back = pickle.loads(pickle.dumps(tree))
+    assert back.flat
+    assert_same(back.knn(q, K), tree.knn(q, K))
+    grown = tree.insert(q)
+    assert grown.flat and grown.validate() == [] and len(grown) == 4520
+
+
 def test_the_same_tree_for_any_thread_count():
     x = data("clustered", np.float64, d=5, n=3000)
     digests = {pcct.CoverTree(x, threads=t, seed=3)._t.layout_digest() for t in (1, 2)}

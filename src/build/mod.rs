@@ -23,6 +23,7 @@
 //! identical for any number of threads.
 
 mod batch;
+mod flat;
 mod grid;
 mod mis;
 mod order;
@@ -64,6 +65,36 @@ impl std::str::FromStr for Order {
     }
 }
 
+/// When a build gives a flat tree (`build::flat`: the root and every other point its
+/// child, searched by scanning) instead of a cover tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Flat {
+    /// When a sample of the points says the metric cannot be split: at least 4,096
+    /// points, a k-NN search (k = 8) would measure at least half of them, and the
+    /// sample holds no exact duplicates (a cover tree keeps those in lists). The default.
+    #[default]
+    Auto,
+    /// Never: always a cover tree, however long its build.
+    Never,
+    /// Always.
+    Always,
+}
+
+impl std::str::FromStr for Flat {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Flat::Auto),
+            "never" => Ok(Flat::Never),
+            "always" => Ok(Flat::Always),
+            _ => Err(Error::invalid(
+                "flat",
+                format!("unknown flat rule {s:?} (expected auto, never or always)"),
+            )),
+        }
+    }
+}
+
 /// Options of the parallel build.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BuildOptions {
@@ -90,6 +121,8 @@ pub struct BuildOptions {
     /// conflicts are rare and the election does not pay (see BENCHMARKS.md, section
     /// Build).
     pub grid: bool,
+    /// When to build a flat tree instead ([`Flat`]).
+    pub flat: Flat,
 }
 
 impl Default for BuildOptions {
@@ -100,6 +133,7 @@ impl Default for BuildOptions {
             pair_budget: 1 << 24,
             kd_index: true,
             grid: false,
+            flat: Flat::Auto,
         }
     }
 }
@@ -197,6 +231,11 @@ pub struct BuildStats {
     pub total: Duration,
     /// Threads of the pool.
     pub threads: usize,
+    /// Whether the tree is flat ([`Flat`], [`Tree::is_flat`]).
+    pub flat: bool,
+    /// The sample's estimate of the share of points a k-NN search (k = 8) measures,
+    /// where [`Flat::Auto`] measured it.
+    pub reach: Option<f64>,
 }
 
 impl BuildStats {
@@ -231,6 +270,8 @@ impl BuildStats {
                 Value::Int(self.batches.iter().map(|b| b.candidate_pairs).sum()),
             )
             .with("traverse_evals", Value::Int(self.traverse_evals()))
+            .with("flat", Value::Int(self.flat as u64))
+            .with("reach", Value::Num(self.reach.unwrap_or(f64::NAN)))
     }
 }
 
@@ -284,6 +325,28 @@ impl<M: Metric> Tree<M> {
                 "the pair budget must be at least 1".into(),
             ));
         }
-        pool.install(|| batch::build(metric, pool, options, observe))
+        let t0 = std::time::Instant::now();
+        let sample = match options.flat {
+            Flat::Auto => flat::reach(&metric),
+            _ => None,
+        };
+        let reach = sample.map(|s| s.0);
+        if options.flat == Flat::Always || flat::chosen(sample) {
+            let n = metric.len();
+            let ids: Vec<u32> = (0..n as u32).collect();
+            let tree = pool.install(|| flat::build(&metric, &ids, n));
+            let stats = BuildStats {
+                total: t0.elapsed(),
+                threads: pool.threads(),
+                flat: true,
+                reach,
+                ..Default::default()
+            };
+            return Ok((tree, stats));
+        }
+        let (tree, mut stats) = pool.install(|| batch::build(metric, pool, options, observe))?;
+        stats.reach = reach;
+        stats.total = t0.elapsed();
+        Ok((tree, stats))
     }
 }

@@ -12,6 +12,9 @@
 //!         its children are orphaned in turn) ─► freeze
 //! ```
 //!
+//! A flat tree (`build::flat`) stays flat: an update lays the root and its children out
+//! over the new point set again (n distances).
+//!
 //! Where an orphan goes is found, for metrics with few Euclidean coordinates, through
 //! k-d indexes of the tree's nodes per level (`KdGrowing`: the nodes re-homed so far are
 //! added as the delete goes) — the same placement as the cover-tree descent, which in
@@ -27,7 +30,7 @@
 //! version costs about as much memory as a tree of its size, and dropping an old version
 //! frees it. Nothing is shared between versions.
 
-use super::{batch, order, BatchStats, BuildOptions, BuildStats};
+use super::{batch, flat, order, BatchStats, BuildOptions, BuildStats};
 use crate::metric::Metric;
 use crate::pool::Pool;
 use crate::tree::{kd_pays, Frame, Growing, KdGrowing, KdScratch, Placement, Tree, BUCKET, NONE};
@@ -73,7 +76,17 @@ impl<M: Metric> Tree<M> {
     /// `par` (only from inside `Pool::install`).
     pub(crate) fn relayout_with(&self, bucket_nodes: usize, par: bool) -> Tree<M> {
         let n = self.id_bound();
-        Growing::thaw(self, n).freeze_as(&self.metric_by_id(), n, bucket_nodes.max(1), false, par)
+        let mut tree =
+            Growing::thaw(self, n).freeze_as(&self.metric_by_id(), n, bucket_nodes.max(1), false, par);
+        tree.flat = self.flat;
+        tree
+    }
+
+    /// The ids in the tree, ascending.
+    fn present_ids(&self) -> Vec<u32> {
+        (0..self.id_bound() as u32)
+            .filter(|&i| self.contains(i))
+            .collect()
     }
 
     /// A new tree holding this tree's points and `points` (ids `id_bound()` onwards, in
@@ -111,6 +124,19 @@ impl<M: Metric> Tree<M> {
         let all = self.metric_by_id().concat(points)?;
         let n = all.len();
         let new: Vec<u32> = (first as u32..n as u32).collect();
+        if self.flat {
+            // A flat tree stays flat: the root and children over all points again.
+            let mut ids = self.present_ids();
+            ids.extend_from_slice(&new);
+            let tree = pool.install(|| flat::build(&all, &ids, n));
+            let stats = BuildStats {
+                total: t0.elapsed(),
+                threads: pool.threads(),
+                flat: true,
+                ..Default::default()
+            };
+            return Ok((tree, stats));
+        }
         let seq = order::sequence(&all, &new, opts.order, opts.seed);
         let mut stats = BuildStats {
             order: t0.elapsed(),
@@ -175,6 +201,14 @@ impl<M: Metric> Tree<M> {
         }
         let m = self.metric_by_id();
         let n = m.len();
+        if self.flat {
+            let ids: Vec<u32> = self
+                .present_ids()
+                .into_iter()
+                .filter(|x| gone.binary_search(x).is_err())
+                .collect();
+            return Ok(pool.install(|| flat::build(&m, &ids, n)));
+        }
         let mut g = Growing::thaw(self, n);
         let mut orphans: BinaryHeap<(i32, std::cmp::Reverse<u32>)> = BinaryHeap::new();
         // Duplicates first: they only leave their twin's list.

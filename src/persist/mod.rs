@@ -10,7 +10,8 @@
 //!     16     8  payload length in bytes (u64 LE)
 //!     24     8  checksum of the payload (u64 LE; 64-bit words, FNV-style)
 //!     32     …  payload: the metric's points, then the tree's arrays, each a u64 count
-//!               followed by little-endian values
+//!               followed by little-endian values, then (from version 2) a u64 of
+//!               flags: bit 0 for a flat tree
 //! ```
 //!
 //! Loading checks everything before a query can touch it: magic, version, tag, length
@@ -28,7 +29,7 @@ use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"PCCTTREE";
 /// The file format version this pcct writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER: usize = 32;
 
 /// The metrics a tree file can hold, by the tag its header names them with: the one
@@ -203,6 +204,7 @@ impl<M: Persist> Tree<M> {
         w.u32s(self.dups.offsets());
         w.u32s(self.dups.values());
         w.u32s(&self.pos_of_id);
+        w.u64(self.flat as u64);
         let payload = w.0;
         let mut out = Vec::with_capacity(HEADER + payload.len());
         out.extend_from_slice(MAGIC);
@@ -230,9 +232,9 @@ impl<M: Persist> Tree<M> {
         let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().expect("4 bytes"));
         let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"));
         let version = u32_at(8);
-        if version != FORMAT_VERSION {
+        if !(1..=FORMAT_VERSION).contains(&version) {
             return Err(corrupt(format!(
-                "format version {version}; this pcct reads version {FORMAT_VERSION}"
+                "format version {version}; this pcct reads versions 1 to {FORMAT_VERSION}"
             )));
         }
         let tag = file_tag(b)?;
@@ -285,6 +287,15 @@ impl<M: Persist> Tree<M> {
             pos_of_id: r.u32s("positions")?,
             kd: Default::default(),
             sketch: Default::default(),
+            // Version 2 added the flags word (bit 0: a flat tree).
+            flat: match version {
+                1 => false,
+                _ => match r.u64("flags")? {
+                    0 => false,
+                    1 => true,
+                    f => return Err(corrupt(format!("unknown flags {f:#x}"))),
+                },
+            },
         };
         if r.at != payload.len() {
             return Err(corrupt("bytes after the last section".into()));
@@ -449,6 +460,44 @@ mod tests {
             }
         }
         assert!(refused > 100, "{refused} refused, {loaded} loaded");
+    }
+
+    /// Version 1 files (no flags word) still load, as cover trees; version 2 files keep
+    /// a flat tree flat; unknown flags are refused.
+    #[test]
+    fn version_one_files_and_flags() {
+        let reseal = |mut b: Vec<u8>| {
+            let len = (b.len() - HEADER) as u64;
+            b[16..24].copy_from_slice(&len.to_le_bytes());
+            let sum = checksum(&b[HEADER..]);
+            b[24..32].copy_from_slice(&sum.to_le_bytes());
+            b
+        };
+        let tree = small_tree();
+        let mut v1 = tree.to_bytes();
+        v1.truncate(v1.len() - 8);
+        v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let back = Tree::<Euclidean<f64>>::from_bytes(&reseal(v1)).unwrap();
+        assert_eq!(back.layout_digest(), tree.layout_digest());
+        assert!(!back.is_flat() && back.validate().is_empty());
+
+        let opts = crate::BuildOptions {
+            flat: crate::Flat::Always,
+            ..Default::default()
+        };
+        let pool = Pool::new(2).unwrap();
+        let flat = Tree::build_with(tree.metric().clone(), &pool, &opts).unwrap().0;
+        let back = Tree::<Euclidean<f64>>::from_bytes(&flat.to_bytes()).unwrap();
+        assert!(back.is_flat() && back.validate().is_empty());
+        assert_eq!(
+            back.self_knn(4).run(&pool).unwrap().0,
+            flat.self_knn(4).run(&pool).unwrap().0
+        );
+        let mut odd = flat.to_bytes();
+        let at = odd.len() - 8;
+        odd[at] = 2;
+        let e = Tree::<Euclidean<f64>>::from_bytes(&reseal(odd)).unwrap_err();
+        assert!(e.to_string().contains("unknown flags"), "{e}");
     }
 
     #[test]

@@ -181,7 +181,7 @@ impl<M: Metric> Tree<M> {
     /// probe would be waste). The cheapest path answers the rest. The rule depends only
     /// on evaluation counts, which do not depend on the threads (each block of
     /// `QUERY_BLOCK` queries is answered in order), so the path is deterministic. A
-    /// forced path probes nothing.
+    /// forced path probes nothing. A flat tree's auto path is the k-d index or the scan.
     pub(super) fn choose_path(
         &self,
         nq: usize,
@@ -212,13 +212,14 @@ impl<M: Metric> Tree<M> {
         }
         let bar = kd_cost.min(scan_cost);
         let (mut done, mut tree) = (0, Evals::default());
-        while done < wanted && tree.cost(tree_eval) <= bar {
+        // A flat tree cannot win: it is never probed.
+        while !self.flat && done < wanted && tree.cost(tree_eval) <= bar {
             let step = (wanted - done).min(4);
             tree = tree + probe(done, step, QueryPath::Tree);
             done += step;
         }
         let answered = if kd { wanted } else { done };
-        let path = if (done == wanted && tree.cost(tree_eval) <= bar) || nq == answered {
+        let path = if !self.flat && ((done == wanted && tree.cost(tree_eval) <= bar) || nq == answered) {
             QueryPath::Tree
         } else if kd_cost < scan_cost {
             QueryPath::Kd { probed: answered }

@@ -164,6 +164,7 @@ impl Growing {
             pos_of_id: pos_of,
             kd: Default::default(),
             sketch: Default::default(),
+            flat: false,
         }
     }
 }

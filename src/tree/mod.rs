@@ -94,6 +94,8 @@ pub struct Tree<M> {
     pub(crate) kd: std::sync::Arc<std::sync::OnceLock<KdIndex>>,
     /// bf16 sketches of the buckets' rows, built on first use ([`Tree::sketches`]).
     pub(crate) sketch: std::sync::Arc<std::sync::OnceLock<Sketches>>,
+    /// A flat tree ([`Tree::is_flat`]).
+    pub(crate) flat: bool,
 }
 
 /// The value in `cell`, made by `make` if there is none yet. `make` runs here, not
@@ -112,6 +114,13 @@ impl<M: Metric> Tree<M> {
     /// lowest-feasible-level rule of DESIGN.md §2: the reference builder.
     pub fn build_sequential(metric: M) -> crate::Result<Self> {
         sequential::build(metric)
+    }
+
+    /// Whether this is a flat tree: the root and every other point its child, built
+    /// where the metric cannot be split ([`crate::Flat`]). It keeps every invariant but
+    /// separation, and its queries scan every row.
+    pub fn is_flat(&self) -> bool {
+        self.flat
     }
 
     /// Number of points (nodes and duplicates).

@@ -78,6 +78,7 @@ impl fmt::Display for Violation {
 impl<M: Metric> Tree<M> {
     /// Checks structure, level order, covering, stored parent distances, separation,
     /// cover radii and subtree minimum ids; returns every violation found (empty: valid).
+    /// A flat tree ([`Tree::is_flat`]) is checked for flatness instead of separation.
     /// Structural violations stop the other checks, and separation is checked only when
     /// everything else holds (its search relies on the radii).
     /// Costs O(n · depth) distance evaluations.
@@ -179,7 +180,14 @@ impl<M: Metric> Tree<M> {
                 v.push(Violation::MinId { node, stored, actual });
             }
         }
-        if v.is_empty() {
+        if self.flat {
+            // A flat tree waives separation; it must be flat.
+            if let Some(p) = (1..nodes).find(|&p| self.parent[p] != 0) {
+                v.push(Violation::Structure(format!(
+                    "flat tree: position {p} is not a child of the root"
+                )));
+            }
+        } else if v.is_empty() {
             self.check_separation(&mut v);
         }
         v
