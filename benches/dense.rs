@@ -3,7 +3,7 @@
 //!
 //! `cargo bench --bench dense [-- THREADS]` (default 2) prints two markdown tables:
 //! 1. The f64 FMA peak (64 independent chains of fused multiply-adds at the widest
-//!    vectors, `pcct_kernels::peak`), per thread and on all threads at once, and faer's
+//!    vectors, `pcct_kernels::peak`), per thread and on all threads at once, and faer's and pcct's own (`pcct_kernels::product`, AVX-512)
 //!    product at the dense engine's tile shapes (128 queries × 1,024 rows × m), run as the
 //!    engine runs it (sequential products, one per thread), as GFLOP/s and share of the peak.
 //! 2. W4, W8 and W9 through `pcct::Job` (the plan's choice): model and answer seconds, and
@@ -35,19 +35,26 @@ fn on_threads(threads: usize, f: impl Fn() -> f64 + Sync) -> f64 {
 
 /// GFLOP/s of one thread multiplying `qb` × m by (`rb` × m)ᵀ tiles with faer, sequential,
 /// both sides row-major as the engine stores them (`V`, coordinates).
-fn product_rate(qb: usize, rb: usize, m: usize) -> f64 {
+/// With `ours`, pcct's own product (`pcct_kernels::product`) instead.
+fn product_rate(qb: usize, rb: usize, m: usize, ours: bool) -> f64 {
     use faer::{linalg::matmul::matmul, Accum, MatMut, MatRef, Par};
     let a: Vec<f64> = (0..qb * m).map(|i| (i % 11) as f64 * 0.1).collect();
     let b: Vec<f64> = (0..8 * rb * m).map(|i| (i % 17) as f64 * 0.1).collect();
     let mut c = vec![0.0; qb * rb];
+    let mut pack = Vec::new();
     let reps = (32 * 128 * 1024 / (qb * rb)).max(2);
     let (s, _) = time(|| {
         for r in 0..reps {
             // Eight different row tiles in turn, as a scan over the data reads them.
             let t = r % 8;
+            let bt = &b[t * rb * m..(t + 1) * rb * m];
+            if ours {
+                pcct::kernels::product::product_nt(&a, bt, m, &mut c, &mut pack);
+                continue;
+            }
             let (a, b) = (
                 MatRef::from_row_major_slice(&a, qb, m),
-                MatRef::from_row_major_slice(&b[t * rb * m..(t + 1) * rb * m], rb, m),
+                MatRef::from_row_major_slice(bt, rb, m),
             );
             let c = MatMut::from_row_major_slice_mut(&mut c, qb, rb);
             matmul(c, Accum::Replace, a, b.transpose(), 1.0, Par::Seq);
@@ -67,8 +74,9 @@ fn main() -> pcct::Result<()> {
         peak1 / 1e9,
         peak / 1e9
     );
-    println!("| product (queries × rows × m) | GFLOP/s, 1 thread | share of peak | GFLOP/s, {threads} threads | share of peak |");
-    println!("|---|---|---|---|---|");
+    println!("| product (queries × rows × m) | with | GFLOP/s, 1 thread | share of peak | GFLOP/s, {threads} threads | share of peak |");
+    println!("|---|---|---|---|---|---|");
+    let ours = [false, pcct::kernels::product::available()];
     // The engine's tiles, then one product as large as W4's whole job (for comparison).
     for (qb, rb, m) in [
         (128, 1024, 32),
@@ -77,15 +85,21 @@ fn main() -> pcct::Result<()> {
         (256, 1024, 512),
         (1024, 4096, 512),
     ] {
-        let one = product_rate(qb, rb, m);
-        let all = on_threads(threads, || product_rate(qb, rb, m));
-        println!(
-            "| {qb} × {rb} × {m} | {:.1} | {:.0} % | {:.1} | {:.0} % |",
-            one / 1e9,
-            100.0 * one / peak1,
-            all / 1e9,
-            100.0 * all / peak
-        );
+        for (i, with) in ["faer", "pcct"]
+            .into_iter()
+            .enumerate()
+            .filter(|&(i, _)| i == 0 || ours[i])
+        {
+            let one = product_rate(qb, rb, m, i == 1);
+            let all = on_threads(threads, || product_rate(qb, rb, m, i == 1));
+            println!(
+                "| {qb} × {rb} × {m} | {with} | {:.1} | {:.0} % | {:.1} | {:.0} % |",
+                one / 1e9,
+                100.0 * one / peak1,
+                all / 1e9,
+                100.0 * all / peak
+            );
+        }
     }
     println!();
     let pool = Pool::new(threads)?;

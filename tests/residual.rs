@@ -264,6 +264,21 @@ fn every_kernel_and_query_kind_matches_brute_force() {
     }
 }
 
+/// Many inducing points (m = 400): the dense engine's tiles go through pcct's own
+/// product where the CPU runs it (m ≥ 384 with AVX-512), faer's elsewhere.
+#[test]
+fn many_inducing_points_match_brute_force() {
+    check(
+        "uniform d=3, m=400",
+        &datagen::uniform(260, 3, 9),
+        3,
+        KernelKind::Rbf,
+        &[0.4],
+        400,
+        9,
+    );
+}
+
 /// Residual data like W4's (d = 8, RBF ℓ = 0.5, p ≈ 0.1σ²: most of each v's energy is
 /// explained, the regime where phase 1 must still be rigorous), through the query
 /// engine's scan and tree paths, with audit on.

@@ -105,6 +105,7 @@ pub mod isa;
 pub mod math;
 pub mod peak;
 mod portable;
+pub mod product;
 pub mod reference;
 pub mod residual;
 mod simd;

@@ -121,11 +121,7 @@ impl<T: Element> Euclidean<T> {
             sq_norms: &xn,
             norms: &x_norms,
         };
-        let a = faer::MatRef::from_row_major_slice(&qv, nq, dim);
-        let b = faer::MatRef::from_row_major_slice(&xs, nr, dim);
-        let tile = faer::MatMut::from_row_major_slice_mut(lo, nq, nr);
-        faer::linalg::matmul::matmul(tile, faer::Accum::Replace, a, b.transpose(), 1.0, faer::Par::Seq);
-        crate::kernels::clear_upper_state();
+        super::product_nt(&qv, &xs, dim, &mut lo[..nq * nr]);
         let e = self.errors(); // the queries' too: same dimension and storage
         for (qa, &n) in qn.iter().enumerate() {
             let q = GramQuery {

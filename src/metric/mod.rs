@@ -388,6 +388,32 @@ pub(crate) fn raw_block<M: Metric>(m: &M, qm: &M, q: u32, first: u32, out: &mut 
     m.bounds(qm, Points::one(&q), rows, Bounds::Raw(out));
 }
 
+/// From this many columns pcct's own product beats faer's at the engine's tiles (at
+/// 128 × 1,024 × m: 55 % against 58 % of the FMA peak at m = 200, 60 % against 54 % at
+/// m = 512; BENCHMARKS.md, section Dense engine).
+const OWN_PRODUCT_MIN_M: usize = 384;
+
+/// `out = A·Bᵀ` for row-major `A` (`out.len() / B rows` × `m`) and `B` (× `m`): pcct's
+/// AVX-512 product (`pcct_kernels::product`) where the active level is AVX-512 and `m` is
+/// at least [`OWN_PRODUCT_MIN_M`], faer's elsewhere; sequential, on the caller's thread.
+/// The summation orders differ: callers bound any order's rounding. Leaves the upper
+/// vector state clean.
+pub(crate) fn product_nt(a: &[f64], b: &[f64], m: usize, out: &mut [f64]) {
+    if m >= OWN_PRODUCT_MIN_M && crate::kernels::product::available() {
+        thread_local! {
+            static PACK: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        PACK.with_borrow_mut(|pack| crate::kernels::product::product_nt(a, b, m, out, pack));
+    } else {
+        let (na, nb) = (a.len() / m, b.len() / m);
+        let a = faer::MatRef::from_row_major_slice(a, na, m);
+        let b = faer::MatRef::from_row_major_slice(b, nb, m);
+        let tile = faer::MatMut::from_row_major_slice_mut(out, na, nb);
+        faer::linalg::matmul::matmul(tile, faer::Accum::Replace, a, b.transpose(), 1.0, faer::Par::Seq);
+    }
+    crate::kernels::clear_upper_state();
+}
+
 /// Phase-1 interval of the distance from point `q` of `qm` to point `j` of `m`.
 #[inline]
 pub(crate) fn pair_interval<M: Metric>(m: &M, qm: &M, q: u32, j: u32) -> (f64, f64) {

@@ -400,14 +400,16 @@ impl Residual {
     ) {
         let m = self.m;
         let (q0, first) = (q0 as usize, first as usize);
-        let a = faer::MatRef::from_row_major_slice(&queries.v[q0 * m..(q0 + nq) * m], nq, m);
-        let b = faer::MatRef::from_row_major_slice(&self.v[first * m..(first + nr) * m], nr, m);
-        // lo holds the dot products first: the tile V_Q·V_Rᵀ, one faer product (each
-        // caller's thread runs its own tiles: sequential inside).
-        let tile = faer::MatMut::from_row_major_slice_mut(&mut lo[..nq * nr], nq, nr);
-        faer::linalg::matmul::matmul(tile, faer::Accum::Replace, a, b.transpose(), 1.0, faer::Par::Seq);
-        crate::kernels::clear_upper_state(); // before the kernel's `exp`
-                                             // Any f64 summation order of m products: |Δ| ≤ 1.03·m·ε·‖v_q‖‖v_j‖.
+        // lo holds the dot products first: the tile V_Q·V_Rᵀ, one product (each caller's
+        // thread runs its own tiles: sequential inside), the vector state clean after it
+        // for the kernel's `exp`.
+        super::product_nt(
+            &queries.v[q0 * m..(q0 + nq) * m],
+            &self.v[first * m..(first + nr) * m],
+            m,
+            &mut lo[..nq * nr],
+        );
+        // Any f64 summation order of m products: |Δ| ≤ 1.03·m·ε·‖v_q‖‖v_j‖.
         let c = 1.03 * (m + 2) as f64 * f64::EPSILON;
         let slack = self.pair_bound(queries).slack();
         let ke = Kernel::ROWS_REL_ERROR;

@@ -1,0 +1,185 @@
+//! `C = A·Bᵀ` for the dense engine's tiles: `A` (`na × m`) and `B` (`nb × m`) row-major,
+//! the shared dimension contiguous in both, as `V` and coordinates are stored.
+//!
+//! ```text
+//! A packed in panels of NR = 24 rows, k-major:   panel[k][0..24] = A[i0..i0+24][k]
+//! micro-kernel: one panel × MR = 8 rows of B, 24 accumulators of 8 lanes (AVX-512):
+//!   for k: 3 vector loads of the panel, 8 broadcasts of B[j][k], 24 fused multiply-adds
+//! B in blocks of 256 KiB that every panel passes over (they stay in L2)
+//! ```
+//!
+//! The sums run in another order than a dot product's (fused multiply-adds along `k`, per
+//! entry): callers bound the rounding of any summation order (`|Δ| ≤ 1.03·m·ε·‖a‖‖b‖`).
+//! AVX-512 only; [`available`] says whether this CPU runs it (elsewhere, another product).
+
+use crate::isa::Avx512;
+
+/// Rows of `B` per micro-kernel.
+const MR: usize = 8;
+/// Rows of `A` per packed panel (three vectors of 8 lanes).
+const NR: usize = 24;
+/// Bytes of `B` rows per block that every panel of `A` passes over.
+const JB_BYTES: usize = 256 << 10;
+
+/// Whether pcct runs [`product_nt`] here: the active level ([`crate::isa::active`]:
+/// `PCCT_ISA`, a profile's choice or the best detected) is AVX-512.
+pub fn available() -> bool {
+    crate::isa::active().is_ok_and(|c| c.isa() == crate::isa::Isa::Avx512)
+}
+
+/// `c[i·nb + j] = Σ_k a[i·m + k]·b[j·m + k]` with `na = a.len() / m`, `nb = b.len() / m`
+/// (fused multiply-adds; see the module notes for the order). `pack` is scratch, kept
+/// between calls to save its allocation.
+///
+/// # Panics
+/// If the CPU lacks AVX-512, `m` is 0, or the lengths do not match.
+pub fn product_nt(a: &[f64], b: &[f64], m: usize, c: &mut [f64], pack: &mut Vec<f64>) {
+    assert!(
+        m > 0 && a.len().is_multiple_of(m) && b.len().is_multiple_of(m),
+        "pcct: whole rows of m values"
+    );
+    let (na, nb) = (a.len() / m, b.len() / m);
+    assert_eq!(c.len(), na * nb, "pcct: one output per pair of rows");
+    let token = Avx512::try_new().expect("pcct: product_nt needs AVX-512 (see `available`)");
+    // SAFETY: the token proves the CPU has AVX-512F, AVX2 and FMA.
+    unsafe { product_avx512(token, a, b, m, na, nb, c, pack) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn product_avx512(
+    _: Avx512,
+    a: &[f64],
+    b: &[f64],
+    m: usize,
+    na: usize,
+    nb: usize,
+    c: &mut [f64],
+    pack: &mut Vec<f64>,
+) {
+    // A (the short side: a block of queries) packed once per call; B read in place.
+    let panels = na.div_ceil(NR);
+    if pack.len() < panels * m * NR {
+        pack.resize(panels * m * NR, 0.0);
+    }
+    let pack = &mut pack[..panels * m * NR];
+    for (p, panel) in pack.chunks_exact_mut(m * NR).enumerate() {
+        for i in 0..NR {
+            match a.get((p * NR + i) * m..(p * NR + i + 1) * m) {
+                Some(row) => row.iter().enumerate().for_each(|(k, &v)| panel[k * NR + i] = v),
+                None => (0..m).for_each(|k| panel[k * NR + i] = 0.0), // past the last row
+            }
+        }
+    }
+    let mut out = [[0.0f64; NR]; MR];
+    // Blocks of B rows that stay in the cache while every panel of A passes over them.
+    let block = (JB_BYTES / (8 * m)).max(MR) / MR * MR;
+    for jb in (0..nb).step_by(block) {
+        for (p, panel) in pack.chunks_exact(m * NR).enumerate() {
+            let i0 = p * NR;
+            let irows = NR.min(na - i0);
+            for j0 in (jb..nb.min(jb + block)).step_by(MR) {
+                let jrows = MR.min(nb - j0);
+                // Rows past the end repeat the last one (computed, never stored).
+                let br: [&[f64]; MR] = std::array::from_fn(|r| &b[(j0 + r.min(jrows - 1)) * m..][..m]);
+                // SAFETY: this function runs only where the token proved AVX-512F and FMA.
+                unsafe { micro_kernel(&br, panel, &mut out) };
+                for i in 0..irows {
+                    let row = &mut c[(i0 + i) * nb + j0..][..jrows];
+                    for (r, v) in row.iter_mut().enumerate() {
+                        *v = out[r][i];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `out[r][j] = Σ_k ar[r][k]·panel[k·NR + j]`: 24 accumulator registers, one broadcast
+/// and three fused multiply-adds per row and k.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn micro_kernel(ar: &[&[f64]; MR], panel: &[f64], out: &mut [[f64; NR]; MR]) {
+    use std::arch::x86_64::*;
+    let m = ar[0].len();
+    assert!(panel.len() == m * NR && ar.iter().all(|r| r.len() == m));
+    let mut acc = [[_mm512_setzero_pd(); 3]; MR];
+    let a: [*const f64; MR] = std::array::from_fn(|r| ar[r].as_ptr());
+    let mut bp = panel.as_ptr();
+    for k in 0..m {
+        // SAFETY: k < m, the length of every row and of the panel over NR; the rows and
+        // the panel hold f64s, read unaligned.
+        unsafe {
+            let b0 = _mm512_loadu_pd(bp);
+            let b1 = _mm512_loadu_pd(bp.add(8));
+            let b2 = _mm512_loadu_pd(bp.add(16));
+            for r in 0..MR {
+                let x = _mm512_set1_pd(*a[r].add(k));
+                acc[r][0] = _mm512_fmadd_pd(x, b0, acc[r][0]);
+                acc[r][1] = _mm512_fmadd_pd(x, b1, acc[r][1]);
+                acc[r][2] = _mm512_fmadd_pd(x, b2, acc[r][2]);
+            }
+            bp = bp.add(NR);
+        }
+    }
+    for r in 0..MR {
+        for (v, o) in acc[r].iter().zip(out[r].chunks_exact_mut(8)) {
+            // SAFETY: `o` holds 8 f64s.
+            unsafe { _mm512_storeu_pd(o.as_mut_ptr(), *v) };
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[allow(clippy::too_many_arguments)]
+unsafe fn product_avx512(
+    _: Avx512,
+    _a: &[f64],
+    _b: &[f64],
+    _m: usize,
+    _na: usize,
+    _nb: usize,
+    _c: &mut [f64],
+    _pack: &mut Vec<f64>,
+) {
+    unreachable!("no AVX-512 token off x86_64")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Against a plain dot product per entry, within the stated bound, on shapes with
+    /// tails in both directions.
+    #[test]
+    fn matches_dot_products_within_the_bound() {
+        if Avx512::try_new().is_none() {
+            assert!(!available());
+            return; // nothing to run on this CPU; the callers take faer's product
+        }
+        let mut pack = Vec::new();
+        for (na, nb, m) in [(1, 1, 1), (8, 24, 3), (13, 50, 7), (128, 97, 200), (9, 25, 512)] {
+            let a: Vec<f64> = (0..na * m)
+                .map(|i| ((i * 7919) % 1000) as f64 / 500.0 - 1.0)
+                .collect();
+            let b: Vec<f64> = (0..nb * m)
+                .map(|i| ((i * 104_729) % 997) as f64 / 498.0 - 1.0)
+                .collect();
+            let mut c = vec![f64::NAN; na * nb];
+            product_nt(&a, &b, m, &mut c, &mut pack);
+            for i in 0..na {
+                for j in 0..nb {
+                    let (x, y) = (&a[i * m..(i + 1) * m], &b[j * m..(j + 1) * m]);
+                    let dot: f64 = x.iter().zip(y).map(|(p, q)| p * q).sum();
+                    let scale: f64 = x.iter().zip(y).map(|(p, q)| (p * q).abs()).sum();
+                    let bound = 2.06 * (m + 2) as f64 * f64::EPSILON * scale;
+                    assert!(
+                        (c[i * nb + j] - dot).abs() <= bound,
+                        "{na}×{nb}×{m} at ({i}, {j})"
+                    );
+                }
+            }
+        }
+    }
+}
