@@ -18,7 +18,8 @@ fn structureless_data_gets_a_flat_tree_and_exact_answers() {
     let reach = stats.reach.expect("the sample was measured");
     assert!(stats.flat && tree.is_flat(), "reach {reach}");
     assert!(reach >= 0.5, "reach {reach}");
-    assert!(stats.batches.is_empty(), "a flat tree inserts nothing");
+    assert_eq!(stats.batches.len(), 1, "one batch: every point under the root");
+    assert_eq!(stats.batches[0].size, n - 1);
     assert!(tree.validate().is_empty(), "{:?}", tree.validate());
     assert_eq!(tree.shape().depth, 1);
     assert_eq!(tree.len(), n);

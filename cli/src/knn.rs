@@ -393,6 +393,12 @@ fn run_metric<M: Metric + Persist>(
         return answer_without_tree(args, m, q, pool, dtype, plan, progress);
     }
     let t0 = Instant::now();
+    if args.builder == "sequential" && args.flat == "always" {
+        return Err(Error::invalid(
+            "flat",
+            "--flat always needs the parallel builder: --builder sequential builds a cover tree".into(),
+        ));
+    }
     let (tree, stats, builder) = if args.builder == "sequential" {
         progress.step("sequential build");
         (Tree::build_sequential(m)?, None, "sequential")

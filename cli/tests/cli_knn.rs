@@ -252,6 +252,24 @@ fn knn_self_and_predecessor_match_brute_force() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected auto, never or always"));
+    let out = pcct(&[
+        "knn",
+        "--data",
+        &s(&data),
+        "--k",
+        "5",
+        "--self",
+        "--engine",
+        "tree",
+        "--flat",
+        "always",
+        "--builder",
+        "sequential",
+        "--out-ids",
+        &s(&ids),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--flat always needs the parallel builder"));
 
     let out = pcct(&[
         "knn",

@@ -231,7 +231,8 @@ pub struct BuildStats {
     pub total: Duration,
     /// Threads of the pool.
     pub threads: usize,
-    /// Whether the tree is flat ([`Flat`], [`Tree::is_flat`]).
+    /// Whether the tree is flat ([`Flat`], [`Tree::is_flat`]); then `batches` holds one
+    /// entry: every point placed under the root (all but the root, or the inserted ones).
     pub flat: bool,
     /// The sample's estimate of the share of points a k-NN search (k = 8) measures,
     /// where [`Flat::Auto`] measured it.
@@ -335,7 +336,15 @@ impl<M: Metric> Tree<M> {
             let n = metric.len();
             let ids: Vec<u32> = (0..n as u32).collect();
             let tree = pool.install(|| flat::build(&metric, &ids, n));
+            // One "batch": every point but the root, placed under it.
+            let batch = BatchStats {
+                size: n - 1,
+                apply: t0.elapsed(),
+                ..Default::default()
+            };
+            observe(&batch, n);
             let stats = BuildStats {
+                batches: vec![batch],
                 total: t0.elapsed(),
                 threads: pool.threads(),
                 flat: true,

@@ -130,6 +130,11 @@ impl<M: Metric> Tree<M> {
             ids.extend_from_slice(&new);
             let tree = pool.install(|| flat::build(&all, &ids, n));
             let stats = BuildStats {
+                batches: vec![BatchStats {
+                    size: new.len(),
+                    apply: t0.elapsed(),
+                    ..Default::default()
+                }],
                 total: t0.elapsed(),
                 threads: pool.threads(),
                 flat: true,
