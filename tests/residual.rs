@@ -265,7 +265,7 @@ fn every_kernel_and_query_kind_matches_brute_force() {
 }
 
 /// Many inducing points (m = 400): the dense engine's tiles go through pcct's own
-/// product where the CPU runs it (m ≥ 384 with AVX-512), faer's elsewhere.
+/// product where the CPU runs it (m ≥ 160 with AVX-512), faer's elsewhere.
 #[test]
 fn many_inducing_points_match_brute_force() {
     check(

@@ -2,10 +2,13 @@
 //! the shared dimension contiguous in both, as `V` and coordinates are stored.
 //!
 //! ```text
-//! A packed in panels of NR = 24 rows, k-major:   panel[k][0..24] = A[i0..i0+24][k]
-//! micro-kernel: one panel × MR = 8 rows of B, 24 accumulators of 8 lanes (AVX-512):
-//!   for k: 3 vector loads of the panel, 8 broadcasts of B[j][k], 24 fused multiply-adds
+//! A packed in panels of NR = 16 rows, k-major:   panel[k][0..16] = A[i0..i0+16][k]
+//! micro-kernel: one panel × MR = 12 rows of B, 24 accumulators of 8 lanes (AVX-512):
+//!   for k: 2 vector loads of the panel, 12 broadcasts of B[j][k], 24 fused multiply-adds
 //! B in blocks of 256 KiB that every panel passes over (they stay in L2)
+//!
+//! 16 × 12 rather than 24 × 8: a panel and the 12 rows fit in L1 up to m ≈ 200 (W8's m),
+//! where the product runs at 59–62 % of the FMA peak against 52–55 % (BENCHMARKS.md).
 //! ```
 //!
 //! The sums run in another order than a dot product's (fused multiply-adds along `k`, per
@@ -15,9 +18,11 @@
 use crate::isa::Avx512;
 
 /// Rows of `B` per micro-kernel.
-const MR: usize = 8;
-/// Rows of `A` per packed panel (three vectors of 8 lanes).
-const NR: usize = 24;
+const MR: usize = 12;
+/// Rows of `A` per packed panel (two vectors of 8 lanes).
+const NR: usize = 16;
+/// Vectors of 8 lanes per panel row.
+const NV: usize = NR / 8;
 /// Bytes of `B` rows per block that every panel of `A` passes over.
 const JB_BYTES: usize = 256 << 10;
 
@@ -96,29 +101,27 @@ unsafe fn product_avx512(
     }
 }
 
-/// `out[r][j] = Σ_k ar[r][k]·panel[k·NR + j]`: 24 accumulator registers, one broadcast
-/// and three fused multiply-adds per row and k.
+/// `out[r][j] = Σ_k ar[r][k]·panel[k·NR + j]`: MR·NV accumulator registers, one broadcast
+/// and NV fused multiply-adds per row and k.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn micro_kernel(ar: &[&[f64]; MR], panel: &[f64], out: &mut [[f64; NR]; MR]) {
     use std::arch::x86_64::*;
     let m = ar[0].len();
     assert!(panel.len() == m * NR && ar.iter().all(|r| r.len() == m));
-    let mut acc = [[_mm512_setzero_pd(); 3]; MR];
+    let mut acc = [[_mm512_setzero_pd(); NV]; MR];
     let a: [*const f64; MR] = std::array::from_fn(|r| ar[r].as_ptr());
     let mut bp = panel.as_ptr();
     for k in 0..m {
         // SAFETY: k < m, the length of every row and of the panel over NR; the rows and
         // the panel hold f64s, read unaligned.
         unsafe {
-            let b0 = _mm512_loadu_pd(bp);
-            let b1 = _mm512_loadu_pd(bp.add(8));
-            let b2 = _mm512_loadu_pd(bp.add(16));
+            let b: [__m512d; NV] = std::array::from_fn(|v| _mm512_loadu_pd(bp.add(8 * v)));
             for r in 0..MR {
                 let x = _mm512_set1_pd(*a[r].add(k));
-                acc[r][0] = _mm512_fmadd_pd(x, b0, acc[r][0]);
-                acc[r][1] = _mm512_fmadd_pd(x, b1, acc[r][1]);
-                acc[r][2] = _mm512_fmadd_pd(x, b2, acc[r][2]);
+                for v in 0..NV {
+                    acc[r][v] = _mm512_fmadd_pd(x, b[v], acc[r][v]);
+                }
             }
             bp = bp.add(NR);
         }
