@@ -238,38 +238,22 @@ fn knn_self_and_predecessor_match_brute_force() {
             .any(|l| l.contains("\"record\":\"build\"") && l.contains("\"flat\":1")),
         "{text}"
     );
-    let out = pcct(&[
-        "knn",
-        "--data",
-        &s(&data),
-        "--k",
-        "5",
-        "--self",
-        "--flat",
-        "often",
-        "--out-ids",
-        &s(&ids),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("expected auto, never or always"));
-    let out = pcct(&[
-        "knn",
-        "--data",
-        &s(&data),
-        "--k",
-        "5",
-        "--self",
-        "--engine",
-        "tree",
-        "--flat",
-        "always",
-        "--builder",
-        "sequential",
-        "--out-ids",
-        &s(&ids),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--flat always needs the parallel builder"));
+    // Refused: an unknown rule, and a flat tree from the sequential builder.
+    let (data_s, ids_s) = (s(&data), s(&ids));
+    for (extra, why) in [
+        (&["--flat", "often"][..], "expected auto, never or always"),
+        (
+            &["--flat", "always", "--builder", "sequential"],
+            "--flat always needs the parallel builder",
+        ),
+    ] {
+        let mut args = vec!["knn", "--data", &data_s, "--k", "5", "--self", "--engine", "tree"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out-ids", &ids_s]);
+        let out = pcct(&args);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(why), "{extra:?}");
+    }
 
     let out = pcct(&[
         "knn",

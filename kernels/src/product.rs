@@ -46,8 +46,13 @@ pub fn product_nt(a: &[f64], b: &[f64], m: usize, c: &mut [f64], pack: &mut Vec<
     let (na, nb) = (a.len() / m, b.len() / m);
     assert_eq!(c.len(), na * nb, "pcct: one output per pair of rows");
     let token = Avx512::try_new().expect("pcct: product_nt needs AVX-512 (see `available`)");
-    // SAFETY: the token proves the CPU has AVX-512F, AVX2 and FMA.
-    unsafe { product_avx512(token, a, b, m, na, nb, c, pack) }
+    // SAFETY: the token proves the CPU has AVX-512F, AVX2 and FMA (it exists on x86_64 only).
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        product_avx512(token, a, b, m, na, nb, c, pack)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (token, na, nb, pack);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -132,21 +137,6 @@ unsafe fn micro_kernel(ar: &[&[f64]; MR], panel: &[f64], out: &mut [[f64; NR]; M
             unsafe { _mm512_storeu_pd(o.as_mut_ptr(), *v) };
         }
     }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-#[allow(clippy::too_many_arguments)]
-unsafe fn product_avx512(
-    _: Avx512,
-    _a: &[f64],
-    _b: &[f64],
-    _m: usize,
-    _na: usize,
-    _nb: usize,
-    _c: &mut [f64],
-    _pack: &mut Vec<f64>,
-) {
-    unreachable!("no AVX-512 token off x86_64")
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! lists (points at distance 0 from each other are nodes like any other). Its queries
 //! scan ([`Tree::is_flat`]); updates give flat trees again.
 
+use super::{BatchStats, BuildStats};
 use crate::job;
 use crate::metric::Metric;
 use crate::tree::{level_of, Growing, Tree, BUCKET};
@@ -66,4 +67,25 @@ pub(crate) fn build<M: Metric>(metric: &M, ids: &[u32], n: usize) -> Tree<M> {
     let mut tree = g.freeze(metric, n, BUCKET, true);
     tree.flat = true;
     tree
+}
+
+/// The stats of a flat build or update: one batch, the `placed` points put under the root.
+pub(crate) fn stats(
+    placed: usize,
+    took: std::time::Duration,
+    threads: usize,
+    reach: Option<f64>,
+) -> BuildStats {
+    BuildStats {
+        batches: vec![BatchStats {
+            size: placed,
+            apply: took,
+            ..Default::default()
+        }],
+        total: took,
+        threads,
+        flat: true,
+        reach,
+        ..Default::default()
+    }
 }

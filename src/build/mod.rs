@@ -336,21 +336,8 @@ impl<M: Metric> Tree<M> {
             let n = metric.len();
             let ids: Vec<u32> = (0..n as u32).collect();
             let tree = pool.install(|| flat::build(&metric, &ids, n));
-            // One "batch": every point but the root, placed under it.
-            let batch = BatchStats {
-                size: n - 1,
-                apply: t0.elapsed(),
-                ..Default::default()
-            };
-            observe(&batch, n);
-            let stats = BuildStats {
-                batches: vec![batch],
-                total: t0.elapsed(),
-                threads: pool.threads(),
-                flat: true,
-                reach,
-                ..Default::default()
-            };
+            let stats = flat::stats(n - 1, t0.elapsed(), pool.threads(), reach);
+            observe(&stats.batches[0], n);
             return Ok((tree, stats));
         }
         let (tree, mut stats) = pool.install(|| batch::build(metric, pool, options, observe))?;

@@ -129,18 +129,7 @@ impl<M: Metric> Tree<M> {
             let mut ids = self.present_ids();
             ids.extend_from_slice(&new);
             let tree = pool.install(|| flat::build(&all, &ids, n));
-            let stats = BuildStats {
-                batches: vec![BatchStats {
-                    size: new.len(),
-                    apply: t0.elapsed(),
-                    ..Default::default()
-                }],
-                total: t0.elapsed(),
-                threads: pool.threads(),
-                flat: true,
-                ..Default::default()
-            };
-            return Ok((tree, stats));
+            return Ok((tree, flat::stats(new.len(), t0.elapsed(), pool.threads(), None)));
         }
         let seq = order::sequence(&all, &new, opts.order, opts.seed);
         let mut stats = BuildStats {
