@@ -2,13 +2,15 @@
 //! the shared dimension contiguous in both, as `V` and coordinates are stored.
 //!
 //! ```text
-//! A packed in panels of NR = 16 rows, k-major:   panel[k][0..16] = A[i0..i0+16][k]
-//! micro-kernel: one panel × MR = 12 rows of B, 24 accumulators of 8 lanes (AVX-512):
-//!   for k: 2 vector loads of the panel, 12 broadcasts of B[j][k], 24 fused multiply-adds
+//! A packed in panels of 8V rows, k-major:   panel[k][0..8V] = A[i0..i0+8V][k]
+//! micro-kernel: one panel × R rows of B, R·V accumulators of 8 lanes (AVX-512):
+//!   for k: V vector loads of the panel, R broadcasts of B[j][k], R·V fused multiply-adds
 //! B in blocks of 256 KiB that every panel passes over (they stay in L2)
 //!
-//! 16 × 12 rather than 24 × 8: a panel and the 12 rows fit in L1 up to m ≈ 200 (W8's m),
-//! where the product runs at 59–62 % of the FMA peak against 52–55 % (BENCHMARKS.md).
+//! m > 64: V = 2, R = 12 — a panel and the 12 rows fit in L1 up to m ≈ 200 (W8's m).
+//! m ≤ 64: V = 3 (2 where A's rows fill 16-row panels better), R = 8 — each 8 × 8 block
+//!         of accumulators is transposed in registers and stored as 8 row pieces of C;
+//!         copying lanes out one by one costs more than the fused multiply-adds at m = 32.
 //! ```
 //!
 //! The sums run in another order than a dot product's (fused multiply-adds along `k`, per
@@ -19,10 +21,14 @@ use crate::isa::Avx512;
 
 /// Rows of `B` per micro-kernel.
 const MR: usize = 12;
-/// Rows of `A` per packed panel (two vectors of 8 lanes).
-const NR: usize = 16;
-/// Vectors of 8 lanes per panel row.
-const NV: usize = NR / 8;
+/// Vectors of 8 lanes (rows of `A`) per packed panel row.
+const NV: usize = 2;
+/// Up to this many columns, register blocks of [`SHORT_MR`] rows × 3 (or 2) vectors,
+/// stored as rows of `C` through in-register transposes (writing `C` is a larger share of
+/// the work when `m` is short).
+const SHORT_M: usize = 64;
+/// Rows of `B` per micro-kernel when `m ≤ SHORT_M`.
+const SHORT_MR: usize = 8;
 /// Bytes of `B` rows per block that every panel of `A` passes over.
 const JB_BYTES: usize = 256 << 10;
 
@@ -68,37 +74,79 @@ unsafe fn product_avx512(
     c: &mut [f64],
     pack: &mut Vec<f64>,
 ) {
-    // A (the short side: a block of queries) packed once per call; B read in place.
-    let panels = na.div_ceil(NR);
-    if pack.len() < panels * m * NR {
-        pack.resize(panels * m * NR, 0.0);
+    // SAFETY (both calls): this function runs only where the token proved AVX-512F and FMA.
+    // Short rows: panels of 24 rows of A, or of 16 where those leave fewer rows idle.
+    let idle = |rows: usize| na.div_ceil(rows) * rows - na;
+    if m <= SHORT_M && idle(16) < idle(24) {
+        unsafe { blocked::<SHORT_MR, 2>(a, b, m, na, nb, c, pack) }
+    } else if m <= SHORT_M {
+        unsafe { blocked::<SHORT_MR, 3>(a, b, m, na, nb, c, pack) }
+    } else {
+        unsafe { blocked::<MR, NV>(a, b, m, na, nb, c, pack) }
     }
-    let pack = &mut pack[..panels * m * NR];
-    for (p, panel) in pack.chunks_exact_mut(m * NR).enumerate() {
-        for i in 0..NR {
-            match a.get((p * NR + i) * m..(p * NR + i + 1) * m) {
-                Some(row) => row.iter().enumerate().for_each(|(k, &v)| panel[k * NR + i] = v),
-                None => (0..m).for_each(|k| panel[k * NR + i] = 0.0), // past the last row
+}
+
+/// The product with register blocks of `R` rows of `B` × `V` vectors (8 rows each) of `A`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn blocked<const R: usize, const V: usize>(
+    a: &[f64],
+    b: &[f64],
+    m: usize,
+    na: usize,
+    nb: usize,
+    c: &mut [f64],
+    pack: &mut Vec<f64>,
+) {
+    let nr = 8 * V;
+    // A (the short side: a block of queries) packed once per call; B read in place.
+    let panels = na.div_ceil(nr);
+    if pack.len() < panels * m * nr {
+        pack.resize(panels * m * nr, 0.0);
+    }
+    let pack = &mut pack[..panels * m * nr];
+    for (p, panel) in pack.chunks_exact_mut(m * nr).enumerate() {
+        for i in 0..nr {
+            match a.get((p * nr + i) * m..(p * nr + i + 1) * m) {
+                Some(row) => row.iter().enumerate().for_each(|(k, &v)| panel[k * nr + i] = v),
+                None => (0..m).for_each(|k| panel[k * nr + i] = 0.0), // past the last row
             }
         }
     }
-    let mut out = [[0.0f64; NR]; MR];
     // Blocks of B rows that stay in the cache while every panel of A passes over them.
-    let block = (JB_BYTES / (8 * m)).max(MR) / MR * MR;
+    let block = (JB_BYTES / (8 * m)).max(R) / R * R;
     for jb in (0..nb).step_by(block) {
-        for (p, panel) in pack.chunks_exact(m * NR).enumerate() {
-            let i0 = p * NR;
-            let irows = NR.min(na - i0);
-            for j0 in (jb..nb.min(jb + block)).step_by(MR) {
-                let jrows = MR.min(nb - j0);
-                // Rows past the end repeat the last one (computed, never stored).
-                let br: [&[f64]; MR] = std::array::from_fn(|r| &b[(j0 + r.min(jrows - 1)) * m..][..m]);
-                // SAFETY: this function runs only where the token proved AVX-512F and FMA.
-                unsafe { micro_kernel(&br, panel, &mut out) };
+        for (p, panel) in pack.chunks_exact(m * nr).enumerate() {
+            let i0 = p * nr;
+            let irows = nr.min(na - i0);
+            for j0 in (jb..nb.min(jb + block)).step_by(R) {
+                let jrows = R.min(nb - j0);
+                // SAFETY: AVX-512F and FMA, as for the caller.
+                let acc = unsafe { micro_kernel::<R, V>(&b[j0 * m..(j0 + jrows) * m], panel) };
+                if R == 8 && irows == nr && jrows == 8 {
+                    // Whole 8 × 8 blocks go out transposed in registers, as rows of C.
+                    for v in 0..V {
+                        // SAFETY: AVX-512F, as for the caller.
+                        let t = unsafe { transpose8(std::array::from_fn(|r| acc[r][v])) };
+                        for (l, row) in t.iter().enumerate() {
+                            let out = &mut c[(i0 + 8 * v + l) * nb + j0..][..8];
+                            // SAFETY: `out` holds 8 f64s.
+                            unsafe { std::arch::x86_64::_mm512_storeu_pd(out.as_mut_ptr(), *row) };
+                        }
+                    }
+                    continue;
+                }
+                let mut out = [[0.0f64; 8]; 24];
+                for (r, row) in acc.iter().enumerate().take(jrows) {
+                    for (v, x) in row.iter().enumerate() {
+                        // SAFETY: the row of `out` holds 8 f64s.
+                        unsafe { std::arch::x86_64::_mm512_storeu_pd(out[r * V + v].as_mut_ptr(), *x) };
+                    }
+                }
                 for i in 0..irows {
                     let row = &mut c[(i0 + i) * nb + j0..][..jrows];
-                    for (r, v) in row.iter_mut().enumerate() {
-                        *v = out[r][i];
+                    for (r, x) in row.iter_mut().enumerate() {
+                        *x = out[r * V + i / 8][i % 8];
                     }
                 }
             }
@@ -106,37 +154,68 @@ unsafe fn product_avx512(
     }
 }
 
-/// `out[r][j] = Σ_k ar[r][k]·panel[k·NR + j]`: MR·NV accumulator registers, one broadcast
-/// and NV fused multiply-adds per row and k.
+/// `acc[r][v][l] = Σ_k rows[r·m + k]·panel[k·8V + 8v + l]` for the (up to `R`) rows of
+/// `rows`, `m = panel.len() / 8V` values each; rows past the end repeat the last one
+/// (computed, never stored). R·V accumulator registers, one broadcast and V fused
+/// multiply-adds per row and k.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn micro_kernel(ar: &[&[f64]; MR], panel: &[f64], out: &mut [[f64; NR]; MR]) {
+#[inline]
+unsafe fn micro_kernel<const R: usize, const V: usize>(
+    rows: &[f64],
+    panel: &[f64],
+) -> [[std::arch::x86_64::__m512d; V]; R] {
     use std::arch::x86_64::*;
-    let m = ar[0].len();
-    assert!(panel.len() == m * NR && ar.iter().all(|r| r.len() == m));
-    let mut acc = [[_mm512_setzero_pd(); NV]; MR];
-    let a: [*const f64; MR] = std::array::from_fn(|r| ar[r].as_ptr());
+    let m = panel.len() / (8 * V);
+    let n = rows.len() / m;
+    assert!(m > 0 && n > 0 && n <= R && rows.len() == n * m && panel.len() == m * 8 * V);
+    let mut acc = [[_mm512_setzero_pd(); V]; R];
+    let mut a = [rows.as_ptr(); R];
+    for (r, p) in a.iter_mut().enumerate() {
+        *p = rows[r.min(n - 1) * m..].as_ptr();
+    }
     let mut bp = panel.as_ptr();
     for k in 0..m {
-        // SAFETY: k < m, the length of every row and of the panel over NR; the rows and
-        // the panel hold f64s, read unaligned.
+        // SAFETY: k < m, the length of every row (each `a[r]` starts a whole row of
+        // `rows`) and of the panel over 8V; both hold f64s, read unaligned.
         unsafe {
-            let b: [__m512d; NV] = std::array::from_fn(|v| _mm512_loadu_pd(bp.add(8 * v)));
-            for r in 0..MR {
+            let b: [__m512d; V] = std::array::from_fn(|v| _mm512_loadu_pd(bp.add(8 * v)));
+            for r in 0..R {
                 let x = _mm512_set1_pd(*a[r].add(k));
-                for v in 0..NV {
+                for v in 0..V {
                     acc[r][v] = _mm512_fmadd_pd(x, b[v], acc[r][v]);
                 }
             }
-            bp = bp.add(NR);
+            bp = bp.add(8 * V);
         }
     }
-    for r in 0..MR {
-        for (v, o) in acc[r].iter().zip(out[r].chunks_exact_mut(8)) {
-            // SAFETY: `o` holds 8 f64s.
-            unsafe { _mm512_storeu_pd(o.as_mut_ptr(), *v) };
-        }
-    }
+    acc
+}
+
+/// The 8 × 8 transpose of the lanes of `x`: `t[l][r] = x[r][l]` (24 shuffles).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn transpose8(x: [std::arch::x86_64::__m512d; 8]) -> [std::arch::x86_64::__m512d; 8] {
+    use std::arch::x86_64::*;
+    // Pairs of rows interleaved: t[2q] holds rows 2q, 2q+1 at even columns, t[2q+1] at odd.
+    let t: [__m512d; 8] = std::array::from_fn(|i| {
+        let (p, q) = (x[i & !1], x[i | 1]);
+        if i % 2 == 0 { _mm512_unpacklo_pd(p, q) } else { _mm512_unpackhi_pd(p, q) }
+    });
+    // Quads of rows: u[4h + 2s + o] holds rows 4h..4h+4 at columns o + 2s and o + 2s + 4.
+    let lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
+    let hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
+    let u: [__m512d; 8] = std::array::from_fn(|i| {
+        let (h, s, o) = (i / 4, (i / 2) % 2, i % 2);
+        let (p, q) = (t[4 * h + o], t[4 * h + 2 + o]);
+        _mm512_permutex2var_pd(p, if s == 0 { lo } else { hi }, q)
+    });
+    // Column l = o + 2s + 4w: the halves of u[2s + o] (rows 0..4) and u[4 + 2s + o] (4..8).
+    std::array::from_fn(|l| {
+        let (o, s, w) = (l % 2, (l / 2) % 2, l / 4);
+        let (p, q) = (u[2 * s + o], u[4 + 2 * s + o]);
+        if w == 0 { _mm512_shuffle_f64x2(p, q, 0x44) } else { _mm512_shuffle_f64x2(p, q, 0xEE) }
+    })
 }
 
 #[cfg(test)]
@@ -152,7 +231,7 @@ mod tests {
             return; // nothing to run on this CPU; the callers take faer's product
         }
         let mut pack = Vec::new();
-        for (na, nb, m) in [(1, 1, 1), (8, 24, 3), (13, 50, 7), (128, 97, 200), (9, 25, 512)] {
+        for (na, nb, m) in [(1, 1, 1), (8, 24, 3), (13, 50, 7), (48, 64, 32), (50, 21, 64), (24, 8, 1), (128, 97, 200), (9, 25, 512)] {
             let a: Vec<f64> = (0..na * m)
                 .map(|i| ((i * 7919) % 1000) as f64 / 500.0 - 1.0)
                 .collect();
