@@ -74,14 +74,16 @@ unsafe fn product_avx512(
     c: &mut [f64],
     pack: &mut Vec<f64>,
 ) {
-    // SAFETY (both calls): this function runs only where the token proved AVX-512F and FMA.
     // Short rows: panels of 24 rows of A, or of 16 where those leave fewer rows idle.
     let idle = |rows: usize| na.div_ceil(rows) * rows - na;
     if m <= SHORT_M && idle(16) < idle(24) {
+        // SAFETY: this function runs only where the token proved AVX-512F and FMA.
         unsafe { blocked::<SHORT_MR, 2>(a, b, m, na, nb, c, pack) }
     } else if m <= SHORT_M {
+        // SAFETY: as above.
         unsafe { blocked::<SHORT_MR, 3>(a, b, m, na, nb, c, pack) }
     } else {
+        // SAFETY: as above.
         unsafe { blocked::<MR, NV>(a, b, m, na, nb, c, pack) }
     }
 }
@@ -200,7 +202,11 @@ unsafe fn transpose8(x: [std::arch::x86_64::__m512d; 8]) -> [std::arch::x86_64::
     // Pairs of rows interleaved: t[2q] holds rows 2q, 2q+1 at even columns, t[2q+1] at odd.
     let t: [__m512d; 8] = std::array::from_fn(|i| {
         let (p, q) = (x[i & !1], x[i | 1]);
-        if i % 2 == 0 { _mm512_unpacklo_pd(p, q) } else { _mm512_unpackhi_pd(p, q) }
+        if i % 2 == 0 {
+            _mm512_unpacklo_pd(p, q)
+        } else {
+            _mm512_unpackhi_pd(p, q)
+        }
     });
     // Quads of rows: u[4h + 2s + o] holds rows 4h..4h+4 at columns o + 2s and o + 2s + 4.
     let lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
@@ -214,7 +220,11 @@ unsafe fn transpose8(x: [std::arch::x86_64::__m512d; 8]) -> [std::arch::x86_64::
     std::array::from_fn(|l| {
         let (o, s, w) = (l % 2, (l / 2) % 2, l / 4);
         let (p, q) = (u[2 * s + o], u[4 + 2 * s + o]);
-        if w == 0 { _mm512_shuffle_f64x2(p, q, 0x44) } else { _mm512_shuffle_f64x2(p, q, 0xEE) }
+        if w == 0 {
+            _mm512_shuffle_f64x2(p, q, 0x44)
+        } else {
+            _mm512_shuffle_f64x2(p, q, 0xEE)
+        }
     })
 }
 
@@ -231,7 +241,16 @@ mod tests {
             return; // nothing to run on this CPU; the callers take faer's product
         }
         let mut pack = Vec::new();
-        for (na, nb, m) in [(1, 1, 1), (8, 24, 3), (13, 50, 7), (48, 64, 32), (50, 21, 64), (24, 8, 1), (128, 97, 200), (9, 25, 512)] {
+        for (na, nb, m) in [
+            (1, 1, 1),
+            (8, 24, 3),
+            (13, 50, 7),
+            (48, 64, 32),
+            (50, 21, 64),
+            (24, 8, 1),
+            (128, 97, 200),
+            (9, 25, 512),
+        ] {
             let a: Vec<f64> = (0..na * m)
                 .map(|i| ((i * 7919) % 1000) as f64 / 500.0 - 1.0)
                 .collect();
