@@ -2,15 +2,13 @@
 //! the shared dimension contiguous in both, as `V` and coordinates are stored.
 //!
 //! ```text
-//! A packed in panels of 8V rows, k-major:   panel[k][0..8V] = A[i0..i0+8V][k]
-//! micro-kernel: one panel × R rows of B, R·V accumulators of 8 lanes (AVX-512):
-//!   for k: V vector loads of the panel, R broadcasts of B[j][k], R·V fused multiply-adds
+//! A packed in panels of NR = 16 rows, k-major:   panel[k][0..16] = A[i0..i0+16][k]
+//! micro-kernel: one panel × MR = 12 rows of B, 24 accumulators of 8 lanes (AVX-512):
+//!   for k: 2 vector loads of the panel, 12 broadcasts of B[j][k], 24 fused multiply-adds
 //! B in blocks of 256 KiB that every panel passes over (they stay in L2)
 //!
-//! m > 64: V = 2, R = 12 — a panel and the 12 rows fit in L1 up to m ≈ 200 (W8's m).
-//! m ≤ 64: V = 3 (2 where A's rows fill 16-row panels better), R = 8 — each 8 × 8 block
-//!         of accumulators is transposed in registers and stored as 8 row pieces of C;
-//!         copying lanes out one by one costs more than the fused multiply-adds at m = 32.
+//! 16 × 12 rather than 24 × 8: a panel and the 12 rows fit in L1 up to m ≈ 200 (W8's m),
+//! where the product runs at 64–67 % of the FMA peak (BENCHMARKS.md).
 //! ```
 //!
 //! The sums run in another order than a dot product's (fused multiply-adds along `k`, per
@@ -23,12 +21,6 @@ use crate::isa::Avx512;
 const MR: usize = 12;
 /// Vectors of 8 lanes (rows of `A`) per packed panel row.
 const NV: usize = 2;
-/// Up to this many columns, register blocks of [`SHORT_MR`] rows × 3 (or 2) vectors,
-/// stored as rows of `C` through in-register transposes (writing `C` is a larger share of
-/// the work when `m` is short).
-const SHORT_M: usize = 64;
-/// Rows of `B` per micro-kernel when `m ≤ SHORT_M`.
-const SHORT_MR: usize = 8;
 /// Bytes of `B` rows per block that every panel of `A` passes over.
 const JB_BYTES: usize = 256 << 10;
 
@@ -51,56 +43,21 @@ pub fn product_nt(a: &[f64], b: &[f64], m: usize, c: &mut [f64], pack: &mut Vec<
     );
     let (na, nb) = (a.len() / m, b.len() / m);
     assert_eq!(c.len(), na * nb, "pcct: one output per pair of rows");
-    let token = Avx512::try_new().expect("pcct: product_nt needs AVX-512 (see `available`)");
+    let _token = Avx512::try_new().expect("pcct: product_nt needs AVX-512 (see `available`)");
     // SAFETY: the token proves the CPU has AVX-512F, AVX2 and FMA (it exists on x86_64 only).
     #[cfg(target_arch = "x86_64")]
     unsafe {
-        product_avx512(token, a, b, m, na, nb, c, pack)
+        blocked(a, b, m, na, nb, c, pack)
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (token, na, nb, pack);
+    let _ = (na, nb, pack);
 }
 
+/// The product with register blocks of [`MR`] rows of `B` × [`NV`] vectors (8 rows each) of `A`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn product_avx512(
-    _: Avx512,
-    a: &[f64],
-    b: &[f64],
-    m: usize,
-    na: usize,
-    nb: usize,
-    c: &mut [f64],
-    pack: &mut Vec<f64>,
-) {
-    // Short rows: panels of 24 rows of A, or of 16 where those leave fewer rows idle.
-    let idle = |rows: usize| na.div_ceil(rows) * rows - na;
-    if m <= SHORT_M && idle(16) < idle(24) {
-        // SAFETY: this function runs only where the token proved AVX-512F and FMA.
-        unsafe { blocked::<SHORT_MR, 2>(a, b, m, na, nb, c, pack) }
-    } else if m <= SHORT_M {
-        // SAFETY: as above.
-        unsafe { blocked::<SHORT_MR, 3>(a, b, m, na, nb, c, pack) }
-    } else {
-        // SAFETY: as above.
-        unsafe { blocked::<MR, NV>(a, b, m, na, nb, c, pack) }
-    }
-}
-
-/// The product with register blocks of `R` rows of `B` × `V` vectors (8 rows each) of `A`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn blocked<const R: usize, const V: usize>(
-    a: &[f64],
-    b: &[f64],
-    m: usize,
-    na: usize,
-    nb: usize,
-    c: &mut [f64],
-    pack: &mut Vec<f64>,
-) {
-    let nr = 8 * V;
+unsafe fn blocked(a: &[f64], b: &[f64], m: usize, na: usize, nb: usize, c: &mut [f64], pack: &mut Vec<f64>) {
+    let nr = 8 * NV;
     // A (the short side: a block of queries) packed once per call; B read in place.
     let panels = na.div_ceil(nr);
     if pack.len() < panels * m * nr {
@@ -116,39 +73,26 @@ unsafe fn blocked<const R: usize, const V: usize>(
         }
     }
     // Blocks of B rows that stay in the cache while every panel of A passes over them.
-    let block = (JB_BYTES / (8 * m)).max(R) / R * R;
+    let block = (JB_BYTES / (8 * m)).max(MR) / MR * MR;
     for jb in (0..nb).step_by(block) {
         for (p, panel) in pack.chunks_exact(m * nr).enumerate() {
             let i0 = p * nr;
             let irows = nr.min(na - i0);
-            for j0 in (jb..nb.min(jb + block)).step_by(R) {
-                let jrows = R.min(nb - j0);
+            for j0 in (jb..nb.min(jb + block)).step_by(MR) {
+                let jrows = MR.min(nb - j0);
                 // SAFETY: AVX-512F and FMA, as for the caller.
-                let acc = unsafe { micro_kernel::<R, V>(&b[j0 * m..(j0 + jrows) * m], panel) };
-                if R == 8 && irows == nr && jrows == 8 {
-                    // Whole 8 × 8 blocks go out transposed in registers, as rows of C.
-                    for v in 0..V {
-                        // SAFETY: AVX-512F, as for the caller.
-                        let t = unsafe { transpose8(std::array::from_fn(|r| acc[r][v])) };
-                        for (l, row) in t.iter().enumerate() {
-                            let out = &mut c[(i0 + 8 * v + l) * nb + j0..][..8];
-                            // SAFETY: `out` holds 8 f64s.
-                            unsafe { std::arch::x86_64::_mm512_storeu_pd(out.as_mut_ptr(), *row) };
-                        }
-                    }
-                    continue;
-                }
-                let mut out = [[0.0f64; 8]; 24];
+                let acc = unsafe { micro_kernel(&b[j0 * m..(j0 + jrows) * m], panel) };
+                let mut out = [[0.0f64; 8]; MR * NV];
                 for (r, row) in acc.iter().enumerate().take(jrows) {
                     for (v, x) in row.iter().enumerate() {
                         // SAFETY: the row of `out` holds 8 f64s.
-                        unsafe { std::arch::x86_64::_mm512_storeu_pd(out[r * V + v].as_mut_ptr(), *x) };
+                        unsafe { std::arch::x86_64::_mm512_storeu_pd(out[r * NV + v].as_mut_ptr(), *x) };
                     }
                 }
                 for i in 0..irows {
                     let row = &mut c[(i0 + i) * nb + j0..][..jrows];
                     for (r, x) in row.iter_mut().enumerate() {
-                        *x = out[r * V + i / 8][i % 8];
+                        *x = out[r * NV + i / 8][i % 8];
                     }
                 }
             }
@@ -156,76 +100,39 @@ unsafe fn blocked<const R: usize, const V: usize>(
     }
 }
 
-/// `acc[r][v][l] = Σ_k rows[r·m + k]·panel[k·8V + 8v + l]` for the (up to `R`) rows of
-/// `rows`, `m = panel.len() / 8V` values each; rows past the end repeat the last one
-/// (computed, never stored). R·V accumulator registers, one broadcast and V fused
+/// `acc[r][v][l] = Σ_k rows[r·m + k]·panel[k·8·NV + 8v + l]` for the (up to `MR`) rows of
+/// `rows`, `m = panel.len() / 8·NV` values each; rows past the end repeat the last one
+/// (computed, never stored). MR·NV accumulator registers, one broadcast and NV fused
 /// multiply-adds per row and k.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
-unsafe fn micro_kernel<const R: usize, const V: usize>(
-    rows: &[f64],
-    panel: &[f64],
-) -> [[std::arch::x86_64::__m512d; V]; R] {
+unsafe fn micro_kernel(rows: &[f64], panel: &[f64]) -> [[std::arch::x86_64::__m512d; NV]; MR] {
     use std::arch::x86_64::*;
-    let m = panel.len() / (8 * V);
+    let m = panel.len() / (8 * NV);
     let n = rows.len() / m;
-    assert!(m > 0 && n > 0 && n <= R && rows.len() == n * m && panel.len() == m * 8 * V);
-    let mut acc = [[_mm512_setzero_pd(); V]; R];
-    let mut a = [rows.as_ptr(); R];
+    assert!(m > 0 && n > 0 && n <= MR && rows.len() == n * m && panel.len() == m * 8 * NV);
+    let mut acc = [[_mm512_setzero_pd(); NV]; MR];
+    let mut a = [rows.as_ptr(); MR];
     for (r, p) in a.iter_mut().enumerate() {
         *p = rows[r.min(n - 1) * m..].as_ptr();
     }
     let mut bp = panel.as_ptr();
     for k in 0..m {
         // SAFETY: k < m, the length of every row (each `a[r]` starts a whole row of
-        // `rows`) and of the panel over 8V; both hold f64s, read unaligned.
+        // `rows`) and of the panel over 8·NV; both hold f64s, read unaligned.
         unsafe {
-            let b: [__m512d; V] = std::array::from_fn(|v| _mm512_loadu_pd(bp.add(8 * v)));
-            for r in 0..R {
+            let b: [__m512d; NV] = std::array::from_fn(|v| _mm512_loadu_pd(bp.add(8 * v)));
+            for r in 0..MR {
                 let x = _mm512_set1_pd(*a[r].add(k));
-                for v in 0..V {
+                for v in 0..NV {
                     acc[r][v] = _mm512_fmadd_pd(x, b[v], acc[r][v]);
                 }
             }
-            bp = bp.add(8 * V);
+            bp = bp.add(8 * NV);
         }
     }
     acc
-}
-
-/// The 8 × 8 transpose of the lanes of `x`: `t[l][r] = x[r][l]` (24 shuffles).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn transpose8(x: [std::arch::x86_64::__m512d; 8]) -> [std::arch::x86_64::__m512d; 8] {
-    use std::arch::x86_64::*;
-    // Pairs of rows interleaved: t[2q] holds rows 2q, 2q+1 at even columns, t[2q+1] at odd.
-    let t: [__m512d; 8] = std::array::from_fn(|i| {
-        let (p, q) = (x[i & !1], x[i | 1]);
-        if i % 2 == 0 {
-            _mm512_unpacklo_pd(p, q)
-        } else {
-            _mm512_unpackhi_pd(p, q)
-        }
-    });
-    // Quads of rows: u[4h + 2s + o] holds rows 4h..4h+4 at columns o + 2s and o + 2s + 4.
-    let lo = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0);
-    let hi = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2);
-    let u: [__m512d; 8] = std::array::from_fn(|i| {
-        let (h, s, o) = (i / 4, (i / 2) % 2, i % 2);
-        let (p, q) = (t[4 * h + o], t[4 * h + 2 + o]);
-        _mm512_permutex2var_pd(p, if s == 0 { lo } else { hi }, q)
-    });
-    // Column l = o + 2s + 4w: the halves of u[2s + o] (rows 0..4) and u[4 + 2s + o] (4..8).
-    std::array::from_fn(|l| {
-        let (o, s, w) = (l % 2, (l / 2) % 2, l / 4);
-        let (p, q) = (u[2 * s + o], u[4 + 2 * s + o]);
-        if w == 0 {
-            _mm512_shuffle_f64x2(p, q, 0x44)
-        } else {
-            _mm512_shuffle_f64x2(p, q, 0xEE)
-        }
-    })
 }
 
 #[cfg(test)]

@@ -389,9 +389,9 @@ pub(crate) fn raw_block<M: Metric>(m: &M, qm: &M, q: u32, first: u32, out: &mut 
 }
 
 /// From this many columns pcct's own product runs faster than faer's at the engine's
-/// tiles (128 × 1,024 × m, one thread: 67 % against 59 % of the FMA peak at m = 200, 64 %
-/// against 56 % at m = 512; at m = 32, 61 % each, and 57 % against 61 % on two threads;
-/// BENCHMARKS.md, section Dense engine).
+/// tiles (128 × 1,024 × m, one thread: 66 % against 59 % of the FMA peak at m = 200, 65 %
+/// against 56 % at m = 512; at m = 32, 41 % against 60 %; BENCHMARKS.md, section Dense
+/// engine).
 const OWN_PRODUCT_MIN_M: usize = 160;
 
 /// `out = A·Bᵀ` for row-major `A` (`out.len() / B rows` × `m`) and `B` (× `m`): pcct's
