@@ -31,14 +31,15 @@ fn kiddo_build<const K: usize>(data: &[f64]) -> f64 {
 }
 
 /// Seconds for kiddo to find every point's nearest other point (its 2 nearest, itself
-/// first), the points split between `threads` threads: the work of one nearest-neighbour
-/// search per point, set beside a build that places every point by such a search.
+/// first), the points split between `threads` threads, one run: the work of one
+/// nearest-neighbour search per point, set beside a build that places every point by
+/// such a search.
 fn kiddo_all_nearest<const K: usize>(data: &[f64], threads: usize) -> f64 {
     use kiddo::SquaredEuclidean;
     let pts: Vec<[f64; K]> = data.chunks_exact(K).map(|c| c.try_into().unwrap()).collect();
     let tree = ImmutableKdTree::<f64, K>::new_from_slice(&pts);
     let two = std::num::NonZero::new(2).unwrap();
-    let chunk = pts.len().div_ceil(threads);
+    let chunk = pts.len().div_ceil(threads).max(1);
     time(|| {
         std::thread::scope(|s| {
             for part in pts.chunks(chunk) {

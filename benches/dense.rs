@@ -42,8 +42,9 @@ fn product_rate(qb: usize, rb: usize, m: usize, ours: bool) -> f64 {
     let b: Vec<f64> = (0..8 * rb * m).map(|i| (i % 17) as f64 * 0.1).collect();
     let mut c = vec![0.0; qb * rb];
     let mut pack = Vec::new();
-    let reps = (256 * 128 * 1024 / (qb * rb)).max(2);
-    // The best of three runs of `reps` products (each run 30–60 ms at the engine's tiles).
+    // About 4 GFLOP per run (~50 ms at the engine's rates), at least two products.
+    let reps = (4e9 / (2 * qb * rb * m) as f64).max(2.0) as usize;
+    // The best of three runs of `reps` products.
     let best = (0..3)
         .map(|_| {
             time(|| {

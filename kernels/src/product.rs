@@ -8,7 +8,7 @@
 //! B in blocks of 256 KiB that every panel passes over (they stay in L2)
 //!
 //! 16 × 12 rather than 24 × 8: a panel and the 12 rows fit in L1 up to m ≈ 200 (W8's m),
-//! where the product runs at 64–67 % of the FMA peak (BENCHMARKS.md).
+//! where the product runs at 64–66 % of the FMA peak, 64–65 % at m = 512 (BENCHMARKS.md).
 //! ```
 //!
 //! The sums run in another order than a dot product's (fused multiply-adds along `k`, per
@@ -21,6 +21,8 @@ use crate::isa::Avx512;
 const MR: usize = 12;
 /// Vectors of 8 lanes (rows of `A`) per packed panel row.
 const NV: usize = 2;
+/// Rows of `A` per packed panel.
+const NR: usize = 8 * NV;
 /// Bytes of `B` rows per block that every panel of `A` passes over.
 const JB_BYTES: usize = 256 << 10;
 
@@ -53,36 +55,38 @@ pub fn product_nt(a: &[f64], b: &[f64], m: usize, c: &mut [f64], pack: &mut Vec<
     let _ = (na, nb, pack);
 }
 
-/// The product with register blocks of [`MR`] rows of `B` × [`NV`] vectors (8 rows each) of `A`.
+/// The product with register blocks of [`MR`] rows of `B` × [`NR`] rows of `A`.
+///
+/// # Safety
+/// The CPU must have AVX-512F, AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn blocked(a: &[f64], b: &[f64], m: usize, na: usize, nb: usize, c: &mut [f64], pack: &mut Vec<f64>) {
-    let nr = 8 * NV;
     // A (the short side: a block of queries) packed once per call; B read in place.
-    let panels = na.div_ceil(nr);
-    if pack.len() < panels * m * nr {
-        pack.resize(panels * m * nr, 0.0);
+    let panels = na.div_ceil(NR);
+    if pack.len() < panels * m * NR {
+        pack.resize(panels * m * NR, 0.0);
     }
-    let pack = &mut pack[..panels * m * nr];
-    for (p, panel) in pack.chunks_exact_mut(m * nr).enumerate() {
-        for i in 0..nr {
-            match a.get((p * nr + i) * m..(p * nr + i + 1) * m) {
-                Some(row) => row.iter().enumerate().for_each(|(k, &v)| panel[k * nr + i] = v),
-                None => (0..m).for_each(|k| panel[k * nr + i] = 0.0), // past the last row
+    let pack = &mut pack[..panels * m * NR];
+    for (p, panel) in pack.chunks_exact_mut(m * NR).enumerate() {
+        for i in 0..NR {
+            match a.get((p * NR + i) * m..(p * NR + i + 1) * m) {
+                Some(row) => row.iter().enumerate().for_each(|(k, &v)| panel[k * NR + i] = v),
+                None => (0..m).for_each(|k| panel[k * NR + i] = 0.0), // past the last row
             }
         }
     }
     // Blocks of B rows that stay in the cache while every panel of A passes over them.
     let block = (JB_BYTES / (8 * m)).max(MR) / MR * MR;
+    let mut out = [[0.0f64; 8]; MR * NV];
     for jb in (0..nb).step_by(block) {
-        for (p, panel) in pack.chunks_exact(m * nr).enumerate() {
-            let i0 = p * nr;
-            let irows = nr.min(na - i0);
+        for (p, panel) in pack.chunks_exact(m * NR).enumerate() {
+            let i0 = p * NR;
+            let irows = NR.min(na - i0);
             for j0 in (jb..nb.min(jb + block)).step_by(MR) {
                 let jrows = MR.min(nb - j0);
                 // SAFETY: AVX-512F and FMA, as for the caller.
                 let acc = unsafe { micro_kernel(&b[j0 * m..(j0 + jrows) * m], panel) };
-                let mut out = [[0.0f64; 8]; MR * NV];
                 for (r, row) in acc.iter().enumerate().take(jrows) {
                     for (v, x) in row.iter().enumerate() {
                         // SAFETY: the row of `out` holds 8 f64s.
@@ -100,18 +104,25 @@ unsafe fn blocked(a: &[f64], b: &[f64], m: usize, na: usize, nb: usize, c: &mut 
     }
 }
 
-/// `acc[r][v][l] = Σ_k rows[r·m + k]·panel[k·8·NV + 8v + l]` for the (up to `MR`) rows of
-/// `rows`, `m = panel.len() / 8·NV` values each; rows past the end repeat the last one
+/// `acc[r][v][l] = Σ_k rows[r·m + k]·panel[k·NR + 8v + l]` for the (up to [`MR`]) rows of
+/// `rows`, `m = panel.len() / NR` values each; rows past the end repeat the last one
 /// (computed, never stored). MR·NV accumulator registers, one broadcast and NV fused
 /// multiply-adds per row and k.
+///
+/// # Safety
+/// The CPU must have AVX-512F, AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[inline]
 unsafe fn micro_kernel(rows: &[f64], panel: &[f64]) -> [[std::arch::x86_64::__m512d; NV]; MR] {
     use std::arch::x86_64::*;
-    let m = panel.len() / (8 * NV);
+    let m = panel.len() / NR;
+    assert!(m > 0 && panel.len() == m * NR, "pcct: a whole panel");
     let n = rows.len() / m;
-    assert!(m > 0 && n > 0 && n <= MR && rows.len() == n * m && panel.len() == m * 8 * NV);
+    assert!(
+        n > 0 && n <= MR && rows.len() == n * m,
+        "pcct: 1 to MR whole rows"
+    );
     let mut acc = [[_mm512_setzero_pd(); NV]; MR];
     let mut a = [rows.as_ptr(); MR];
     for (r, p) in a.iter_mut().enumerate() {
@@ -120,7 +131,7 @@ unsafe fn micro_kernel(rows: &[f64], panel: &[f64]) -> [[std::arch::x86_64::__m5
     let mut bp = panel.as_ptr();
     for k in 0..m {
         // SAFETY: k < m, the length of every row (each `a[r]` starts a whole row of
-        // `rows`) and of the panel over 8·NV; both hold f64s, read unaligned.
+        // `rows`) and of the panel over NR; both hold f64s, read unaligned.
         unsafe {
             let b: [__m512d; NV] = std::array::from_fn(|v| _mm512_loadu_pd(bp.add(8 * v)));
             for r in 0..MR {
@@ -129,7 +140,7 @@ unsafe fn micro_kernel(rows: &[f64], panel: &[f64]) -> [[std::arch::x86_64::__m5
                     acc[r][v] = _mm512_fmadd_pd(x, b[v], acc[r][v]);
                 }
             }
-            bp = bp.add(8 * NV);
+            bp = bp.add(NR);
         }
     }
     acc

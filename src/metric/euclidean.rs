@@ -81,7 +81,8 @@ impl<T: Element> Euclidean<T> {
 
     /// Intervals of the canonical distances for queries `q0..q0 + nq` × rows
     /// `first..first + nr`: coordinates widened to `f64` and centred on the tile's first
-    /// row, the dot products as one faer product, bounds from [`pcct_kernels::gram`].
+    /// row, the dot products as one matrix product ([`super::product_nt`]), bounds from
+    /// [`pcct_kernels::gram`].
     #[allow(clippy::too_many_arguments)]
     fn tile_gram(
         &self,

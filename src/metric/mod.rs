@@ -388,10 +388,10 @@ pub(crate) fn raw_block<M: Metric>(m: &M, qm: &M, q: u32, first: u32, out: &mut 
     m.bounds(qm, Points::one(&q), rows, Bounds::Raw(out));
 }
 
-/// From this many columns pcct's own product runs faster than faer's at the engine's
-/// tiles (128 × 1,024 × m, one thread: 66 % against 59 % of the FMA peak at m = 200, 65 %
-/// against 56 % at m = 512; at m = 32, 41 % against 60 %; BENCHMARKS.md, section Dense
-/// engine).
+/// The engine's tiles take pcct's own product from this many columns, faer's below: at
+/// 128 × 1,024 × m on one thread pcct's runs at 66 % of the FMA peak against faer's 59 %
+/// at m = 200 (W8), 64 % against 55 % at m = 512 (W4), 42 % against 61 % at m = 32 (W9);
+/// the crossing lies between (BENCHMARKS.md, section Dense engine).
 const OWN_PRODUCT_MIN_M: usize = 160;
 
 /// `out = A·Bᵀ` for row-major `A` (`out.len() / B rows` × `m`) and `B` (× `m`): pcct's

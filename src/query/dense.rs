@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! per block of ≤ 128 queries (parallel on the pool):
-//!   per tile of 1,024 rows:  Metric::bounds(Run × Run) → intervals     (one faer product:
+//!   per tile of 1,024 rows:  Metric::bounds(Run × Run) → intervals     (one matrix product:
 //!                            keep pairs whose lower bound is within       V_Q·V_Rᵀ, or Q·Xᵀ)
 //!                            the query's k-th smallest upper bound
 //!   per query:               canonical distances of the survivors → top k, ties by id
